@@ -1,0 +1,55 @@
+"""The ``lc-klue`` console script. Each subcommand lives in ``lc_klue.commands.<name>``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from lc_klue.errors import LcKlueError
+
+# Order of the story: data → training → indexes → chat → evaluation, and the offline demo.
+COMMANDS = ("data", "train", "index", "chat", "evaluate", "benchmark", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every available subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="lc-klue",
+        description="Train Korean retrieval models on KLUE-style data and use them in LangChain.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"lc_klue.commands.{name}")
+        except ModuleNotFoundError as e:
+            if e.name == f"lc_klue.commands.{name}":
+                continue  # command not part of this build
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; a :class:`LcKlueError` prints one clear line and exits with status 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except LcKlueError as e:
+        print(f"lc-klue {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"lc-klue {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``lc-klue`` CLI; each module has ``register(subparsers)``."""

@@ -1,0 +1,85 @@
+"""Reading tabular files (CSV, TSV, JSON, JSONL, parquet) with clear errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lc_klue.errors import DataError
+
+TABLE_SUFFIXES = {".csv", ".tsv", ".json", ".jsonl", ".parquet"}
+
+
+def existing_file(path: str | Path) -> Path:
+    """Return ``path`` as a ``Path`` or raise :class:`DataError` if it is not a file."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise DataError(f"{p}: file not found")
+    if not p.is_file():
+        raise DataError(f"{p}: not a file")
+    return p
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file, naming the file on a syntax error."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}: not valid JSON ({e})") from e
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a flat table by file suffix (.csv, .tsv, .jsonl, .json records, .parquet)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path, keep_default_na=False)
+        if suffix == ".tsv":
+            # KorSTS sentences contain bare quotes: never treat them as CSV quoting.
+            return pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE, keep_default_na=False)
+        if suffix == ".jsonl":
+            return pd.read_json(path, lines=True, dtype=False)
+        if suffix == ".json":
+            data = read_json(path)
+            if not isinstance(data, list):
+                raise DataError(f"{path}: expected a JSON list of records")
+            return pd.DataFrame.from_records(data)
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+    except DataError:
+        raise
+    except (ValueError, pd.errors.ParserError, OSError) as e:
+        raise DataError(f"{path}: cannot be read as {suffix[1:]} ({e})") from e
+    raise DataError(
+        f"{path}: unknown format {suffix or '(no suffix)'}; expected one of "
+        f"{', '.join(sorted(TABLE_SUFFIXES))}"
+    )
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], where: str | Path) -> None:
+    """Raise :class:`DataError` naming the missing columns of ``frame``."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        found = ", ".join(map(str, frame.columns)) or "none"
+        raise DataError(f"{where}: missing column(s) {', '.join(missing)}; found: {found}")
+
+
+def require_rows(n_rows: int, where: str | Path) -> None:
+    """Raise :class:`DataError` when a data set has no rows."""
+    if n_rows == 0:
+        raise DataError(f"{where}: the data set is empty")
+
+
+def is_local(source: str | Path) -> bool:
+    """True when ``source`` names something on disk rather than a hub data set."""
+    if isinstance(source, Path):
+        return True
+    if source.startswith(("/", "./", "../", "~")):
+        return True
+    return Path(source).expanduser().exists() or Path(source).suffix.lower() in TABLE_SUFFIXES

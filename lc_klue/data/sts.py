@@ -1,0 +1,116 @@
+"""KLUE STS (and KorSTS) loading, normalised to ``sentence1, sentence2, score`` in [0, 1]."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from datasets import Dataset, DatasetDict
+
+from lc_klue.data.io import (
+    existing_file,
+    is_local,
+    read_json,
+    read_table,
+    require_columns,
+    require_rows,
+)
+from lc_klue.errors import DataError
+
+STS_COLUMNS = ["sentence1", "sentence2", "score"]
+MAX_LABEL = 5.0
+
+
+def load_sts(
+    source: str | Path = "klue",
+    split: str = "train",
+    *,
+    label_key: str = "label",
+) -> Dataset:
+    """Load an STS data set as ``sentence1, sentence2, score`` with ``score = label / 5``.
+
+    ``source`` is ``"klue"`` (the hub's ``load_dataset("klue", "sts")``, needs network) or a
+    local file: KLUE's original JSON (``labels.label``, or ``label_key="real-label"``), a CSV
+    with ``sentence1,sentence2,label`` (``score`` in 0–1 is accepted too), or KorSTS TSV.
+    """
+    if not is_local(source):
+        return _from_hub(str(source), split, label_key)
+    path = existing_file(source)
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        frame = _klue_json_frame(path, label_key)
+    else:
+        frame = read_table(path)
+        if "label" not in frame.columns and "score" in frame.columns:
+            if suffix == ".tsv":  # KorSTS: score is 0–5
+                frame = frame.rename(columns={"score": "label"})
+            else:
+                frame = frame.assign(label=pd.to_numeric(frame["score"], errors="coerce") * 5)
+        require_columns(frame, ["sentence1", "sentence2", "label"], path)
+    return _normalise(frame, path)
+
+
+def _from_hub(name: str, split: str, label_key: str) -> Dataset:
+    from datasets import load_dataset
+
+    try:
+        ds = (
+            load_dataset(name, "sts", split=split)
+            if name == "klue"
+            else load_dataset(name, split=split)
+        )
+    except Exception as e:  # the hub raises many types; all mean "cannot load"
+        raise DataError(
+            f"cannot load STS data set {name!r} split {split!r} from the Hugging Face hub ({e}). "
+            "Offline? Pass a local file instead (KLUE JSON, CSV or KorSTS TSV)."
+        ) from e
+    frame = ds.to_pandas()
+    if "labels" in frame.columns:
+        frame["label"] = [row[label_key] for row in frame["labels"]]
+    require_columns(frame, ["sentence1", "sentence2", "label"], f"hub:{name}/{split}")
+    return _normalise(frame, f"hub:{name}/{split}")
+
+
+def _klue_json_frame(path: Path, label_key: str) -> pd.DataFrame:
+    records = read_json(path)
+    if not isinstance(records, list):
+        raise DataError(f"{path}: expected KLUE STS JSON (a list of records)")
+    rows = []
+    for i, rec in enumerate(records):
+        try:
+            rows.append((rec["sentence1"], rec["sentence2"], rec["labels"][label_key]))
+        except (KeyError, TypeError) as e:
+            raise DataError(
+                f"{path}: record {i} lacks sentence1, sentence2 or labels.{label_key}"
+            ) from e
+    return pd.DataFrame(rows, columns=["sentence1", "sentence2", "label"])
+
+
+def _normalise(frame: pd.DataFrame, where: str | Path) -> Dataset:
+    require_rows(len(frame), where)
+    labels = pd.to_numeric(frame["label"], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(labels) | (labels < 0) | (labels > MAX_LABEL))
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(
+            f"{where}: label {frame['label'].iloc[i]!r} in row {i} is outside 0–5 "
+            f"({bad.size} such row(s))"
+        )
+    return Dataset.from_dict(
+        {
+            "sentence1": frame["sentence1"].astype(str).tolist(),
+            "sentence2": frame["sentence2"].astype(str).tolist(),
+            "score": (labels / MAX_LABEL).tolist(),
+        }
+    )
+
+
+def split_sts(ds: Dataset, validation_size: float = 0.1, seed: int = 42) -> DatasetDict:
+    """The book's split: hold out ``validation_size`` of train (seeded) as ``validation``."""
+    if not 0 < validation_size < 1:
+        raise DataError(f"validation_size must be in (0, 1), got {validation_size}")
+    if len(ds) < 2:
+        raise DataError(f"cannot split an STS data set of {len(ds)} row(s)")
+    parts = ds.train_test_split(test_size=validation_size, seed=seed)
+    return DatasetDict(train=parts["train"], validation=parts["test"])

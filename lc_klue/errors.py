@@ -1,0 +1,19 @@
+"""Exceptions raised by lc-klue: one clear message instead of a deep library traceback."""
+
+from __future__ import annotations
+
+
+class LcKlueError(Exception):
+    """Base class of every error lc-klue raises on purpose."""
+
+
+class DataError(LcKlueError, ValueError):
+    """Input data is missing, malformed or empty. The message names the file and the problem."""
+
+
+class ModelError(LcKlueError, ValueError):
+    """A model path or hub id cannot be used (missing, wrong kind, mismatched with an index)."""
+
+
+class RetrievalError(LcKlueError, ValueError):
+    """A retrieval request cannot be served (empty query, k too large, missing index)."""

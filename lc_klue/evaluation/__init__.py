@@ -1,0 +1,19 @@
+"""Evaluation of retrievers: ranking metrics, the evaluator and the benchmark."""
+
+from lc_klue.evaluation.metrics import (
+    DEFAULT_KS,
+    first_relevant_rank,
+    hit_at_k,
+    mrr_at_k,
+    ndcg_at_k,
+    retrieval_metrics,
+)
+
+__all__ = [
+    "DEFAULT_KS",
+    "first_relevant_rank",
+    "hit_at_k",
+    "mrr_at_k",
+    "ndcg_at_k",
+    "retrieval_metrics",
+]

@@ -1,0 +1,20 @@
+"""Data bundled with the package, written by the lc-klue project (not copied from any data set).
+
+- ``news_qa.jsonl``: a small Korean news Q&A corpus (MRC format: id, title, context, question,
+  answers) for the offline demo and the tests.
+- ``sts_pairs.csv``: Korean sentence pairs with similarity labels 0–5 (KLUE STS format).
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+
+def resource_path(name: str) -> Path:
+    """Filesystem path of a bundled resource file."""
+    return Path(str(files(__name__).joinpath(name)))
+
+
+NEWS_QA = resource_path("news_qa.jsonl")
+STS_PAIRS = resource_path("sts_pairs.csv")

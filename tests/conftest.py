@@ -1,0 +1,60 @@
+"""Shared fixtures. Everything runs offline: the hub is never contacted in tests."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from pathlib import Path
+
+import pytest
+from datasets import Dataset
+
+from lc_klue.data import load_mrc, load_sts
+from lc_klue.resources import NEWS_QA, STS_PAIRS
+from tests.kit import TinyModelFactory, fixture_texts
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("LC_KLUE_DATA_DIR", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data folder (``LC_KLUE_DATA_DIR``, default ``../shared/data``); skips if absent."""
+    if not DATA_DIR.is_dir():
+        pytest.skip(f"real data not found at {DATA_DIR} (set LC_KLUE_DATA_DIR)")
+    return DATA_DIR
+
+
+def shared_file(shared_data: Path, relative: str) -> Path:
+    """A file under the real data folder; skips the test if that one file is missing."""
+    path = shared_data / relative
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path
+
+
+@pytest.fixture(scope="session")
+def news_qa() -> Dataset:
+    """The bundled Korean news Q&A corpus (MRC format)."""
+    return load_mrc(NEWS_QA)
+
+
+@pytest.fixture(scope="session")
+def sts_pairs() -> Dataset:
+    """The bundled Korean STS pairs (score in [0, 1])."""
+    return load_sts(STS_PAIRS)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(
+    tmp_path_factory: pytest.TempPathFactory, news_qa: Dataset, sts_pairs: Dataset
+) -> TinyModelFactory:
+    """Factory of tiny from-scratch BERT/RoBERTa bi-encoders and cross-encoders."""
+    return TinyModelFactory(
+        tmp_path_factory.mktemp("tiny-models"), fixture_texts(news_qa, sts_pairs)
+    )

@@ -1,0 +1,45 @@
+"""The test kit builds real (tiny, untrained) transformer models offline."""
+
+import numpy as np
+import pytest
+from sentence_transformers import CrossEncoder, SentenceTransformer
+
+from lc_klue.errors import ModelError
+from training.models import make_bi_encoder, resolve_base_model
+from training.scratch import parse_scratch_spec
+
+
+@pytest.mark.parametrize("arch", ["bert", "roberta"])
+def test_tiny_bi_encoder_encodes_korean(tiny_models, arch: str) -> None:
+    model = tiny_models.bi_encoder(arch)
+    emb = model.encode(["서울시가 새 정책을 발표했다.", "부산 해상 풍력 단지"])
+    assert emb.shape == (2, 32) and np.isfinite(emb).all()
+    assert not np.allclose(emb[0], emb[1])
+    unk = model.tokenizer.unk_token_id
+    ids = model.tokenizer("서울시가 새 정책을 발표했다.")["input_ids"]
+    assert ids.count(unk) <= 1  # the tokenizer was trained on the fixture text
+
+
+@pytest.mark.parametrize("arch", ["bert", "roberta"])
+def test_tiny_cross_encoder_scores_pairs(tiny_models, arch: str) -> None:
+    scores = tiny_models.cross_encoder(arch).predict(
+        [("질문", "문단"), ("다른 질문", "긴 문단입니다")]
+    )
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+
+
+def test_saved_dirs_reload(tiny_models) -> None:
+    assert SentenceTransformer(str(tiny_models.bi_encoder_dir())).get_embedding_dimension() == 32
+    assert CrossEncoder(str(tiny_models.cross_encoder_dir())).num_labels == 1
+
+
+def test_bad_base_model_paths(tmp_path) -> None:
+    with pytest.raises(ModelError, match="model directory not found"):
+        resolve_base_model(str(tmp_path / "missing"))
+    with pytest.raises(ModelError, match="not a model directory"):
+        resolve_base_model(str(tmp_path))
+    with pytest.raises(ModelError, match="unknown from-scratch"):
+        parse_scratch_spec("scratch:huge")
+    with pytest.raises(ModelError, match="unknown pooling"):
+        make_bi_encoder(tmp_path, pooling="median")
+    assert resolve_base_model("klue/roberta-base") == "klue/roberta-base"  # a hub id

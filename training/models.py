@@ -1,0 +1,91 @@
+"""Turning a base language model (hub id, local directory or ``scratch:SIZE``) into the
+method's two model types: a pooled bi-encoder and a one-label cross-encoder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from sentence_transformers import CrossEncoder, SentenceTransformer
+from sentence_transformers.base.modules import Transformer
+from sentence_transformers.sentence_transformer.modules import Pooling
+
+from lc_klue.errors import ModelError
+from training.scratch import build_scratch_base, parse_scratch_spec
+
+POOLING_MODES = ("mean", "cls", "max")
+
+
+def resolve_base_model(
+    name_or_path: str | Path,
+    *,
+    texts: Callable[[], Iterable[str]] | None = None,
+    scratch_dir: str | Path | None = None,
+    max_length: int = 256,
+    seed: int = 42,
+) -> str:
+    """Return something ``from_pretrained`` accepts for ``name_or_path``.
+
+    ``scratch:SIZE[:ARCH]`` builds a base model in ``scratch_dir`` with a tokenizer trained on
+    ``texts()`` (reused when the directory already holds one). A string that looks like a path
+    must exist; anything else is taken as a hub id.
+    """
+    spec = parse_scratch_spec(str(name_or_path))
+    if spec is not None:
+        if texts is None or scratch_dir is None:
+            raise ModelError(f"{name_or_path}: building a base model from scratch needs texts")
+        out = Path(scratch_dir)
+        if not (out / "config.json").exists():
+            build_scratch_base(texts(), out, spec[0], spec[1], max_length=max_length, seed=seed)
+        return str(out)
+    text = str(name_or_path)
+    path = Path(text).expanduser()
+    looks_local = path.exists() or text.startswith(("/", "./", "../", "~")) or text.count("/") > 1
+    if looks_local:
+        if not path.is_dir():
+            raise ModelError(f"{path}: model directory not found")
+        if not (path / "config.json").exists() and not (path / "modules.json").exists():
+            raise ModelError(f"{path}: not a model directory (no config.json or modules.json)")
+        return str(path)
+    return text
+
+
+def _load_error(name: str, e: Exception) -> ModelError:
+    return ModelError(
+        f"cannot load model {name!r} ({type(e).__name__}: {e}). Offline? Use a local model "
+        "directory or a from-scratch base model such as 'scratch:small'."
+    )
+
+
+def make_bi_encoder(
+    base: str | Path,
+    pooling: str = "mean",
+    max_seq_length: int = 256,
+    device: str | None = None,
+) -> SentenceTransformer:
+    """A sentence-transformers bi-encoder: the base LM followed by ``pooling`` (mean, cls, max).
+
+    A directory that already is a sentence-transformers model is loaded as it is.
+    """
+    if pooling not in POOLING_MODES:
+        raise ModelError(f"unknown pooling {pooling!r}; choose from {', '.join(POOLING_MODES)}")
+    name = str(base)
+    try:
+        if (Path(name) / "modules.json").exists():
+            return SentenceTransformer(name, device=device)
+        transformer = Transformer(name, max_seq_length=max_seq_length)
+        pool = Pooling(transformer.get_embedding_dimension(), pooling_mode=pooling)
+        return SentenceTransformer(modules=[transformer, pool], device=device)
+    except (OSError, ValueError) as e:
+        raise _load_error(name, e) from e
+
+
+def make_cross_encoder(
+    base: str | Path, max_length: int = 512, device: str | None = None
+) -> CrossEncoder:
+    """A cross-encoder with one output (relevance score) on top of ``base``."""
+    name = str(base)
+    try:
+        return CrossEncoder(name, num_labels=1, max_length=max_length, device=device)
+    except (OSError, ValueError) as e:
+        raise _load_error(name, e) from e
