@@ -1,0 +1,69 @@
+"""``lc-klue index``: build and save dense (FAISS) and BM25 indexes from MRC-format data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``index`` subcommand."""
+    p = sub.add_parser(
+        "index",
+        help="build FAISS and/or Korean BM25 indexes of the passages of MRC-format data",
+        description="Index the distinct passages (contexts) of MRC-format data: SQuAD-style "
+        "JSON (KLUE MRC, KorQuAD) or JSONL/parquet/CSV with question and context columns.",
+    )
+    p.add_argument("data", help="MRC-format file, a passage file, or 'klue' (hub, needs network)")
+    p.add_argument("output_dir", help="directory to write (replaced atomically)")
+    p.add_argument(
+        "--embedding-model",
+        "-m",
+        default=None,
+        help="sentence-transformers model (directory or hub id); needed for dense",
+    )
+    p.add_argument(
+        "--kinds", default="dense,bm25", help="comma-separated: dense, bm25 (default: dense,bm25)"
+    )
+    p.add_argument(
+        "--index-type",
+        choices=["flat", "hnsw", "ivf"],
+        default="flat",
+        help="FAISS index type (default: flat = exact search)",
+    )
+    p.add_argument("--nlist", type=int, default=None, help="IVF lists (default ~4*sqrt(n))")
+    p.add_argument("--hnsw-m", type=int, default=32, help="HNSW graph degree (default 32)")
+    p.add_argument(
+        "--split", default="validation", help="hub split for 'klue' (default: validation)"
+    )
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    p.add_argument("--batch-size", type=int, default=64, help="texts per encoding batch")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the indexes and print a JSON summary."""
+    from lc_klue.data import load_mrc
+    from lc_klue.data.io import is_local
+    from lc_klue.errors import RetrievalError
+    from lc_klue.retrieval import build_index
+
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    if "dense" in kinds and not args.embedding_model:
+        raise RetrievalError("--embedding-model is required for a dense index (or --kinds bm25)")
+    data = args.data if is_local(args.data) else load_mrc(args.data, args.split)
+    params = {"hnsw_m": args.hnsw_m}
+    if args.nlist is not None:
+        params["nlist"] = args.nlist
+    manifest = build_index(
+        data,
+        args.output_dir,
+        args.embedding_model,
+        kinds=kinds,
+        index_type=args.index_type,
+        device=args.device,
+        batch_size=args.batch_size,
+        **params,
+    )
+    print(json.dumps({"output_dir": args.output_dir, **manifest}, ensure_ascii=False))
+    return 0

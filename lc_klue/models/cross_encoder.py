@@ -1,0 +1,112 @@
+"""Cross-encoder loading and reranking: every (query, candidate) pair of many queries scored
+in one length-sorted stream, plus the book's one-``predict``-per-query loop for comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from sentence_transformers import CrossEncoder
+
+from lc_klue.errors import ModelError
+from lc_klue.models.embeddings import pick_device, resolve_model_source, set_dtype
+
+
+def load_cross_encoder(
+    name_or_path: str | Path,
+    device: str | None = None,
+    max_length: int | None = 512,
+    dtype: str | None = None,
+) -> CrossEncoder:
+    """Load a cross-encoder (hub id or local directory) on ``device`` (None = best available).
+
+    ``max_length`` (tokens per pair) is capped at what the model's position embeddings allow.
+    """
+    source = resolve_model_source(name_or_path, "cross-encoder")
+    dev = pick_device(device)
+    try:
+        model = CrossEncoder(source, device=dev)
+    except (OSError, ValueError) as e:
+        raise ModelError(
+            f"cannot load cross-encoder {str(name_or_path)!r} ({type(e).__name__}: {e}). "
+            "Offline? Use a local model directory."
+        ) from e
+    limit = _position_limit(model)
+    wanted = max_length or model.max_seq_length or limit
+    if wanted is not None:
+        model.max_seq_length = min(wanted, limit) if limit else wanted
+    set_dtype(model, dtype, dev)
+    return model
+
+
+def _position_limit(model: CrossEncoder) -> int | None:
+    config = getattr(model, "config", None)
+    n = getattr(config, "max_position_embeddings", None)
+    if n is None:
+        return None
+    # RoBERTa-style models reserve the first positions for padding.
+    return (
+        n - 2 if getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert") else n
+    )
+
+
+def _predict(
+    model: CrossEncoder, pairs: list[tuple[str, str]], batch_size: int, show_progress: bool
+) -> np.ndarray:
+    scores = model.predict(
+        pairs, batch_size=batch_size, show_progress_bar=show_progress, convert_to_numpy=True
+    )
+    return np.asarray(scores, dtype=np.float32).reshape(-1)
+
+
+def _check(queries: Sequence[str], candidates: Sequence[Sequence[str]]) -> None:
+    if isinstance(queries, str):
+        raise TypeError("queries must be a list of strings, not one string")
+    if len(queries) != len(candidates):
+        raise ValueError(
+            f"{len(queries)} queries but {len(candidates)} candidate lists; they must match"
+        )
+
+
+def score_pairs_batched(
+    model: CrossEncoder,
+    queries: Sequence[str],
+    candidates: Sequence[Sequence[str]],
+    batch_size: int = 64,
+    show_progress: bool = False,
+) -> list[np.ndarray]:
+    """Scores of ``candidates[i]`` for ``queries[i]``, all pairs scored together.
+
+    The pairs of every query are pooled and sorted by length (longest first) so each batch
+    pads little, then run through one ``predict`` stream. Returns one float32 array per query,
+    in the candidates' order.
+    """
+    _check(queries, candidates)
+    pairs = [(q, c) for q, cands in zip(queries, candidates, strict=True) for c in cands]
+    sizes = [len(c) for c in candidates]
+    if not pairs:
+        return [np.zeros(0, dtype=np.float32) for _ in sizes]
+    order = np.argsort([-(len(q) + len(c)) for q, c in pairs], kind="stable")
+    scores = np.empty(len(pairs), dtype=np.float32)
+    scores[order] = _predict(model, [pairs[i] for i in order], batch_size, show_progress)
+    bounds = np.cumsum([0, *sizes])
+    return [scores[bounds[i] : bounds[i + 1]] for i in range(len(sizes))]
+
+
+def score_pairs_per_query(
+    model: CrossEncoder,
+    queries: Sequence[str],
+    candidates: Sequence[Sequence[str]],
+    batch_size: int = 64,
+    show_progress: bool = False,
+) -> list[np.ndarray]:
+    """Reference implementation (the book's loop): one ``predict`` call per query."""
+    _check(queries, candidates)
+    out = []
+    for q, cands in zip(queries, candidates, strict=True):
+        if not cands:
+            out.append(np.zeros(0, dtype=np.float32))
+            continue
+        out.append(_predict(model, [(q, c) for c in cands], batch_size, show_progress))
+    return out

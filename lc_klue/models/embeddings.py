@@ -1,0 +1,243 @@
+"""A LangChain ``Embeddings`` over a sentence-transformers bi-encoder (hub id or local path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from lc_klue.errors import ModelError
+
+#: Fixed texts whose embeddings identify a model (see :func:`embedding_fingerprint`).
+PROBE_TEXTS = (
+    "대한민국의 수도는 서울이다.",
+    "오늘 부산의 날씨는 맑고 바람이 약하다.",
+    "The quick brown fox jumps over the lazy dog.",
+)
+#: Minimum cosine between saved and current probe embeddings for "the same model".
+FINGERPRINT_MIN_COSINE = 0.99
+#: ``show_progress=None`` shows a progress bar for inputs longer than this.
+PROGRESS_MIN_TEXTS = 1000
+
+_DTYPES = ("float32", "float16", "bfloat16")
+
+
+def resolve_model_source(name_or_path: str | Path, kind: str = "model") -> str:
+    """Return ``name_or_path`` as a string; a path-like value must be an existing directory.
+
+    Anything that does not look like a path is taken as a Hugging Face hub id.
+    """
+    text = str(name_or_path).strip()
+    if not text:
+        raise ModelError(f"{kind}: empty model name or path")
+    path = Path(text).expanduser()
+    if path.exists() or text.startswith(("/", "./", "../", "~")) or text.count("/") > 1:
+        if not path.is_dir():
+            raise ModelError(f"{path}: {kind} directory not found")
+        return str(path)
+    return text
+
+
+def pick_device(device: str | None) -> str:
+    """``device`` or, when None, the best available: ``cuda``, then ``mps``, then ``cpu``."""
+    if device:
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def set_dtype(model: Any, dtype: str | None, device: str) -> None:
+    """Cast ``model`` to ``dtype`` (float16/bfloat16 only on an accelerator)."""
+    if dtype is None or dtype == "float32":
+        return
+    if dtype not in _DTYPES:
+        raise ModelError(f"unknown dtype {dtype!r}; choose from {', '.join(_DTYPES)}")
+    if device.startswith("cpu"):
+        return  # half precision on CPU is slower and less accurate: keep float32
+    import torch
+
+    model.to(getattr(torch, dtype))
+
+
+class KlueEmbeddings(BaseModel, Embeddings):
+    """Sentence-transformers embeddings for LangChain: batched, normalised, prompt-aware.
+
+    Queries go through ``encode_query`` and passages through ``encode_document``, so a model
+    saved with ``prompts={"query": ..., "document": ...}`` uses them; ``query_prompt`` /
+    ``document_prompt`` override them.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
+
+    model_name_or_path: str
+    """Hub id or local directory of a sentence-transformers model."""
+    device: str | None = None
+    """``cpu``, ``cuda``, ``cuda:1``, ``mps``…; None picks the best available."""
+    batch_size: int = Field(default=32, gt=0)
+    """Texts encoded per forward pass."""
+    normalize: bool = True
+    """L2-normalise embeddings (cosine similarity = inner product)."""
+    show_progress: bool | None = None
+    """Progress bar: True, False, or None for inputs of more than 1,000 texts."""
+    query_prompt: str | None = None
+    """Text prepended to queries; None uses the model's ``query`` prompt if it has one."""
+    document_prompt: str | None = None
+    """Text prepended to passages; None uses the model's ``document`` prompt if it has one."""
+    dtype: str | None = None
+    """``float16``/``bfloat16`` on an accelerator for speed; ignored on CPU."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra keyword arguments of ``SentenceTransformer(...)``."""
+    encode_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra keyword arguments of ``encode_query`` / ``encode_document``."""
+
+    client: Any = Field(default=None, exclude=True, repr=False)
+    """An already loaded ``SentenceTransformer``; when given it is used as it is."""
+
+    _fingerprint: dict[str, Any] | None = PrivateAttr(default=None)
+
+    def __init__(self, **data: Any) -> None:
+        """Validate the settings, then load the model (:class:`ModelError` if it cannot be)."""
+        super().__init__(**data)
+        if self.client is None:
+            self._load()
+
+    def _load(self) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        source = resolve_model_source(self.model_name_or_path, "embedding model")
+        device = pick_device(self.device)
+        try:
+            model = SentenceTransformer(source, device=device, **self.model_kwargs)
+        except (OSError, ValueError) as e:
+            raise ModelError(
+                f"cannot load embedding model {self.model_name_or_path!r} "
+                f"({type(e).__name__}: {e}). Offline? Use a local model directory."
+            ) from e
+        set_dtype(model, self.dtype, device)
+        self.client = model
+
+    @classmethod
+    def from_model(cls, model: Any, name: str | None = None, **kwargs: Any) -> KlueEmbeddings:
+        """Wrap an already loaded ``SentenceTransformer`` (e.g. straight after training)."""
+        return cls(model_name_or_path=name or _model_name(model), client=model, **kwargs)
+
+    @property
+    def dimension(self) -> int:
+        """Embedding size."""
+        return int(self.client.get_embedding_dimension())
+
+    def _progress(self, n: int) -> bool:
+        return n > PROGRESS_MIN_TEXTS if self.show_progress is None else self.show_progress
+
+    def _encode(self, texts: list[str], query: bool) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("expected a list of texts, got a single string")
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        encode = self.client.encode_query if query else self.client.encode_document
+        prompt = self.query_prompt if query else self.document_prompt
+        kwargs = {"prompt": prompt} if prompt is not None else {}
+        emb = encode(
+            list(texts),
+            batch_size=self.batch_size,
+            show_progress_bar=self._progress(len(texts)),
+            normalize_embeddings=self.normalize,
+            convert_to_numpy=True,
+            **kwargs,
+            **self.encode_kwargs,
+        )
+        return np.asarray(emb, dtype=np.float32)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages (document prompt), in batches."""
+        return self._encode(texts, query=False).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one query (query prompt)."""
+        return self._encode([text], query=True)[0].tolist()
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Embed many queries in one batched call; a float32 matrix."""
+        return self._encode(texts, query=True)
+
+    def embed_documents_array(self, texts: list[str]) -> np.ndarray:
+        """Embed passages as a float32 matrix (no conversion to Python lists)."""
+        return self._encode(texts, query=False)
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Async :meth:`embed_documents` (runs in a worker thread)."""
+        import asyncio
+
+        return await asyncio.to_thread(self.embed_documents, texts)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """Async :meth:`embed_query` (runs in a worker thread)."""
+        import asyncio
+
+        return await asyncio.to_thread(self.embed_query, text)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The model's identity (name, dimension, probe embeddings); computed once."""
+        if self._fingerprint is None:
+            self._fingerprint = embedding_fingerprint(self)
+        return self._fingerprint
+
+
+def _model_name(model: Any) -> str:
+    card = getattr(model, "model_card_data", None)
+    return str(getattr(card, "base_model", None) or getattr(model, "name_or_path", "") or "model")
+
+
+def embed_queries(embeddings: Embeddings, queries: list[str]) -> np.ndarray:
+    """All ``queries`` embedded in one call when ``embeddings`` supports it (float32 matrix)."""
+    if isinstance(embeddings, KlueEmbeddings):
+        return embeddings.embed_queries(queries)
+    return np.asarray([embeddings.embed_query(q) for q in queries], dtype=np.float32)
+
+
+def embed_passages(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
+    """Passages embedded as a float32 matrix."""
+    if isinstance(embeddings, KlueEmbeddings):
+        return embeddings.embed_documents_array(texts)
+    return np.asarray(embeddings.embed_documents(texts), dtype=np.float32).reshape(len(texts), -1)
+
+
+def embedding_fingerprint(embeddings: Embeddings) -> dict[str, Any]:
+    """Identity of any LangChain ``Embeddings``: name, dimension and normalised probe vectors.
+
+    Two models match when their probe embeddings agree (cosine ≥ 0.99): robust to device and
+    precision, but a different or re-trained model does not pass.
+    """
+    if isinstance(embeddings, KlueEmbeddings) and embeddings._fingerprint is not None:
+        return embeddings._fingerprint
+    probe = embed_passages(embeddings, list(PROBE_TEXTS))
+    probe = probe / np.maximum(np.linalg.norm(probe, axis=1, keepdims=True), 1e-12)
+    name = getattr(embeddings, "model_name_or_path", None) or getattr(embeddings, "model", None)
+    return {
+        "class": type(embeddings).__name__,
+        "name": str(name) if name is not None else None,
+        "dimension": int(probe.shape[1]),
+        "probe": np.round(probe, 6).tolist(),
+    }
+
+
+def fingerprint_mismatch(saved: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """None when two fingerprints are the same model, else the reason they differ."""
+    if saved.get("dimension") != current.get("dimension"):
+        return f"dimension {saved.get('dimension')} vs {current.get('dimension')}"
+    a = np.asarray(saved.get("probe"), dtype=np.float32)
+    b = np.asarray(current.get("probe"), dtype=np.float32)
+    if a.shape != b.shape:
+        return "probe embeddings have different shapes"
+    cos = float(np.min(np.sum(a * b, axis=1)))
+    if cos < FINGERPRINT_MIN_COSINE:
+        return f"probe embeddings differ (min cosine {cos:.3f} < {FINGERPRINT_MIN_COSINE})"
+    return None

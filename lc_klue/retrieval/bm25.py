@@ -1,0 +1,251 @@
+"""Korean BM25: Kiwi content morphemes scored with bm25s.
+
+:func:`kiwi_tokenize` is the package's one Korean lexical tokenizer; anything needing Korean
+word-level tokens uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, overload
+
+import bm25s
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, Field
+from tqdm.auto import tqdm
+
+from lc_klue.data import context_id
+from lc_klue.errors import DataError, RetrievalError
+from lc_klue.models.embeddings import PROGRESS_MIN_TEXTS
+from lc_klue.retrieval.documents import (
+    BatchedRetrieverMixin,
+    MrcSource,
+    check_k,
+    check_query,
+    mrc_documents,
+    read_documents,
+    read_index_config,
+    top_k_indices,
+    write_documents,
+)
+from lc_klue.storage import atomic_directory, atomic_write_text
+
+#: Kiwi tags kept as BM25 terms: nouns, numerals, verb/adjective stems, roots, foreign words,
+#: numbers, Chinese characters, and web tokens (URL, e-mail, hashtag, mention).
+CONTENT_TAGS = frozenset(
+    {
+        "NNG",
+        "NNP",
+        "NNB",
+        "NR",
+        "VV",
+        "VA",
+        "XR",
+        "SL",
+        "SN",
+        "SH",
+        "W_URL",
+        "W_EMAIL",
+        "W_HASHTAG",
+        "W_MENTION",
+        "W_SERIAL",
+    }
+)
+FORMAT = "lc-klue-bm25"
+
+# bm25s sets its own logger to DEBUG on import, which prints build details under any handler.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+_kiwi: Any = None
+_kiwi_lock = threading.Lock()
+
+
+def get_kiwi() -> Any:
+    """The process-wide Kiwi analyser (loading takes about a second, so it is made once)."""
+    global _kiwi
+    if _kiwi is None:
+        with _kiwi_lock:
+            if _kiwi is None:
+                from kiwipiepy import Kiwi
+
+                _kiwi = Kiwi()
+    return _kiwi
+
+
+def _terms(tokens: Iterable[Any]) -> list[str]:
+    out = []
+    for t in tokens:
+        tag = t.tag.split("-", 1)[0]  # Kiwi marks (ir)regular conjugation as VV-R, VA-I
+        if tag in CONTENT_TAGS:
+            out.append(t.form.lower() if tag == "SL" else t.form)
+    return out
+
+
+@overload
+def kiwi_tokenize(texts: str, show_progress: bool = False) -> list[str]: ...
+@overload
+def kiwi_tokenize(texts: Sequence[str], show_progress: bool = False) -> list[list[str]]: ...
+def kiwi_tokenize(
+    texts: str | Sequence[str], show_progress: bool = False
+) -> list[str] | list[list[str]]:
+    """Content morphemes of Korean text (Kiwi): nouns, verb/adjective stems, foreign words,
+    numbers… Latin words are lower-cased. A list of texts is analysed in one batched call
+    (with a progress bar if ``show_progress``)."""
+    kiwi = get_kiwi()
+    if isinstance(texts, str):
+        return _terms(kiwi.tokenize(texts))
+    texts = list(texts)
+    if not texts:
+        return []
+    analysed = kiwi.tokenize(texts)
+    if show_progress:
+        analysed = tqdm(analysed, total=len(texts), desc="Kiwi", unit="text")
+    return [_terms(tokens) for tokens in analysed]
+
+
+class KiwiBM25Retriever(BatchedRetrieverMixin, BaseRetriever):
+    """BM25 over Kiwi morphemes (bm25s). Ties are broken by corpus order (deterministic)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    docs: list[Document] = Field(repr=False)
+    """The indexed passages, in corpus order."""
+    k: int = 4
+    """Number of passages returned per query."""
+    k1: float = 1.5
+    """BM25 term-frequency saturation."""
+    b: float = 0.75
+    """BM25 length normalisation."""
+    method: str = "lucene"
+    """bm25s scoring variant (``lucene``, ``robertson``, ``atire``, ``bm25l``, ``bm25+``)."""
+
+    index: Any = Field(default=None, exclude=True, repr=False)
+    """The ``bm25s.BM25`` index of ``docs``; built from them when None."""
+
+    def __init__(self, **data: Any) -> None:
+        """Index ``docs`` unless an index is given (as :meth:`load` does)."""
+        super().__init__(**data)
+        if not self.docs:
+            raise DataError("cannot build a BM25 index from an empty corpus")
+        if self.index is None:
+            bm25 = bm25s.BM25(k1=self.k1, b=self.b, method=self.method)
+            progress = len(self.docs) > PROGRESS_MIN_TEXTS
+            bm25.index(
+                kiwi_tokenize([d.page_content for d in self.docs], show_progress=progress),
+                show_progress=progress,
+            )
+            self.index = bm25
+
+    @classmethod
+    def from_documents(cls, documents: Iterable[Document], **kwargs: Any) -> KiwiBM25Retriever:
+        """Index Documents (``metadata["context_id"]`` is added when missing)."""
+        docs = []
+        for d in documents:
+            meta = dict(d.metadata)
+            meta.setdefault("context_id", context_id(d.page_content))
+            docs.append(Document(page_content=d.page_content, metadata=meta, id=d.id))
+        return cls(docs=docs, **kwargs)
+
+    @classmethod
+    def from_texts(
+        cls,
+        texts: Iterable[str],
+        metadatas: Iterable[dict] | None = None,
+        ids: Iterable[str] | None = None,
+        **kwargs: Any,
+    ) -> KiwiBM25Retriever:
+        """Index plain texts with optional metadata and ids."""
+        texts = list(texts)
+        metas = list(metadatas) if metadatas is not None else [{} for _ in texts]
+        id_list = list(ids) if ids is not None else [None] * len(texts)
+        docs = [
+            Document(page_content=t, metadata=m, id=i)
+            for t, m, i in zip(texts, metas, id_list, strict=True)
+        ]
+        return cls.from_documents(docs, **kwargs)
+
+    @classmethod
+    def from_mrc(cls, data: MrcSource, **kwargs: Any) -> KiwiBM25Retriever:
+        """Index the distinct passages of MRC-format data (metadata ``context_id``, ``title``)."""
+        return cls(docs=mrc_documents(data), **kwargs)
+
+    # -- search ------------------------------------------------------------------------------
+
+    def _copy(self, i: int) -> Document:
+        d = self.docs[i]
+        return Document(page_content=d.page_content, metadata=dict(d.metadata), id=d.id)
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every passage for a tokenised query."""
+        ids = self.index.get_tokens_ids(tokens)
+        if not ids:
+            return np.zeros(len(self.docs), dtype=np.float32)
+        return np.asarray(self.index.get_scores_from_ids(ids), dtype=np.float32)
+
+    def search_with_scores(
+        self, queries: Sequence[str], k: int | None = None
+    ) -> list[list[tuple[Document, float]]]:
+        """``(Document, BM25 score)`` for many queries (one Kiwi call for all of them)."""
+        k = check_k(self.k if k is None else k, len(self.docs), "BM25 index")
+        queries = [check_query(q) for q in queries]
+        out = []
+        for tokens in kiwi_tokenize(queries):
+            s = self.scores(tokens)
+            out.append([(self._copy(int(i)), float(s[i])) for i in top_k_indices(s, k)])
+        return out
+
+    def _search_many(self, queries: list[str]) -> list[list[Document]]:
+        return [[d for d, _ in hits] for hits in self.search_with_scores(queries)]
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
+    ) -> list[Document]:
+        return [d for d, _ in self.search_with_scores([query], k)[0]]
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Save atomically: bm25s arrays (no pickle), ``documents.jsonl`` and ``config.json``."""
+        import kiwipiepy
+
+        config = {
+            "format": FORMAT,
+            "version": 1,
+            "k": self.k,
+            "k1": self.k1,
+            "b": self.b,
+            "method": self.method,
+            "tokenizer": {
+                "name": "kiwi",
+                "kiwipiepy": kiwipiepy.__version__,
+                "tags": sorted(CONTENT_TAGS),
+            },
+            "count": len(self.docs),
+        }
+        with atomic_directory(path) as tmp:
+            self.index.save(str(tmp / "bm25"), allow_pickle=False, show_progress=False)
+            write_documents(tmp / "documents.jsonl", self.docs)
+            atomic_write_text(tmp / "config.json", json.dumps(config, ensure_ascii=False, indent=2))
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path, **kwargs: Any) -> KiwiBM25Retriever:
+        """Load an index saved by :meth:`save` (``kwargs`` override e.g. ``k``)."""
+        root = Path(path).expanduser()
+        config = read_index_config(root, FORMAT, 1, "BM25 index")
+        try:
+            bm25 = bm25s.BM25.load(str(root / "bm25"), allow_pickle=False, show_progress=False)
+            docs = read_documents(root / "documents.jsonl")
+        except (OSError, ValueError) as e:
+            raise RetrievalError(f"{root}: damaged BM25 index ({e})") from e
+        params = {k: config[k] for k in ("k", "k1", "b", "method")} | kwargs
+        if len(docs) != config["count"]:
+            raise RetrievalError(f"{root}: damaged BM25 index ({len(docs)} of {config['count']})")
+        return cls(docs=docs, index=bm25, **params)

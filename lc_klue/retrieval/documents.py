@@ -1,0 +1,237 @@
+"""Shared pieces of every retriever: MRC data → passages as Documents, argument checks,
+deterministic top-k, and the callback plumbing of a batched ``.batch()``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from datasets import Dataset
+from langchain_core.callbacks import CallbackManager
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import RunnableConfig, ensure_config, get_config_list
+
+from lc_klue.data import context_id, load_passages, unique_contexts
+from lc_klue.errors import DataError, RetrievalError
+from lc_klue.storage import atomic_write_text
+
+MrcSource = Dataset | str | Path | Sequence[Document]
+
+
+def mrc_documents(data: MrcSource) -> list[Document]:
+    """The distinct passages of MRC-format data as Documents.
+
+    ``data`` is an MRC file (SQuAD-style JSON, JSONL/parquet/CSV with ``question``/``context``
+    or a passage file with ``context``), a Dataset with ``context`` (and ``title``, optionally
+    ``context_id``) columns, or Documents. Duplicate passages are removed (first one kept);
+    ``metadata`` holds ``context_id`` and ``title``.
+    """
+    if isinstance(data, str | Path):
+        data = load_passages(data)
+    if isinstance(data, Dataset):
+        if "context" not in data.column_names:
+            raise DataError(
+                f"MRC data set: missing column 'context'; found: {', '.join(data.column_names)}"
+            )
+        if "title" not in data.column_names:
+            data = data.add_column("title", [context_id(c) for c in data["context"]])
+        if "context_id" not in data.column_names:
+            data = unique_contexts(data)
+        docs = [
+            Document(page_content=c, metadata={"context_id": str(i), "title": str(t)})
+            for i, t, c in zip(data["context_id"], data["title"], data["context"], strict=True)
+        ]
+    else:
+        docs = [_with_context_id(d) for d in data]
+    seen: set[str] = set()
+    unique = []
+    for doc in docs:
+        if not doc.page_content.strip():
+            raise DataError("MRC data set: a passage is empty")
+        if doc.page_content not in seen:
+            seen.add(doc.page_content)
+            unique.append(doc)
+    if not unique:
+        raise DataError("MRC data set: no passages (the corpus is empty)")
+    return unique
+
+
+def _with_context_id(doc: Document) -> Document:
+    if not isinstance(doc, Document):
+        raise DataError(f"expected a langchain Document, got {type(doc).__name__}")
+    if "context_id" in doc.metadata:
+        return doc
+    meta = {"context_id": context_id(doc.page_content), **doc.metadata}
+    meta.setdefault("title", meta["context_id"])
+    return Document(page_content=doc.page_content, metadata=meta, id=doc.id)
+
+
+def check_query(query: Any) -> str:
+    """Return ``query`` if it is a non-blank string, else raise :class:`RetrievalError`."""
+    if not isinstance(query, str):
+        raise RetrievalError(f"query must be a string, got {type(query).__name__}")
+    if not query.strip():
+        raise RetrievalError("query is empty")
+    return query
+
+
+def check_k(k: int, corpus_size: int, what: str = "index") -> int:
+    """Validate ``k`` against the corpus: positive and at most ``corpus_size``."""
+    if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
+        raise RetrievalError(f"k must be a positive integer, got {k!r}")
+    if corpus_size == 0:
+        raise RetrievalError(f"the {what} is empty: add passages before searching")
+    if k > corpus_size:
+        raise RetrievalError(
+            f"k={k} is larger than the {what} ({corpus_size} passages); use k <= {corpus_size}"
+        )
+    return int(k)
+
+
+def top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest ``scores``; ties go to the lower index (deterministic)."""
+    k = min(k, scores.shape[0])
+    if k == scores.shape[0]:
+        cand = np.arange(scores.shape[0])
+    else:
+        kth = np.partition(scores, -k)[-k]
+        above = np.flatnonzero(scores > kth)
+        tied = np.flatnonzero(scores == kth)[: k - above.size]
+        cand = np.concatenate([above, tied])
+    order = np.lexsort((cand, -scores[cand]))
+    return cand[order]
+
+
+def batch_retrieve(
+    retriever: BaseRetriever,
+    inputs: list[str],
+    config: RunnableConfig | list[RunnableConfig] | None,
+    search: Callable[[list[str]], list[list[Document]]],
+    *,
+    return_exceptions: bool = False,
+) -> list[Any]:
+    """Run ``search`` once on all ``inputs`` with the callbacks ``invoke`` would fire per query."""
+    if not inputs:
+        return []
+    configs = get_config_list(config, len(inputs))
+    managers = []
+    for query, cfg in zip(inputs, configs, strict=True):
+        cfg = ensure_config(cfg)
+        cm = CallbackManager.configure(
+            cfg.get("callbacks"),
+            None,
+            inheritable_tags=cfg.get("tags"),
+            local_tags=retriever.tags,
+            inheritable_metadata=cfg.get("metadata"),
+            local_metadata=retriever.metadata,
+        )
+        managers.append(
+            cm.on_retriever_start(None, query, name=cfg.get("run_name") or retriever.get_name())
+        )
+    try:
+        for query in inputs:
+            check_query(query)
+        results = search(list(inputs))
+    except Exception as e:
+        for rm in managers:
+            rm.on_retriever_error(e)
+        if return_exceptions:
+            return [e] * len(inputs)
+        raise
+    for rm, docs in zip(managers, results, strict=True):
+        rm.on_retriever_end(docs)
+    return results
+
+
+class BatchedRetrieverMixin:
+    """``batch``/``abatch`` for a retriever with ``_search_many(queries) -> list[list[Document]]``
+    that serves all queries at once (callbacks fire per query, as with ``invoke``)."""
+
+    def _search_many(self, queries: list[str]) -> list[list[Document]]:
+        raise NotImplementedError
+
+    def batch(
+        self,
+        inputs: list[str],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[list[Document]]:
+        """Retrieve for many queries in one vectorised pass."""
+        return batch_retrieve(
+            self,  # type: ignore[arg-type]
+            inputs,
+            config,
+            self._search_many,
+            return_exceptions=return_exceptions,
+        )
+
+    async def abatch(
+        self,
+        inputs: list[str],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[list[Document]]:
+        """Async :meth:`batch` (the vectorised pass runs in a worker thread)."""
+        return await asyncio.to_thread(
+            self.batch, inputs, config, return_exceptions=return_exceptions, **kwargs
+        )
+
+
+def write_documents(path: Path, docs: Iterable[Document]) -> None:
+    """Write Documents as JSON lines (``id``, ``page_content``, ``metadata``), atomically."""
+    lines = (
+        json.dumps(
+            {"id": d.id, "page_content": d.page_content, "metadata": d.metadata},
+            ensure_ascii=False,
+        )
+        for d in docs
+    )
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def read_documents(path: Path) -> list[Document]:
+    """Read Documents written by :func:`write_documents`."""
+    with path.open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [
+        Document(page_content=r["page_content"], metadata=r["metadata"], id=r["id"]) for r in rows
+    ]
+
+
+def read_index_config(root: Path, fmt: str, version: int, what: str) -> dict[str, Any]:
+    """Read ``root/config.json`` of a saved index (format ``fmt``, at most ``version``).
+
+    A missing or foreign directory is a :class:`RetrievalError`; a pickled LangChain index
+    (``index.pkl``) is refused, never loaded.
+    """
+    if not root.exists():
+        raise RetrievalError(f"{root}: {what} directory not found")
+    if not root.is_dir():
+        raise RetrievalError(f"{root}: not a directory")
+    cfg_path = root / "config.json"
+    if not cfg_path.is_file():
+        if (root / "index.pkl").exists():
+            raise RetrievalError(
+                f"{root}: looks like a pickled LangChain FAISS index (index.pkl); lc-klue never "
+                "unpickles files. Rebuild it with `lc-klue index`."
+            )
+        raise RetrievalError(f"{root}: not a saved {what} (no config.json)")
+    try:
+        config = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise RetrievalError(f"{cfg_path}: not valid JSON ({e})") from e
+    found = config.get("format") if isinstance(config, dict) else None
+    if found != fmt:
+        raise RetrievalError(f"{root}: not a saved {what} (format {found!r}, expected {fmt!r})")
+    if int(config.get("version", 0)) > version:
+        raise RetrievalError(f"{root}: saved by a newer lc-klue (format {config['version']})")
+    return config

@@ -1,0 +1,434 @@
+"""A FAISS vector store for LangChain: cosine similarity through normalised inner product.
+
+Unlike ``langchain_community``'s FAISS it keeps its configuration on disk as JSON (no pickle),
+records which embedding model built it and refuses another, and reports relevance scores in
+[0, 1] that grow with similarity.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.runnables import RunnableConfig
+from langchain_core.vectorstores import VectorStore, VectorStoreRetriever
+
+from lc_klue.data import context_id
+from lc_klue.errors import DataError, ModelError, RetrievalError
+from lc_klue.models.embeddings import (
+    embed_passages,
+    embed_queries,
+    embedding_fingerprint,
+    fingerprint_mismatch,
+)
+from lc_klue.retrieval.documents import (
+    BatchedRetrieverMixin,
+    MrcSource,
+    check_k,
+    check_query,
+    read_documents,
+    read_index_config,
+    write_documents,
+)
+from lc_klue.retrieval.documents import mrc_documents as _mrc_documents
+from lc_klue.storage import atomic_directory, atomic_write_text
+
+INDEX_TYPES = ("flat", "hnsw", "ivf")
+#: ``{"title": "…"}`` (equality; a list means "one of") or a predicate on the metadata.
+MetadataFilter = dict[str, Any] | Callable[[dict[str, Any]], bool]
+FORMAT = "lc-klue-faiss"
+FORMAT_VERSION = 1
+
+
+def cosine_relevance(score: float) -> float:
+    """Cosine similarity in [-1, 1] → relevance in [0, 1] (higher is more relevant)."""
+    return min(1.0, max(0.0, (1.0 + float(score)) / 2.0))
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"expected a 2-D matrix of embeddings, got shape {x.shape}")
+    faiss.normalize_L2(x)
+    return x
+
+
+class KlueFAISS(VectorStore):
+    """FAISS index of passages with cosine scores, JSON metadata and a model check on load.
+
+    ``index_type``: ``flat`` (exact), ``hnsw`` (graph, fast approximate search for millions of
+    passages) or ``ivf`` (inverted lists, trained on the first vectors added; ``nlist`` defaults
+    to about 4·√n). ``similarity_search_with_score`` returns the cosine similarity;
+    ``similarity_search_with_relevance_scores`` maps it to ``(1 + cos) / 2``.
+    ``k`` larger than the number of passages raises :class:`RetrievalError`.
+    """
+
+    def __init__(
+        self,
+        embedding: Embeddings,
+        index_type: str = "flat",
+        *,
+        hnsw_m: int = 32,
+        ef_construction: int = 200,
+        ef_search: int = 128,
+        nlist: int | None = None,
+        nprobe: int = 16,
+    ) -> None:
+        if index_type not in INDEX_TYPES:
+            raise RetrievalError(
+                f"unknown index_type {index_type!r}; choose from {', '.join(INDEX_TYPES)}"
+            )
+        self.embedding = embedding
+        self.index_type = index_type
+        self.params: dict[str, Any] = {
+            "hnsw_m": hnsw_m,
+            "ef_construction": ef_construction,
+            "ef_search": ef_search,
+            "nlist": nlist,
+            "nprobe": nprobe,
+        }
+        self.index: faiss.Index | None = None
+        self._docs: list[Document] = []
+        self._position: dict[str, int] = {}
+
+    # -- LangChain VectorStore interface ------------------------------------------------------
+
+    @property
+    def embeddings(self) -> Embeddings:
+        """The embedding model of the store."""
+        return self.embedding
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def add_texts(
+        self,
+        texts: Iterable[str],
+        metadatas: list[dict] | None = None,
+        *,
+        ids: list[str] | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
+        """Embed and add ``texts``; ids default to ``metadata["context_id"]`` or the text hash."""
+        texts = list(texts)
+        if not texts:
+            return []
+        metadatas = [dict(m) for m in metadatas] if metadatas else [{} for _ in texts]
+        if len(metadatas) != len(texts):
+            raise DataError(f"{len(texts)} texts but {len(metadatas)} metadatas")
+        if ids is None:
+            pairs = zip(texts, metadatas, strict=True)
+            ids = [str(m.get("context_id") or context_id(t)) for t, m in pairs]
+        if len(ids) != len(texts):
+            raise DataError(f"{len(texts)} texts but {len(ids)} ids")
+        for i, t in enumerate(texts):
+            if not isinstance(t, str) or not t.strip():
+                raise DataError(f"passage {i} is empty")
+        clash = [i for i in ids if i in self._position]
+        if clash or len(set(ids)) != len(ids):
+            raise DataError(f"duplicate document id(s), e.g. {(clash or ids)[0]!r}")
+        vectors = _normalise(embed_passages(self.embedding, texts))
+        self._add_vectors(vectors)
+        for t, m, i in zip(texts, metadatas, ids, strict=True):
+            self._position[i] = len(self._docs)
+            self._docs.append(Document(page_content=t, metadata=m, id=i))
+        return list(ids)
+
+    def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
+        """Add Documents (ids from ``ids=``, ``Document.id`` or ``metadata["context_id"]``)."""
+        ids = kwargs.pop("ids", None)
+        if ids is None and all(d.id for d in documents):
+            ids = [str(d.id) for d in documents]
+        return self.add_texts(
+            [d.page_content for d in documents],
+            [d.metadata for d in documents],
+            ids=ids,
+        )
+
+    def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
+        """The stored Documents with these ids (unknown ids are skipped)."""
+        return [self._doc(self._position[i]) for i in ids if i in self._position]
+
+    def similarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
+        """The ``k`` passages most similar to ``query`` (``filter=``, ``fetch_k=`` optional)."""
+        return [d for d, _ in self.similarity_search_with_score(query, k, **kwargs)]
+
+    def similarity_search_with_score(
+        self, query: str, k: int = 4, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
+        """``(Document, cosine similarity)`` pairs, most similar first."""
+        return self.batch_search_with_score([query], k, **kwargs)[0]
+
+    def similarity_search_by_vector(
+        self, embedding: list[float], k: int = 4, **kwargs: Any
+    ) -> list[Document]:
+        """The ``k`` passages most similar to an embedding."""
+        vec = np.asarray([embedding], dtype=np.float32)
+        return [d for d, _ in self._search(vec, k, **kwargs)[0]]
+
+    def _select_relevance_score_fn(self) -> Callable[[float], float]:
+        return cosine_relevance
+
+    def batch_search_with_score(
+        self,
+        queries: Sequence[str],
+        k: int = 4,
+        *,
+        filter: MetadataFilter | None = None,
+        fetch_k: int | None = None,
+    ) -> list[list[tuple[Document, float]]]:
+        """Search many queries: one embedding call, one FAISS search with a query matrix.
+
+        ``filter`` (a dict of metadata values, or a predicate on the metadata) is applied to
+        the best ``fetch_k`` hits (default ``max(50, 10 * k)``), so fewer than ``k`` may remain.
+        """
+        queries = [check_query(q) for q in queries]
+        check_k(k, len(self), "FAISS index")
+        if not queries:
+            return []
+        vectors = embed_queries(self.embedding, list(queries))
+        return self._search(vectors, k, filter=filter, fetch_k=fetch_k)
+
+    @classmethod
+    def from_texts(
+        cls,
+        texts: list[str],
+        embedding: Embeddings,
+        metadatas: list[dict] | None = None,
+        *,
+        ids: list[str] | None = None,
+        **kwargs: Any,
+    ) -> KlueFAISS:
+        """Build a store from texts (``kwargs``: ``index_type`` and index parameters)."""
+        if not list(texts):
+            raise DataError("cannot build a FAISS index from an empty corpus")
+        store = cls(embedding, **kwargs)
+        store.add_texts(texts, metadatas, ids=ids)
+        return store
+
+    @classmethod
+    def from_mrc(cls, data: MrcSource, embedding: Embeddings, **kwargs: Any) -> KlueFAISS:
+        """Build from MRC-format data: distinct passages, metadata ``context_id`` and ``title``."""
+        docs = _mrc_documents(data)
+        return cls.from_texts(
+            [d.page_content for d in docs],
+            embedding,
+            [d.metadata for d in docs],
+            ids=[d.metadata["context_id"] for d in docs],
+            **kwargs,
+        )
+
+    def as_retriever(self, **kwargs: Any) -> KlueFAISSRetriever:
+        """A retriever (``k=`` or ``search_kwargs={"k": ...}``) whose ``batch`` is vectorised."""
+        k = kwargs.pop("k", None)
+        search_kwargs = dict(kwargs.pop("search_kwargs", None) or {})
+        if k is not None:
+            search_kwargs["k"] = k
+        tags = kwargs.pop("tags", None) or [*self._get_retriever_tags()]
+        return KlueFAISSRetriever(
+            vectorstore=self, search_kwargs=search_kwargs, tags=tags, **kwargs
+        )
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Save atomically to directory ``path``: ``index.faiss``, ``documents.jsonl`` and
+        ``config.json`` (settings and the embedding model's fingerprint). No pickle."""
+        if self.index is None:
+            raise RetrievalError("cannot save an empty FAISS index")
+        config = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "index_type": self.index_type,
+            "params": self.params,
+            "dimension": int(self.index.d),
+            "count": len(self),
+            "metric": "cosine (normalised inner product)",
+            "embedding": embedding_fingerprint(self.embedding),
+        }
+        with atomic_directory(path) as tmp:
+            faiss.write_index(self.index, str(tmp / "index.faiss"))
+            write_documents(tmp / "documents.jsonl", self._docs)
+            atomic_write_text(tmp / "config.json", json.dumps(config, ensure_ascii=False, indent=2))
+        return Path(path)
+
+    def save_local(self, folder_path: str | Path) -> Path:
+        """Alias of :meth:`save` (the name LangChain's FAISS uses)."""
+        return self.save(folder_path)
+
+    @classmethod
+    def load(
+        cls, path: str | Path, embedding: Embeddings, *, check_model: bool = True
+    ) -> KlueFAISS:
+        """Load an index saved by :meth:`save`.
+
+        Raises :class:`RetrievalError` for a missing or foreign directory (a pickled
+        ``index.pkl`` is never loaded) and :class:`ModelError` when ``embedding`` is not the
+        model that built the index (unless ``check_model=False``).
+        """
+        root = Path(path).expanduser()
+        config = read_index_config(root, FORMAT, FORMAT_VERSION, "FAISS index")
+        if check_model:
+            reason = fingerprint_mismatch(config["embedding"], embedding_fingerprint(embedding))
+            if reason:
+                raise ModelError(
+                    f"{root}: the index was built with embedding model "
+                    f"{config['embedding'].get('name')!r}, not "
+                    f"{getattr(embedding, 'model_name_or_path', type(embedding).__name__)!r} "
+                    f"({reason}); load it with the same model or rebuild the index"
+                )
+        store = cls(embedding, config["index_type"], **config["params"])
+        try:
+            store.index = faiss.read_index(str(root / "index.faiss"))
+            store._docs = read_documents(root / "documents.jsonl")
+        except (OSError, RuntimeError, ValueError) as e:
+            raise RetrievalError(f"{root}: damaged FAISS index ({e})") from e
+        store._position = {d.id: i for i, d in enumerate(store._docs)}
+        if store.index.ntotal != len(store._docs):
+            raise RetrievalError(
+                f"{root}: damaged FAISS index ({store.index.ntotal} vectors, "
+                f"{len(store._docs)} documents)"
+            )
+        store._configure_search()
+        return store
+
+    @classmethod
+    def load_local(
+        cls, folder_path: str | Path, embeddings: Embeddings, **kwargs: Any
+    ) -> KlueFAISS:
+        """Alias of :meth:`load` (``allow_dangerous_deserialization`` is never needed)."""
+        kwargs.pop("allow_dangerous_deserialization", None)
+        return cls.load(folder_path, embeddings, **kwargs)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _doc(self, position: int) -> Document:
+        d = self._docs[position]
+        return Document(page_content=d.page_content, metadata=dict(d.metadata), id=d.id)
+
+    def _new_index(self, dim: int, n: int) -> faiss.Index:
+        p = self.params
+        if self.index_type == "flat":
+            return faiss.IndexFlatIP(dim)
+        if self.index_type == "hnsw":
+            index = faiss.IndexHNSWFlat(dim, int(p["hnsw_m"]), faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = int(p["ef_construction"])
+            return index
+        nlist = p["nlist"] or max(1, min(int(4 * math.sqrt(n)), n // 39 or 1))
+        if n < nlist:
+            raise DataError(
+                f"an IVF index with nlist={nlist} needs at least {nlist} passages to train, "
+                f"got {n}; lower nlist or use index_type='flat'"
+            )
+        p["nlist"] = nlist
+        return faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+
+    def _configure_search(self) -> None:
+        if isinstance(self.index, faiss.IndexIVF):
+            self.index.nprobe = min(int(self.params["nprobe"]), self.index.nlist)
+        elif isinstance(self.index, faiss.IndexHNSW):
+            self.index.hnsw.efSearch = int(self.params["ef_search"])
+
+    def _add_vectors(self, vectors: np.ndarray) -> None:
+        if self.index is None:
+            self.index = self._new_index(vectors.shape[1], vectors.shape[0])
+            self._configure_search()
+        if vectors.shape[1] != self.index.d:
+            raise ModelError(
+                f"embedding dimension {vectors.shape[1]} does not match the index ({self.index.d})"
+            )
+        if not self.index.is_trained:
+            self.index.train(vectors)
+        self.index.add(vectors)
+
+    def _search(
+        self,
+        vectors: np.ndarray,
+        k: int,
+        *,
+        filter: MetadataFilter | None = None,
+        fetch_k: int | None = None,
+    ) -> list[list[tuple[Document, float]]]:
+        check_k(k, len(self), "FAISS index")
+        keep = _metadata_predicate(filter)
+        k_final = k
+        if keep is not None:
+            k = min(len(self), max(k, fetch_k or max(50, 10 * k)))
+        vectors = _normalise(vectors)
+        if vectors.shape[1] != self.index.d:
+            raise ModelError(
+                f"query embedding dimension {vectors.shape[1]} does not match the index "
+                f"({self.index.d}); was the index built with another model?"
+            )
+        if isinstance(self.index, faiss.IndexHNSW):
+            self.index.hnsw.efSearch = max(int(self.params["ef_search"]), k)
+        scores, positions = self.index.search(vectors, k)
+        out = []
+        for row_s, row_p in zip(scores, positions, strict=True):
+            hits = [
+                (self._doc(int(p)), float(s))
+                for s, p in zip(row_s, row_p, strict=True)
+                if p >= 0 and (keep is None or keep(self._docs[int(p)].metadata))
+            ]
+            out.append(hits[:k_final])
+        return out
+
+
+def _metadata_predicate(
+    filter: MetadataFilter | None,
+) -> Callable[[dict[str, Any]], bool] | None:
+    if filter is None or callable(filter):
+        return filter
+    if not isinstance(filter, dict):
+        raise RetrievalError(f"filter must be a dict or a callable, got {type(filter).__name__}")
+
+    def match(meta: dict[str, Any]) -> bool:
+        for key, want in filter.items():
+            value = meta.get(key)
+            if isinstance(want, list | tuple | set) and value not in want:
+                return False
+            if not isinstance(want, list | tuple | set) and value != want:
+                return False
+        return True
+
+    return match
+
+
+class KlueFAISSRetriever(BatchedRetrieverMixin, VectorStoreRetriever):
+    """Dense retriever over :class:`KlueFAISS`; ``batch`` embeds all queries in one call."""
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        check_query(query)
+        return super()._get_relevant_documents(query, run_manager=run_manager, **kwargs)
+
+    def _search_many(self, queries: list[str]) -> list[list[Document]]:
+        kwargs = dict(self.search_kwargs)
+        k = int(kwargs.pop("k", 4))
+        store: KlueFAISS = self.vectorstore  # type: ignore[assignment]
+        hits = store.batch_search_with_score(queries, k, **kwargs)
+        return [[d for d, _ in row] for row in hits]
+
+    def batch(
+        self,
+        inputs: list[str],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[list[Document]]:
+        """Retrieve for many queries: one embedding call and one FAISS matrix search."""
+        if self.search_type != "similarity" or kwargs:
+            return VectorStoreRetriever.batch(
+                self, inputs, config, return_exceptions=return_exceptions, **kwargs
+            )
+        return super().batch(inputs, config, return_exceptions=return_exceptions)

@@ -1,0 +1,68 @@
+"""LangChain's standard retriever tests on the BM25, dense and hybrid retrievers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from langchain_core.retrievers import BaseRetriever
+from langchain_tests.integration_tests import RetrieversIntegrationTests
+
+from lc_klue.resources import NEWS_QA
+from lc_klue.retrieval import KiwiBM25Retriever, KlueFAISS, build_first_stage, mrc_documents
+
+QUERY = "부산시 해상 풍력 단지의 설비 용량은?"
+
+
+class TestKiwiBM25Standard(RetrieversIntegrationTests):
+    """BM25 built from the bundled news passages."""
+
+    @property
+    def retriever_constructor(self) -> type[KiwiBM25Retriever]:
+        return KiwiBM25Retriever
+
+    @property
+    def retriever_constructor_params(self) -> dict[str, Any]:
+        return {"docs": mrc_documents(NEWS_QA)}
+
+    @property
+    def retriever_query_example(self) -> str:
+        return QUERY
+
+
+class _WithStores(RetrieversIntegrationTests):
+    store: KlueFAISS
+
+    @pytest.fixture(autouse=True)
+    def _stores(self, news_store: KlueFAISS, news_bm25: KiwiBM25Retriever) -> None:
+        type(self).store = news_store
+        type(self).bm25 = news_bm25
+
+    @property
+    def retriever_query_example(self) -> str:
+        return QUERY
+
+
+class TestDenseStandard(_WithStores):
+    """The FAISS retriever (``as_retriever(k=...)``)."""
+
+    @property
+    def retriever_constructor(self) -> Callable[..., BaseRetriever]:
+        return lambda k=4: self.store.as_retriever(k=k)
+
+    @property
+    def retriever_constructor_params(self) -> dict[str, Any]:
+        return {}
+
+
+class TestHybridStandard(_WithStores):
+    """Hybrid first stage (BM25 + dense, reciprocal rank fusion)."""
+
+    @property
+    def retriever_constructor(self) -> Callable[..., BaseRetriever]:
+        return lambda k=4: build_first_stage("hybrid", dense=self.store, bm25=self.bm25, k=k)
+
+    @property
+    def retriever_constructor_params(self) -> dict[str, Any]:
+        return {}
