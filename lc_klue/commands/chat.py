@@ -1,0 +1,203 @@
+"""``lc-klue chat``: a Korean news Q&A chatbot over an index built by ``lc-klue index``.
+
+Interactive (a ``질문>`` prompt) or one-shot with ``--question``. Shows the answer (streamed),
+then the numbered sources with their titles and scores. Without ``--llm`` the answer is the
+best sentence of the top passages, so it works offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+logger = logging.getLogger(__name__)
+
+EXIT_WORDS = frozenset({"exit", "quit", ":q", "종료", "끝"})
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``chat`` subcommand."""
+    p = sub.add_parser(
+        "chat",
+        help="ask questions about indexed passages (Korean RAG chatbot)",
+        description="Answer questions from an index built by 'lc-klue index': retrieve, "
+        "optionally rerank with a cross-encoder, and answer with a chat model (--llm) or, "
+        "offline, with the best sentence of the top passages.",
+    )
+    p.add_argument("index_dir", help="directory written by 'lc-klue index'")
+    p.add_argument(
+        "--question",
+        "-q",
+        action="append",
+        default=None,
+        help="answer this question and exit (repeatable); without it: interactive prompt",
+    )
+    p.add_argument(
+        "--reranker",
+        default=None,
+        metavar="PATH",
+        help="cross-encoder directory (or hub id) to rerank and score sentences",
+    )
+    p.add_argument(
+        "--llm",
+        default=None,
+        metavar="SPEC",
+        help="chat model: 'provider:model' (e.g. openai:gpt-4o-mini, needs the "
+        "provider package) or a local Hugging Face causal LM directory / hf:NAME; "
+        "default: extractive answers",
+    )
+    p.add_argument(
+        "--first-stage",
+        choices=["dense", "bm25", "hybrid"],
+        default=None,
+        help="first-stage retriever (default: hybrid when both indexes exist)",
+    )
+    p.add_argument("--k", type=int, default=30, help="first-stage candidates (default 30)")
+    p.add_argument(
+        "--top-n",
+        type=int,
+        default=5,
+        help="passages kept after reranking and shown as sources (default 5)",
+    )
+    p.add_argument(
+        "--fusion",
+        choices=["none", "rrf"],
+        default="none",
+        help="with --reranker: fuse its passage rank with the first stage's and its sentence "
+        "rank with lexical overlap, so a weak reranker cannot undo strong lexical evidence "
+        "(default none)",
+    )
+    p.add_argument(
+        "--embedding-model",
+        default=None,
+        help="bi-encoder to embed questions (default: the one the index was built with)",
+    )
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    p.add_argument(
+        "--json", action="store_true", help="print each result as one JSON line instead of text"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the retriever and models, then answer ``--question``s or run the prompt loop."""
+    from lc_klue.chain import build_rag_chain, load_chat_model
+
+    retriever, reranker = load_models(args)
+    chain = build_rag_chain(
+        retriever, load_chat_model(args.llm), reranker=reranker, fusion=args.fusion
+    )
+    if args.question:
+        for question in args.question:
+            ask(chain, question, sys.stdout, as_json=args.json)
+        return 0
+    return repl(chain, sys.stdin, sys.stdout, as_json=args.json)
+
+
+def load_models(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The retriever of ``args.index_dir`` and the cross-encoder (or None), loaded once and
+    shared by reranking and the extractive answer. ``k`` is capped at the index's size."""
+    from lc_klue.models.cross_encoder import load_cross_encoder
+    from lc_klue.retrieval.builder import MANIFEST, load_retriever
+
+    k, top_n = args.k, args.top_n
+    manifest = Path(args.index_dir).expanduser() / MANIFEST
+    if manifest.is_file():
+        passages = json.loads(manifest.read_text(encoding="utf-8")).get("passages")
+        if isinstance(passages, int) and 0 < passages < k:
+            logger.warning("the index has %d passages: using k=%d", passages, passages)
+            k, top_n = passages, min(top_n, passages)
+    reranker = load_cross_encoder(args.reranker, args.device) if args.reranker else None
+    extra = {"fusion": args.fusion} if reranker is not None else {}
+    retriever = load_retriever(
+        args.index_dir,
+        args.first_stage,
+        embedding_model=args.embedding_model,
+        reranker=reranker,
+        k=k,
+        top_n=top_n,
+        device=args.device,
+        **extra,
+    )
+    return retriever, reranker
+
+
+def ask(chain: Any, question: str, out: TextIO, *, as_json: bool = False) -> dict[str, Any]:
+    """Answer one question: stream the answer to ``out``, then list the sources."""
+    from lc_klue.chain import format_sources
+
+    if as_json:
+        result = chain.invoke(question)
+        out.write(json.dumps(result_json(result), ensure_ascii=False) + "\n")
+        return result
+    result: dict[str, Any] = {"answer": ""}
+    started = False
+    for chunk in chain.stream(question):
+        if "answer" in chunk:
+            if not started:
+                out.write("답변: ")
+                started = True
+            out.write(chunk["answer"])
+            out.flush()
+            result["answer"] += chunk["answer"]
+        else:
+            result |= chunk
+    out.write("\n")
+    if result.get("sources"):
+        out.write("\n출처:\n" + format_sources(result["sources"]) + "\n")
+    out.flush()
+    return result
+
+
+def result_json(result: dict[str, Any]) -> dict[str, Any]:
+    """The chain's output as JSON-ready data (sources: rank, title, context_id, score, text)."""
+    from lc_klue.chain import source_score
+
+    sources = []
+    for rank, doc in enumerate(result["sources"], start=1):
+        score = source_score(doc)
+        sources.append(
+            {
+                "rank": rank,
+                "title": doc.metadata.get("title"),
+                "context_id": doc.metadata.get("context_id"),
+                "score": score[1] if score else None,
+                "text": doc.page_content,
+            }
+        )
+    return {"question": result["question"], "answer": result["answer"], "sources": sources}
+
+
+def repl(chain: Any, inp: TextIO, out: TextIO, *, as_json: bool = False) -> int:
+    """The prompt loop: one question per line; ``exit``/``종료`` or end of input leaves."""
+    from lc_klue.errors import LcKlueError
+
+    interactive = inp.isatty()
+    if interactive:
+        out.write("lc-klue chat: 질문을 입력하세요 (끝내려면 'exit' 또는 Ctrl-D).\n")
+    while True:
+        if interactive:
+            try:
+                line = input("질문> ")  # line editing and history on a terminal
+            except EOFError:
+                break
+        else:
+            line = inp.readline()
+            if not line:
+                break
+        question = line.strip()
+        if not question:
+            continue
+        if question.lower() in EXIT_WORDS:
+            break
+        try:
+            ask(chain, question, out, as_json=as_json)
+        except LcKlueError as e:
+            print(f"오류: {e}", file=sys.stderr)
+        if interactive:
+            out.write("\n")
+    return 0

@@ -1,0 +1,175 @@
+import io
+import json
+import re
+
+import pytest
+
+from lc_klue.chain import split_sentences
+from lc_klue.cli import main
+from lc_klue.retrieval.builder import build_index
+
+QUESTION = "해상 풍력 단지 조성에 들어가는 총 사업비는 얼마인가?"
+SOURCE_LINE = re.compile(r"^\[(\d+)\] (.+?)(?: \((score|rrf) (-?\d+\.\d{4})\))?$")
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory, news_qa, tiny_models):
+    out = tmp_path_factory.mktemp("chat") / "index"
+    build_index(news_qa, out, tiny_models.bi_encoder_dir(), kinds=("dense", "bm25"))
+    return out
+
+
+def parse(text: str) -> tuple[str, list[tuple[int, str, str | None]]]:
+    """The answer line and the (number, title, score label) of each source line."""
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("답변: ")
+    assert lines[2] == "출처:"
+    sources = []
+    for header, snippet in zip(lines[3::2], lines[4::2], strict=True):
+        m = SOURCE_LINE.match(header)
+        assert m, header
+        assert snippet.startswith("    ") and snippet.strip()
+        sources.append((int(m[1]), m[2], m[3]))
+    return lines[0].removeprefix("답변: "), sources
+
+
+def test_one_shot_question_answers_from_the_bm25_index(index_dir, news_qa, capsys):
+    rc = main(
+        ["chat", str(index_dir), "--question", QUESTION, "--first-stage", "bm25", "--top-n", "3"]
+    )
+    assert rc == 0
+    answer, sources = parse(capsys.readouterr().out)
+    gold = news_qa.filter(lambda r: r["question"] == QUESTION)[0]
+    assert [n for n, _, _ in sources] == [1, 2, 3]
+    assert sources[0][1] == gold["title"]  # BM25 finds the article
+    sentence, cited = answer.rsplit(" [", 1)
+    assert cited == "1]"
+    assert sentence in split_sentences(gold["context"])
+    assert "1조 2천억 원" in sentence
+
+
+def test_reranker_hybrid_and_json_output(index_dir, tiny_models, capsys):
+    rc = main(
+        [
+            "chat",
+            str(index_dir),
+            "-q",
+            QUESTION,
+            "-q",
+            "부산시는 무엇을 발표했나?",
+            "--reranker",
+            str(tiny_models.cross_encoder_dir()),
+            "--first-stage",
+            "hybrid",
+            "--k",
+            "10",
+            "--top-n",
+            "4",
+            "--json",
+        ]
+    )
+    assert rc == 0
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["question"] for r in results] == [QUESTION, "부산시는 무엇을 발표했나?"]
+    for r in results:
+        assert [s["rank"] for s in r["sources"]] == [1, 2, 3, 4]
+        scores = [s["score"] for s in r["sources"]]
+        assert all(isinstance(s, float) for s in scores)
+        assert scores == sorted(scores, reverse=True)
+        assert all(s["title"] and s["context_id"] for s in r["sources"])
+        sentence, n = re.fullmatch(r"(.+) \[(\d)\]", r["answer"]).groups()
+        assert sentence in r["sources"][int(n) - 1]["text"]
+
+
+@pytest.mark.parametrize("fusion", ["none", "rrf"])
+def test_text_output_shows_reranker_scores(index_dir, tiny_models, capsys, fusion):
+    rc = main(
+        [
+            "chat",
+            str(index_dir),
+            "-q",
+            QUESTION,
+            "--reranker",
+            str(tiny_models.cross_encoder_dir()),
+            "--first-stage",
+            "bm25",
+            "--top-n",
+            "2",
+            "--fusion",
+            fusion,
+        ]
+    )
+    assert rc == 0
+    answer, sources = parse(capsys.readouterr().out)
+    assert [label for _, _, label in sources] == ["score", "score"]
+    assert re.fullmatch(r".+ \[[12]\]", answer)
+
+
+def test_interactive_loop_answers_each_line_until_exit(index_dir, monkeypatch, capsys):
+    questions = f"{QUESTION}\n\n   \n부산시는 무엇을 발표했나?\nexit\n그 다음 질문\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(questions))
+    assert main(["chat", str(index_dir), "--first-stage", "dense", "--top-n", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("답변: ") == 2
+    assert out.count("출처:\n[1] ") == 2
+
+
+def test_local_llm_streams_its_answer(index_dir, tiny_causal_lm, capsys):
+    rc = main(
+        [
+            "chat",
+            str(index_dir),
+            "-q",
+            QUESTION,
+            "--llm",
+            str(tiny_causal_lm),
+            "--first-stage",
+            "bm25",
+            "--top-n",
+            "2",
+        ]
+    )
+    assert rc == 0
+    answer, sources = parse(capsys.readouterr().out)
+    assert answer.strip() and len(sources) == 2
+
+
+def test_k_larger_than_the_index_is_capped(index_dir, capsys):
+    assert (
+        main(
+            [
+                "chat",
+                str(index_dir),
+                "-q",
+                QUESTION,
+                "--first-stage",
+                "bm25",
+                "--k",
+                "1000",
+                "--top-n",
+                "2",
+            ]
+        )
+        == 0
+    )
+    assert len(parse(capsys.readouterr().out)[1]) == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-q", "   "], "empty question"),
+        (["-q", QUESTION, "--llm", "nosuchprovider:x"], "provider"),
+        (["-q", QUESTION, "--reranker", "/no/such/model"], "not found"),
+        (["-q", QUESTION, "--top-n", "40", "--k", "30"], "top_n"),
+    ],
+)
+def test_user_errors_are_one_line_messages(index_dir, capsys, argv, message):
+    assert main(["chat", str(index_dir), "--first-stage", "bm25", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lc-klue chat: error: ") and message in err
+
+
+def test_missing_index_directory(tmp_path, capsys):
+    assert main(["chat", str(tmp_path / "none"), "-q", QUESTION]) == 2
+    assert "index directory not found" in capsys.readouterr().err
