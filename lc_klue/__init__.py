@@ -1,7 +1,67 @@
-"""lc-klue: Korean retrieval models trained on your data, as LangChain components."""
+"""lc-klue: Korean retrieval models trained on your data, as LangChain components.
+
+The story of the package, one subpackage per step: :mod:`lc_klue.data` (KLUE STS / MRC) →
+``training`` (the three models) → :mod:`lc_klue.models` (LangChain embeddings, batched
+cross-encoder) → :mod:`lc_klue.retrieval` (FAISS, BM25, hybrid, reranking) →
+:mod:`lc_klue.chain` (RAG chain, chatbot) → :mod:`lc_klue.evaluation` (metrics, benchmark).
+
+The names below are re-exported flat and imported lazily, so ``import lc_klue`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from lc_klue.errors import DataError, LcKlueError, ModelError, RetrievalError
 
 __version__ = "0.1.0"
 
-__all__ = ["DataError", "LcKlueError", "ModelError", "RetrievalError", "__version__"]
+_LAZY: dict[str, str] = {
+    # data
+    "load_sts": "lc_klue.data",
+    "load_mrc": "lc_klue.data",
+    "load_passages": "lc_klue.data",
+    "split_sts": "lc_klue.data",
+    "split_by_title": "lc_klue.data",
+    "sample_questions": "lc_klue.data",
+    "add_irrelevant_contexts": "lc_klue.data",
+    # models
+    "KlueEmbeddings": "lc_klue.models",
+    "load_cross_encoder": "lc_klue.models",
+    "score_pairs_batched": "lc_klue.models",
+    # retrieval
+    "KlueFAISS": "lc_klue.retrieval",
+    "KiwiBM25Retriever": "lc_klue.retrieval",
+    "HybridRetriever": "lc_klue.retrieval",
+    "CrossEncoderReranker": "lc_klue.retrieval",
+    "RerankingRetriever": "lc_klue.retrieval",
+    "build_first_stage": "lc_klue.retrieval",
+    "build_retriever": "lc_klue.retrieval",
+    "build_index": "lc_klue.retrieval",
+    "load_retriever": "lc_klue.retrieval",
+    "kiwi_tokenize": "lc_klue.retrieval",
+    # chain
+    "build_rag_chain": "lc_klue.chain",
+    "load_chat_model": "lc_klue.chain",
+    "ExtractiveAnswerer": "lc_klue.chain",
+    "format_answer": "lc_klue.chain",
+    # evaluation
+    "evaluate_retriever": "lc_klue.evaluation",
+    "retrieval_metrics": "lc_klue.evaluation",
+}
+
+__all__ = ["DataError", "LcKlueError", "ModelError", "RetrievalError", "__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lc_klue' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
