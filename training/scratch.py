@@ -156,3 +156,27 @@ def build_scratch_base(
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
     return Path(output_dir)
+
+
+def base_texts(
+    sts: Iterable[str | Path] = (),
+    mrc: Iterable[str | Path] = (),
+    *,
+    test_size: float = 0.3,
+    seed: int = 42,
+) -> list[str]:
+    """Tokenizer training material for a base shared by all stages: every sentence of the STS
+    files and the questions and distinct passages of the *training titles* of the MRC files
+    (split by title with ``test_size``/``seed``, so test passages are never seen)."""
+    from lc_klue.data import load_mrc, load_sts, split_by_title
+
+    texts: list[str] = []
+    for source in sts:
+        ds = load_sts(source)
+        texts += list(ds["sentence1"]) + list(ds["sentence2"])
+    for source in mrc:
+        train = split_by_title(load_mrc(source), test_size=test_size, seed=seed)["train"]
+        texts += list(train["question"]) + sorted(set(train["context"]))
+    if not texts:
+        raise ModelError("a from-scratch base needs texts: give STS and/or MRC training data")
+    return texts

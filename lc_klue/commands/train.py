@@ -1,0 +1,268 @@
+"""``lc-klue train``: the method's three models (and a from-scratch base model to start from).
+
+``lc-klue train sts OUT`` → ``lc-klue train mrc OUT --model STS_OUT`` →
+``lc-klue train cross-encoder OUT [--bi-encoder MRC_OUT]``; ``lc-klue train base OUT`` builds a
+small BERT/RoBERTa with a tokenizer trained on the given training data (offline use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def _common(p: argparse.ArgumentParser, *, epochs: float, max_len: int, len_flag: str) -> None:
+    p.add_argument("output", help="model directory to write (checkpoints go to OUTPUT.ckpt/)")
+    p.add_argument("--epochs", type=float, default=epochs, help=f"default {epochs:g}")
+    p.add_argument("--batch-size", type=int, default=16, help="default 16")
+    p.add_argument("--learning-rate", type=float, default=2e-5, help="default 2e-5")
+    p.add_argument("--warmup-steps", type=int, default=100, help="default 100")
+    p.add_argument(
+        len_flag,
+        type=int,
+        default=max_len,
+        dest="max_length",
+        help=f"tokens per input (default {max_len})",
+    )
+    p.add_argument("--max-steps", type=int, default=-1, help="stop after N steps (default: off)")
+    p.add_argument("--save-steps", type=int, default=500, help="checkpoint every N steps")
+    p.add_argument("--seed", type=int, default=42, help="seed of splits, sampling and init")
+    p.add_argument("--device", default=None, help="cuda, cpu, mps (default: best available)")
+    resume = p.add_mutually_exclusive_group()
+    resume.add_argument(
+        "--resume",
+        dest="resume",
+        action="store_true",
+        default=None,
+        help="resume from OUTPUT.ckpt/ (default: automatically when present)",
+    )
+    resume.add_argument(
+        "--no-resume",
+        dest="resume",
+        action="store_false",
+        help="discard old checkpoints and start over",
+    )
+    p.add_argument(
+        "--push-to-hub",
+        metavar="REPO_ID",
+        default=None,
+        help="upload the finished model to the Hugging Face hub",
+    )
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def _mrc_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data",
+        default="klue",
+        help="MRC training data: 'klue' (hub) or a local file (default: klue)",
+    )
+    p.add_argument(
+        "--test-data",
+        default=None,
+        help="held-out MRC data (default: KLUE validation for 'klue', else a split "
+        "of --data by title)",
+    )
+    p.add_argument(
+        "--test-size",
+        type=float,
+        default=0.3,
+        help="fraction of titles held out when --test-data is not given",
+    )
+    p.add_argument(
+        "--pair-questions",
+        type=int,
+        default=100,
+        help="test questions of the pair evaluation (default 100)",
+    )
+    p.add_argument(
+        "--eval-questions",
+        type=int,
+        default=1000,
+        help="held-out questions of the retrieval evaluation (default 1000)",
+    )
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``train`` with its ``sts``, ``mrc``, ``cross-encoder`` and ``base`` subcommands."""
+    p = sub.add_parser("train", help="train the STS bi-encoder, MRC bi-encoder or reranker")
+    stages = p.add_subparsers(dest="stage", required=True, metavar="STAGE")
+
+    sts = stages.add_parser("sts", help="stage 1: sentence embeddings from KLUE STS")
+    _common(sts, epochs=4, max_len=128, len_flag="--max-seq-length")
+    sts.add_argument(
+        "--base-model",
+        default="klue/roberta-base",
+        help="hub id, local directory or scratch:SIZE[:ARCH]",
+    )
+    sts.add_argument("--data", default="klue", help="STS training data: 'klue' or a local file")
+    sts.add_argument(
+        "--test-data",
+        default=None,
+        help="STS data evaluated before/after (default: KLUE validation for 'klue')",
+    )
+    sts.add_argument("--pooling", choices=["mean", "cls", "max"], default="mean")
+    sts.add_argument("--loss", choices=["cosine", "cosent"], default="cosine")
+    sts.add_argument("--validation-size", type=float, default=0.1)
+    sts.set_defaults(func=run_sts)
+
+    mrc = stages.add_parser("mrc", help="stage 2: fine-tune the bi-encoder on question/passage")
+    _common(mrc, epochs=1, max_len=256, len_flag="--max-seq-length")
+    mrc.add_argument(
+        "--model", required=True, help="the STS stage's model directory (or a base model)"
+    )
+    _mrc_data(mrc)
+    mrc.set_defaults(func=run_mrc)
+
+    ce = stages.add_parser("cross-encoder", help="stage 3: cross-encoder reranker")
+    _common(ce, epochs=1, max_len=512, len_flag="--max-length")
+    ce.add_argument(
+        "--base-model",
+        default="klue/roberta-small",
+        help="hub id, local directory or scratch:SIZE[:ARCH]",
+    )
+    _mrc_data(ce)
+    ce.add_argument(
+        "--negatives",
+        choices=["random", "hard"],
+        default="random",
+        help="random other-title passages (book) or bi-encoder hard negatives",
+    )
+    ce.add_argument("--num-negatives", type=int, default=1)
+    ce.add_argument(
+        "--bi-encoder",
+        default=None,
+        help="bi-encoder directory: mines hard negatives and gives the candidates",
+    )
+    ce.add_argument(
+        "--candidates",
+        type=int,
+        default=30,
+        help="candidates per question in the reranking evaluation (default 30)",
+    )
+    ce.set_defaults(func=run_cross_encoder)
+
+    base = stages.add_parser("base", help="build a from-scratch base model for offline use")
+    base.add_argument("output", help="directory of the base model")
+    base.add_argument("--sts", nargs="*", default=[], help="STS training files (all sentences)")
+    base.add_argument(
+        "--mrc",
+        nargs="*",
+        default=[],
+        help="MRC files (questions and passages of the training titles only)",
+    )
+    base.add_argument("--test-size", type=float, default=0.3)
+    base.add_argument("--size", default="small", help="tiny, mini, small, medium or base")
+    base.add_argument("--arch", default="bert", choices=["bert", "roberta"])
+    base.add_argument("--max-length", type=int, default=512, help="position embeddings")
+    base.add_argument("--seed", type=int, default=42)
+    base.set_defaults(func=run_base)
+
+
+def _shared(args: argparse.Namespace) -> dict[str, Any]:
+    return dict(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        warmup_steps=args.warmup_steps,
+        max_steps=args.max_steps,
+        save_steps=args.save_steps,
+        seed=args.seed,
+        device=args.device,
+        resume=args.resume,
+        hub_repo_id=args.push_to_hub,
+        show_progress=not args.no_progress,
+    )
+
+
+def _report(result: Any) -> int:
+    m = result.metrics
+    print(
+        json.dumps(
+            {
+                "model_dir": str(result.model_dir),
+                "before": m["before"],
+                "after": m["after"],
+                "wall_time_s": m["wall_time_s"],
+                "peak_rss_mib": m["peak_rss_mib"],
+                "pushed_to": result.pushed_to,
+            },
+            ensure_ascii=False,
+        )
+    )
+    return 0
+
+
+def run_sts(args: argparse.Namespace) -> int:
+    """Stage 1."""
+    from training.sts import train_sts
+
+    return _report(
+        train_sts(
+            args.output,
+            base_model=args.base_model,
+            train_data=args.data,
+            test_data=args.test_data,
+            pooling=args.pooling,
+            loss=args.loss,
+            max_seq_length=args.max_length,
+            validation_size=args.validation_size,
+            **_shared(args),
+        )
+    )
+
+
+def run_mrc(args: argparse.Namespace) -> int:
+    """Stage 2."""
+    from training.mrc import train_mrc
+
+    return _report(
+        train_mrc(
+            args.output,
+            model=args.model,
+            train_data=args.data,
+            test_data=args.test_data,
+            test_size=args.test_size,
+            max_seq_length=args.max_length,
+            pair_questions=args.pair_questions,
+            eval_questions=args.eval_questions,
+            **_shared(args),
+        )
+    )
+
+
+def run_cross_encoder(args: argparse.Namespace) -> int:
+    """Stage 3."""
+    from training.cross_encoder import train_cross_encoder
+
+    return _report(
+        train_cross_encoder(
+            args.output,
+            base_model=args.base_model,
+            train_data=args.data,
+            test_data=args.test_data,
+            test_size=args.test_size,
+            negatives=args.negatives,
+            bi_encoder=args.bi_encoder,
+            num_negatives=args.num_negatives,
+            candidates=args.candidates,
+            max_length=args.max_length,
+            pair_questions=args.pair_questions,
+            eval_questions=args.eval_questions,
+            **_shared(args),
+        )
+    )
+
+
+def run_base(args: argparse.Namespace) -> int:
+    """Build a from-scratch base model."""
+    from training.scratch import base_texts, build_scratch_base, parse_scratch_spec
+
+    parse_scratch_spec(f"scratch:{args.size}:{args.arch}")  # clear error on a bad size
+    texts = base_texts(args.sts, args.mrc, test_size=args.test_size, seed=args.seed)
+    out = build_scratch_base(
+        texts, args.output, args.size, args.arch, max_length=args.max_length, seed=args.seed
+    )
+    print(json.dumps({"base_model": str(out), "texts": len(texts)}, ensure_ascii=False))
+    return 0

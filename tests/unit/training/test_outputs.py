@@ -1,0 +1,130 @@
+"""Stage plumbing: device choice, data checks, measurement, atomic finalisation, hub upload."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from datasets import Dataset
+
+from lc_klue.data import load_sts
+from lc_klue.errors import DataError, ModelError
+from training.outputs import (
+    ResourceMeter,
+    as_dataset,
+    finalize,
+    model_card,
+    precision_kwargs,
+    push_to_hub,
+    resolve_device,
+    run_training,
+    work_dir_for,
+)
+
+METRICS = {
+    "stage": "sts",
+    "base_model": "scratch:tiny",
+    "loss": "CosineSimilarityLoss",
+    "data": {"train": "fixture: 144 pairs"},
+    "hyperparameters": {"epochs": 1},
+    "before": {"test_spearman": 0.1234},
+    "after": {"test_spearman": 0.8765},
+    "wall_time_s": 1.0,
+}
+
+
+def test_device_defaults_to_cpu_without_accelerator() -> None:
+    if torch.cuda.is_available() or torch.backends.mps.is_available():
+        pytest.skip("an accelerator is present")
+    assert resolve_device() == "cpu"
+    assert precision_kwargs("cpu") == {}
+    with pytest.raises(ModelError, match="CUDA is not available"):
+        resolve_device("cuda")
+
+
+def test_work_dir_sits_beside_the_output(tmp_path: Path) -> None:
+    assert work_dir_for(tmp_path / "model") == (tmp_path / "model.ckpt").resolve()
+
+
+def test_as_dataset_names_missing_columns(sts_pairs: Dataset) -> None:
+    ds = sts_pairs.rename_column("score", "similarity")
+    with pytest.raises(DataError, match=r"missing column.*score"):
+        as_dataset(ds, load_sts, "train", ["sentence1", "sentence2", "score"], "STS data")
+    with pytest.raises(DataError, match="no rows"):
+        as_dataset(sts_pairs.select([]), load_sts, "train", ["sentence1"], "STS data")
+
+
+def test_as_dataset_loads_files_with_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"nope.csv"):
+        as_dataset(str(tmp_path / "nope.csv"), load_sts, "train", ["sentence1"], "STS data")
+
+
+def test_resource_meter_sees_an_allocation() -> None:
+    with ResourceMeter(interval=0.01) as base:
+        pass
+    with ResourceMeter(interval=0.01) as meter:
+        block = np.ones(200 * 2**20 // 8)  # 200 MiB
+        block.sum()
+        del block
+    assert meter.wall_time_s > 0
+    assert meter.peak_rss_mib >= base.peak_rss_mib + 150
+    assert set(meter.as_dict()) == {"wall_time_s", "peak_rss_mib"}
+
+
+def test_model_card_names_data_loss_and_metrics() -> None:
+    card = model_card(METRICS)
+    assert "CosineSimilarityLoss" in card and "fixture: 144 pairs" in card
+    assert "| test_spearman | 0.1234 | 0.8765 |" in card
+
+
+def test_finalize_writes_a_complete_directory_and_drops_checkpoints(tmp_path, tiny_models):
+    model = tiny_models.bi_encoder()
+    work = tmp_path / "out.ckpt"
+    (work / "checkpoint-1").mkdir(parents=True)
+    out = finalize(model, tmp_path / "out", dict(METRICS), work)
+    assert json.loads((out / "metrics.json").read_text())["after"]["test_spearman"] == 0.8765
+    assert "0.8765" in (out / "README.md").read_text()
+    assert (out / "modules.json").exists() and (out / "model.safetensors").exists()
+    assert not work.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_finalize_failure_leaves_the_old_model_untouched(tmp_path, tiny_models):
+    class Broken:
+        def save_pretrained(self, path: str, create_model_card: bool = False) -> None:
+            (Path(path) / "half.bin").write_text("x")
+            raise OSError("disk full")
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metrics.json").write_text("{}")
+    with pytest.raises(OSError, match="disk full"):
+        finalize(Broken(), out, dict(METRICS))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json"]
+
+
+def test_push_to_hub_without_token_is_a_clear_error(monkeypatch, tmp_path) -> None:
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
+    with pytest.raises(ModelError, match="no Hugging Face token"):
+        push_to_hub(tmp_path, "someone/model")
+
+
+def test_push_to_hub_offline_is_a_clear_error(tmp_path) -> None:
+    # tests/conftest.py sets HF_HUB_OFFLINE=1, so nothing is sent anywhere
+    with pytest.raises(ModelError, match="HF_HUB_OFFLINE"):
+        push_to_hub(tmp_path, "someone/model", token="hf_not_a_real_token")
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path) -> None:
+    class Trainer:
+        def train(self, resume_from_checkpoint=None) -> None:  # pragma: no cover - not reached
+            raise AssertionError("should not train")
+
+    with pytest.raises(ModelError, match="no checkpoint found"):
+        run_training(Trainer(), tmp_path / "out.ckpt", resume=True)
