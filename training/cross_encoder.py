@@ -24,6 +24,7 @@ from lc_klue.data import relevance_pairs, sample_questions
 from lc_klue.data.mrc import context_id, unique_contexts
 from lc_klue.errors import DataError, ModelError
 from lc_klue.evaluation.metrics import retrieval_metrics
+from lc_klue.models.embeddings import pick_device
 from training.models import make_bi_encoder, make_cross_encoder, resolve_base_model
 from training.mrc import mrc_splits, rank_passages
 from training.outputs import (
@@ -31,7 +32,6 @@ from training.outputs import (
     StageResult,
     complete_stage,
     describe_source,
-    resolve_device,
     run_training,
     seed_everything,
     training_arguments,
@@ -175,7 +175,7 @@ def train_cross_encoder(
         raise DataError("num_negatives must be ≥ 1 and candidates ≥ 2")
     output_dir = Path(output_dir).expanduser().resolve()
     work_dir = work_dir_for(output_dir)
-    device = resolve_device(device)
+    device = pick_device(device)
     hp = dict(
         epochs=epochs,
         batch_size=batch_size,

@@ -11,6 +11,7 @@ from sentence_transformers.base.modules import Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 
 from lc_klue.errors import ModelError
+from lc_klue.models.embeddings import resolve_model_source
 from training.scratch import build_scratch_base, parse_scratch_spec
 
 POOLING_MODES = ("mean", "cls", "max")
@@ -38,16 +39,15 @@ def resolve_base_model(
         if not (out / "config.json").exists():
             build_scratch_base(texts(), out, spec[0], spec[1], max_length=max_length, seed=seed)
         return str(out)
-    text = str(name_or_path)
-    path = Path(text).expanduser()
-    looks_local = path.exists() or text.startswith(("/", "./", "../", "~")) or text.count("/") > 1
-    if looks_local:
-        if not path.is_dir():
-            raise ModelError(f"{path}: model directory not found")
-        if not (path / "config.json").exists() and not (path / "modules.json").exists():
-            raise ModelError(f"{path}: not a model directory (no config.json or modules.json)")
-        return str(path)
-    return text
+    source = resolve_model_source(name_or_path)
+    path = Path(source)
+    if (
+        path.is_dir()
+        and not (path / "config.json").exists()
+        and not (path / "modules.json").exists()
+    ):
+        raise ModelError(f"{path}: not a model directory (no config.json or modules.json)")
+    return source
 
 
 def _load_error(name: str, e: Exception) -> ModelError:

@@ -28,6 +28,7 @@ from lc_klue.data import load_mrc, relevance_pairs, sample_questions, split_by_t
 from lc_klue.data.mrc import context_id, unique_contexts
 from lc_klue.errors import DataError
 from lc_klue.evaluation.metrics import retrieval_metrics
+from lc_klue.models.embeddings import pick_device
 from training.models import make_bi_encoder, resolve_base_model
 from training.outputs import (
     ResourceMeter,
@@ -35,7 +36,6 @@ from training.outputs import (
     as_dataset,
     complete_stage,
     describe_source,
-    resolve_device,
     run_training,
     seed_everything,
     training_arguments,
@@ -157,7 +157,7 @@ def train_mrc(
     """
     output_dir = Path(output_dir).expanduser().resolve()
     work_dir = work_dir_for(output_dir)
-    device = resolve_device(device)
+    device = pick_device(device)
     hp = dict(
         epochs=epochs,
         batch_size=batch_size,

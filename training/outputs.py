@@ -53,21 +53,6 @@ class StageResult:
 # --------------------------------------------------------------------------- device, precision
 
 
-def resolve_device(device: str | None = None) -> str:
-    """``device`` if given (checked), else ``cuda`` when present, then ``mps``, else ``cpu``."""
-    if device:
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ModelError(f"device {device!r} requested but CUDA is not available")
-        if device == "mps" and not torch.backends.mps.is_available():
-            raise ModelError("device 'mps' requested but it is not available")
-        return device
-    if torch.cuda.is_available():
-        return "cuda"
-    if torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
 def precision_kwargs(device: str) -> dict[str, bool]:
     """Mixed precision for the trainer: bf16 on CUDA when supported, else fp16; none on CPU."""
     if device.startswith("cuda"):

@@ -72,16 +72,21 @@ def parse_scratch_spec(name: str) -> tuple[str, str] | None:
 def train_tokenizer(
     texts: Iterable[str], vocab_size: int = 8000, arch: str = "bert", max_length: int = 256
 ) -> PreTrainedTokenizerFast:
-    """Train a WordPiece tokenizer (Hangul kept whole, no lower-casing) on ``texts``."""
+    """Train a subword tokenizer (Hangul kept whole, no lower-casing) on ``texts``.
+
+    BPE over ``▁``-marked words (SentencePiece style). Not WordPiece: the tokenizers library's
+    WordPiece trainer numbers its ``##`` pieces in hash-map order, so the same texts gave a
+    different vocabulary on every run (huggingface/tokenizers#1794); this one is repeatable.
+    """
     sp = _SPECIALS[arch]
-    tok = Tokenizer(models.WordPiece(unk_token=sp["unk"]))
+    tok = Tokenizer(models.BPE(unk_token=sp["unk"]))
     tok.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Strip()])
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
     specials = [sp["pad"], sp["unk"], sp["cls"], sp["sep"], sp["mask"]]
     if arch == "roberta":  # RoBERTa expects <s>=0, <pad>=1, </s>=2, <unk>=3
         specials = [sp["cls"], sp["pad"], sp["sep"], sp["unk"], sp["mask"]]
-    trainer = trainers.WordPieceTrainer(
+    trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, min_frequency=2, special_tokens=specials, show_progress=False
     )
     tok.train_from_iterator((t for t in texts if t), trainer=trainer)

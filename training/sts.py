@@ -22,6 +22,7 @@ from sentence_transformers.sentence_transformer.losses import CoSENTLoss, Cosine
 
 from lc_klue.data import STS_COLUMNS, load_sts, split_sts
 from lc_klue.errors import DataError
+from lc_klue.models.embeddings import pick_device
 from training.models import make_bi_encoder, resolve_base_model
 from training.outputs import (
     ResourceMeter,
@@ -29,7 +30,6 @@ from training.outputs import (
     as_dataset,
     complete_stage,
     describe_source,
-    resolve_device,
     run_training,
     seed_everything,
     training_arguments,
@@ -95,7 +95,7 @@ def train_sts(
         raise DataError(f"unknown STS loss {loss!r}; choose from {', '.join(STS_LOSSES)}")
     output_dir = Path(output_dir).expanduser().resolve()
     work_dir = work_dir_for(output_dir)
-    device = resolve_device(device)
+    device = pick_device(device)
     hp = dict(
         epochs=epochs,
         batch_size=batch_size,

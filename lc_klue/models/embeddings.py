@@ -41,17 +41,21 @@ def resolve_model_source(name_or_path: str | Path, kind: str = "model") -> str:
     return text
 
 
-def pick_device(device: str | None) -> str:
-    """``device`` or, when None, the best available: ``cuda``, then ``mps``, then ``cpu``."""
-    if device:
-        return device
+def pick_device(device: str | None = None) -> str:
+    """``device`` if given (checked), else ``cuda`` when present, then ``mps``, else ``cpu``."""
     import torch
 
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps and mps.is_available())
+    if device:
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ModelError(f"device {device!r} requested but CUDA is not available")
+        if device == "mps" and not has_mps:
+            raise ModelError("device 'mps' requested but it is not available")
+        return device
     if torch.cuda.is_available():
         return "cuda"
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
+    return "mps" if has_mps else "cpu"
 
 
 def set_dtype(model: Any, dtype: str | None, device: str) -> None:

@@ -43,3 +43,13 @@ def test_bad_base_model_paths(tmp_path) -> None:
     with pytest.raises(ModelError, match="unknown pooling"):
         make_bi_encoder(tmp_path, pooling="median")
     assert resolve_base_model("klue/roberta-base") == "klue/roberta-base"  # a hub id
+
+
+def test_tokenizer_training_is_repeatable(news_qa) -> None:
+    from training.scratch import train_tokenizer
+
+    texts = sorted(set(news_qa["context"])) + list(news_qa["question"])
+    first, second = train_tokenizer(texts, 800), train_tokenizer(texts, 800)
+    assert first.get_vocab() == second.get_vocab()
+    sentence = "부산시가 해상 풍력 단지를 조성한다."
+    assert first.decode(first(sentence)["input_ids"], skip_special_tokens=True) == sentence

@@ -12,6 +12,7 @@ from datasets import Dataset
 
 from lc_klue.data import load_sts
 from lc_klue.errors import DataError, ModelError
+from lc_klue.models.embeddings import pick_device
 from training.outputs import (
     ResourceMeter,
     as_dataset,
@@ -19,7 +20,6 @@ from training.outputs import (
     model_card,
     precision_kwargs,
     push_to_hub,
-    resolve_device,
     run_training,
     work_dir_for,
 )
@@ -39,10 +39,10 @@ METRICS = {
 def test_device_defaults_to_cpu_without_accelerator() -> None:
     if torch.cuda.is_available() or torch.backends.mps.is_available():
         pytest.skip("an accelerator is present")
-    assert resolve_device() == "cpu"
+    assert pick_device() == "cpu"
     assert precision_kwargs("cpu") == {}
     with pytest.raises(ModelError, match="CUDA is not available"):
-        resolve_device("cuda")
+        pick_device("cuda")
 
 
 def test_work_dir_sits_beside_the_output(tmp_path: Path) -> None:
