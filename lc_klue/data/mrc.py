@@ -84,9 +84,10 @@ def load_passages(source: str | Path) -> Dataset:
     if "title" not in frame.columns:
         frame["title"] = [context_id(c) for c in frame["context"]]
     frame = frame.drop_duplicates("context", keep="first")
+    # In a passage file ``id`` names the passage; in a question file it names the question.
     ids = (
         frame["id"].astype(str).tolist()
-        if "id" in frame.columns
+        if "id" in frame.columns and "question" not in frame.columns
         else [context_id(c) for c in frame["context"]]
     )
     return Dataset.from_dict(

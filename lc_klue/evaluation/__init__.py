@@ -1,5 +1,14 @@
 """Evaluation of retrievers: ranking metrics, the evaluator and the benchmark."""
 
+from lc_klue.evaluation.evaluator import (
+    PROTOCOLS,
+    EvalSet,
+    EvaluationResult,
+    build_eval_set,
+    document_id,
+    evaluate,
+    evaluate_retriever,
+)
 from lc_klue.evaluation.metrics import (
     DEFAULT_KS,
     first_relevant_rank,
@@ -11,6 +20,13 @@ from lc_klue.evaluation.metrics import (
 
 __all__ = [
     "DEFAULT_KS",
+    "PROTOCOLS",
+    "EvalSet",
+    "EvaluationResult",
+    "build_eval_set",
+    "document_id",
+    "evaluate",
+    "evaluate_retriever",
     "first_relevant_rank",
     "hit_at_k",
     "mrr_at_k",

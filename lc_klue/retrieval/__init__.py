@@ -12,14 +12,24 @@ from lc_klue.retrieval.builder import (
 from lc_klue.retrieval.compressor import CrossEncoderReranker
 from lc_klue.retrieval.documents import mrc_documents
 from lc_klue.retrieval.faiss_store import KlueFAISS, KlueFAISSRetriever
+from lc_klue.retrieval.fusion import (
+    CrossEncoderFeatures,
+    DenseFeatures,
+    FusionRetriever,
+)
 from lc_klue.retrieval.hybrid import HybridRetriever, reciprocal_rank_fusion
+from lc_klue.retrieval.lexical_features import LexicalFeatures
 
 __all__ = [
+    "CrossEncoderFeatures",
     "CrossEncoderReranker",
+    "DenseFeatures",
+    "FusionRetriever",
     "HybridRetriever",
     "KiwiBM25Retriever",
     "KlueFAISS",
     "KlueFAISSRetriever",
+    "LexicalFeatures",
     "RerankingRetriever",
     "build_first_stage",
     "build_index",

@@ -1,0 +1,108 @@
+"""``lc-klue benchmark``: the book's configurations beside BM25, hybrid and fused pipelines."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from lc_klue.evaluation.benchmark import CONFIGS, DEFAULT_CONFIGS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``benchmark`` subcommand."""
+    p = sub.add_parser(
+        "benchmark",
+        help="compare retrieval pipelines on the same questions (quality and time)",
+        description=(
+            "Run the book's three configurations (STS bi-encoder, MRC bi-encoder, MRC + "
+            "cross-encoder 30→10), BM25-Kiwi, hybrid, hybrid + cross-encoder and score fusion "
+            "on the same test-title questions of an MRC file, in one process. Takes trained "
+            "model paths; never trains. Writes OUTPUT_DIR/NAME.json, .md and .png."
+        ),
+    )
+    p.add_argument("data", type=Path, help="MRC file (SQuAD-style JSON, JSONL, parquet, CSV)")
+    p.add_argument("--corpus", type=Path, help="passage file (default: the data's passages)")
+    p.add_argument("--sts-model", help="STS-trained bi-encoder (directory or hub id)")
+    p.add_argument("--mrc-model", help="MRC fine-tuned bi-encoder")
+    p.add_argument("--cross-encoder", help="cross-encoder reranker")
+    p.add_argument(
+        "--configs",
+        default=",".join(DEFAULT_CONFIGS),
+        help=f"comma-separated, from {','.join(CONFIGS)} (default: all but hybrid+ce-rrf)",
+    )
+    p.add_argument(
+        "--protocol",
+        choices=["full", "book", "both"],
+        default="full",
+        help="full: all distinct passages; book: the questions' own passages (default: full)",
+    )
+    p.add_argument("--questions", type=int, default=1000, help="sampled test questions")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--test-size", type=float, default=0.3, help="fraction of titles for test")
+    p.add_argument("--k", type=int, default=30, help="first-stage candidates (default: 30)")
+    p.add_argument("--top-n", type=int, default=10, help="passages returned (default: 10)")
+    p.add_argument(
+        "--ce-depth", type=int, default=10, help="fused top passages the CE rescores (fusion-all)"
+    )
+    p.add_argument("--tune-questions", type=int, default=1000, help="train-title questions")
+    p.add_argument("--speed-queries", type=int, default=50, help="reranking speed test size")
+    p.add_argument("--latency-queries", type=int, default=50, help="single-query timings")
+    p.add_argument(
+        "--fusion-dense",
+        choices=["sts", "mrc"],
+        default="sts",
+        help="bi-encoder used as a fusion feature (default: sts, unseen MRC questions)",
+    )
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--max-length", type=int, help="cross-encoder max tokens (default: the model's own)"
+    )
+    p.add_argument("--device", help="cpu, cuda, mps (default: best available)")
+    p.add_argument("--output-dir", type=Path, default=Path("results"))
+    p.add_argument("--name", default="benchmark", help="output file stem (default: benchmark)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark, write the reports and print the table."""
+    from lc_klue.evaluation.benchmark import (
+        BenchmarkSettings,
+        benchmark_markdown,
+        run_benchmark,
+        write_benchmark,
+    )
+
+    settings = BenchmarkSettings(
+        data=args.data,
+        corpus=args.corpus,
+        sts_model=args.sts_model,
+        mrc_model=args.mrc_model,
+        cross_encoder=args.cross_encoder,
+        configs=[c.strip() for c in args.configs.split(",") if c.strip()],
+        protocols=("full", "book") if args.protocol == "both" else (args.protocol,),
+        n_questions=args.questions,
+        seed=args.seed,
+        test_size=args.test_size,
+        k=args.k,
+        top_n=args.top_n,
+        ce_depth=args.ce_depth,
+        threads=args.threads,
+        fusion_dense=args.fusion_dense,
+        tune_questions=args.tune_questions,
+        speed_queries=args.speed_queries,
+        latency_queries=args.latency_queries,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        device=args.device,
+        show_progress=not args.no_progress,
+        extra={"command": "lc-klue " + shlex.join(sys.argv[1:])},
+    )
+    result = run_benchmark(settings)
+    paths = write_benchmark(result, args.output_dir, args.name)
+    print(benchmark_markdown(result))
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0

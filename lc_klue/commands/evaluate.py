@@ -1,0 +1,132 @@
+"""``lc-klue evaluate``: hit@k, MRR, nDCG and latency of a retriever on any MRC-format file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from lc_klue.errors import DataError
+
+
+def _ks(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--ks must be integers like 1,5,10, got {text!r}"
+        ) from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``evaluate`` subcommand."""
+    p = sub.add_parser(
+        "evaluate",
+        help="measure a retriever on question/passage data (hit@k, MRR, nDCG, latency)",
+        description=(
+            "Evaluate a retriever on an MRC-format file (SQuAD-style JSON, or JSONL/parquet/CSV "
+            "with question and context columns). The search space is --corpus (one passage per "
+            "row: context, optional id/title; it must contain every question's passage) or, "
+            "without it, the data's distinct passages. The retriever is an index built with "
+            "`lc-klue index` (--index) or one built here over the search space (--retriever)."
+        ),
+    )
+    p.add_argument("data", type=Path, help="questions with their gold passages (MRC format)")
+    p.add_argument("--corpus", type=Path, help="passage file that becomes the search space")
+    p.add_argument("--index", type=Path, help="index directory from `lc-klue index`")
+    p.add_argument(
+        "--retriever",
+        choices=["bm25", "dense", "hybrid"],
+        help="first stage (default: hybrid with --embedding-model, else bm25)",
+    )
+    p.add_argument("--embedding-model", help="bi-encoder for dense/hybrid (directory or hub id)")
+    p.add_argument("--cross-encoder", help="rerank the first stage's --k candidates to --top-n")
+    p.add_argument(
+        "--protocol",
+        choices=["full", "book"],
+        default="full",
+        help="full: search the whole corpus; book: only the sampled questions' own passages",
+    )
+    p.add_argument("--questions", type=int, default=1000, help="sampled questions (0 = all)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--k", type=int, default=30, help="first-stage candidates with a reranker")
+    p.add_argument("--top-n", type=int, default=10, help="passages returned per question")
+    p.add_argument("--ks", type=_ks, default=(1, 5, 10), help="hit@k cut-offs (default: 1,5,10)")
+    p.add_argument("--latency-queries", type=int, default=100, help="single-query timings")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", help="cpu, cuda, mps (default: best available)")
+    p.add_argument("--output", type=Path, help="write the result as JSON here")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build or load the retriever, evaluate it and print a table."""
+    from lc_klue.data import load_mrc, load_passages
+    from lc_klue.evaluation.evaluator import build_eval_set, evaluate
+    from lc_klue.evaluation.report import COLUMNS, markdown_table, result_row, write_json
+    from lc_klue.retrieval.builder import build_first_stage, build_retriever, load_retriever
+
+    if args.questions < 0:
+        raise DataError(f"--questions must be >= 0, got {args.questions}")
+    data = load_mrc(args.data)
+    corpus = load_passages(args.corpus) if args.corpus else None
+    es = build_eval_set(data, args.protocol, args.questions or None, seed=args.seed, corpus=corpus)
+    reranker = args.cross_encoder
+    k = args.k if reranker else args.top_n
+    kind = args.retriever or ("hybrid" if args.embedding_model else "bm25")
+    name = f"{args.index or kind}{' + cross-encoder' if reranker else ''}"
+    if args.index:
+        retriever = load_retriever(
+            args.index,
+            args.retriever,
+            embedding_model=args.embedding_model,
+            reranker=reranker,
+            k=k,
+            top_n=args.top_n,
+            device=args.device,
+        )
+    else:
+        from lc_klue.models.embeddings import KlueEmbeddings
+        from lc_klue.retrieval.bm25 import KiwiBM25Retriever
+        from lc_klue.retrieval.faiss_store import KlueFAISS
+
+        if kind != "bm25" and not args.embedding_model:
+            raise DataError(f"--retriever {kind} needs --embedding-model")
+        docs = es.documents()
+        dense = bm25 = None
+        if kind in ("dense", "hybrid"):
+            emb = KlueEmbeddings(
+                model_name_or_path=args.embedding_model,
+                device=args.device,
+                batch_size=args.batch_size,
+            )
+            dense = KlueFAISS.from_mrc(docs, emb)
+        if kind in ("bm25", "hybrid"):
+            bm25 = KiwiBM25Retriever(docs=docs, k=k)
+        first = build_first_stage(kind, dense=dense, bm25=bm25, k=k)
+        retriever = build_retriever(first, reranker, k=k, top_n=args.top_n)
+    result = evaluate(
+        retriever,
+        es,
+        ks=args.ks,
+        batch_size=max(args.batch_size, 256),
+        latency_queries=args.latency_queries,
+        name=name,
+        show_progress=not args.no_progress,
+    )
+    print(
+        f"{es.describe()['questions']} questions, {len(es.passages)} passages "
+        f"(protocol {es.protocol})"
+    )
+    row = result_row(result.to_dict())
+    print(markdown_table([row]), end="")
+    shown = {key for _, key, _ in COLUMNS}
+    extra = {k: v for k, v in row.items() if k.startswith("hit@") and k not in shown}
+    if extra:
+        print(", ".join(f"{k} {v:.3f}" for k, v in extra.items()))
+    for w in result.warnings:
+        print(f"warning: {w}")
+    if args.output:
+        write_json({"eval_set": es.describe(), "result": result.to_dict()}, args.output)
+        print(f"wrote {args.output}")
+    return 0

@@ -1,0 +1,551 @@
+"""The benchmark: the book's three configurations beside lexical, hybrid and fused pipelines.
+
+One process, the same questions for every configuration:
+
+- the book's: STS bi-encoder; MRC fine-tuned bi-encoder; fine-tuned + cross-encoder (30 → 10);
+- BM25 over Kiwi morphemes (default and ``k1=0.9, b=0.4``), hybrid (RRF of BM25 and the MRC
+  bi-encoder), hybrid + cross-encoder (plain, and RRF-fused with the first stage);
+- score fusion over BM25's top 30 (:class:`~lc_klue.retrieval.fusion.FusionRetriever`): lexical
+  features, + dense cosine, + cross-encoder score; weights tuned on questions of the TRAINING
+  titles only (never on the evaluated questions).
+
+Questions come from the test titles of :func:`lc_klue.data.split_by_title`. The ``full``
+protocol searches every distinct passage of the data file (or ``corpus``); ``book`` searches
+the sampled questions' own passages. The benchmark also times cross-encoder reranking of the
+same candidates with :func:`score_pairs_batched` against the book's one-``predict``-per-query
+loop and checks that both give the same rankings. It never trains a model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.retrievers import BaseRetriever
+
+from lc_klue.data import load_mrc, load_passages, sample_questions, split_by_title
+from lc_klue.errors import DataError
+from lc_klue.evaluation.evaluator import EvalSet, build_eval_set, evaluate, gold_ids
+from lc_klue.evaluation.report import (
+    markdown_table,
+    plot_quality_vs_time,
+    result_row,
+    write_json,
+)
+from lc_klue.storage import atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+#: Configuration id → (display name, models it needs; "dense" = the fusion's bi-encoder).
+CONFIGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sts": ("STS bi-encoder (book 1)", ("sts",)),
+    "mrc": ("MRC bi-encoder (book 2)", ("mrc",)),
+    "mrc+ce": ("MRC bi-encoder + CE 30→10 (book 3)", ("mrc", "ce")),
+    "bm25": ("BM25-Kiwi (k1=1.5, b=0.75)", ()),
+    "bm25-tuned": ("BM25-Kiwi (k1=0.9, b=0.4)", ()),
+    "hybrid": ("Hybrid RRF (BM25 + MRC)", ("mrc",)),
+    "hybrid+ce": ("Hybrid + CE 30→10", ("mrc", "ce")),
+    "hybrid+ce-rrf": ("Hybrid + CE, RRF with first stage", ("mrc", "ce")),
+    "fusion-lex": ("BM25 top30 + lexical fusion", ()),
+    "fusion-lex-dense": ("BM25 top30 + lexical + dense fusion", ("dense",)),
+    "fusion-all": ("… its top 10: fused score + CE score", ("dense", "ce")),
+}
+#: Configurations run by default (``hybrid+ce-rrf`` scores the same pairs as ``hybrid+ce``).
+DEFAULT_CONFIGS: tuple[str, ...] = tuple(c for c in CONFIGS if c != "hybrid+ce-rrf")
+#: Fusion chain whose hit@1 must not drop from one stage to the next.
+STAGE_CHAIN = ("bm25-tuned", "fusion-lex", "fusion-lex-dense", "fusion-all")
+TUNED_BM25 = {"k1": 0.9, "b": 0.4}
+#: Smallest MRR@10 gain on the tuning questions for a fusion weight change to be kept.
+MIN_GAIN = 0.001
+
+
+@dataclass
+class BenchmarkSettings:
+    """What to run. Model paths may be None: configurations needing them are skipped."""
+
+    data: Path
+    corpus: Path | None = None
+    sts_model: str | None = None
+    mrc_model: str | None = None
+    cross_encoder: str | None = None
+    configs: Sequence[str] = DEFAULT_CONFIGS
+    protocols: Sequence[str] = ("full",)
+    n_questions: int = 1000
+    seed: int = 42
+    test_size: float = 0.3
+    k: int = 30
+    top_n: int = 10
+    ce_depth: int = 10
+    tune_questions: int = 1000
+    speed_queries: int = 50
+    latency_queries: int = 50
+    threads: int | None = None
+    fusion_dense: str = "sts"
+    """Bi-encoder whose cosine is a fusion feature. Default ``sts``: it never saw the MRC
+    training questions, so weights tuned on training titles are not inflated by memorisation
+    (the MRC model and the cross-encoder were trained on exactly those questions)."""
+    batch_size: int = 64
+    max_length: int | None = None
+    device: str | None = None
+    show_progress: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _model_info(model: Any, path: str | None) -> dict[str, Any]:
+    """Path, parameter count and architecture of a SentenceTransformer or CrossEncoder."""
+    torch_model = getattr(model, "model", model)
+    n_params = sum(p.numel() for p in torch_model.parameters())
+    cfg = None
+    for candidate in (getattr(model, "config", None), getattr(torch_model, "config", None)):
+        if candidate is not None and hasattr(candidate, "hidden_size"):
+            cfg = candidate
+            break
+    if cfg is None and hasattr(model, "__getitem__"):
+        try:
+            cfg = model[0].auto_model.config
+        except (AttributeError, IndexError, KeyError, TypeError):
+            cfg = None
+    info: dict[str, Any] = {"path": path, "parameters": int(n_params)}
+    if cfg is not None:
+        info |= {
+            "model_type": getattr(cfg, "model_type", None),
+            "layers": getattr(cfg, "num_hidden_layers", None),
+            "hidden": getattr(cfg, "hidden_size", None),
+            "vocab": getattr(cfg, "vocab_size", None),
+        }
+    max_len = getattr(model, "max_seq_length", None) or getattr(model, "max_length", None)
+    if max_len:
+        info["max_length"] = int(max_len)
+    return info
+
+
+def hardware() -> dict[str, Any]:
+    """Where the numbers were measured."""
+    import torch
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+
+
+class _Models:
+    """The models, loaded once for every protocol."""
+
+    def __init__(self, s: BenchmarkSettings, needed: set[str]) -> None:
+        from lc_klue.models.cross_encoder import load_cross_encoder
+        from lc_klue.models.embeddings import KlueEmbeddings
+
+        self.embeddings: dict[str, Any] = {}
+        self.info: dict[str, Any] = {}
+        for key, path in (("sts", s.sts_model), ("mrc", s.mrc_model)):
+            if (key in needed or (key == s.fusion_dense and "dense" in needed)) and path:
+                emb = KlueEmbeddings(
+                    model_name_or_path=str(path), device=s.device, batch_size=s.batch_size
+                )
+                self.embeddings[key] = emb
+                self.info[key] = _model_info(emb.client, str(path))
+        self.ce = None
+        if "ce" in needed and s.cross_encoder:
+            self.ce = load_cross_encoder(s.cross_encoder, s.device, s.max_length)
+            self.info["ce"] = _model_info(self.ce, str(s.cross_encoder))
+
+    def has(self, key: str) -> bool:
+        return key in self.embeddings or (key == "ce" and self.ce is not None)
+
+
+class _Stack:
+    """Indexes and retrievers over one passage set."""
+
+    def __init__(self, es: EvalSet, models: _Models, s: BenchmarkSettings, configs: list[str]):
+        from lc_klue.retrieval.bm25 import KiwiBM25Retriever
+        from lc_klue.retrieval.faiss_store import KlueFAISS
+        from lc_klue.retrieval.fusion import CrossEncoderFeatures, DenseFeatures
+        from lc_klue.retrieval.lexical_features import LexicalFeatures
+
+        t0 = time.perf_counter()
+        self.docs = es.documents()
+        self.s, self.models = s, models
+        self.bm25 = KiwiBM25Retriever(docs=self.docs, k=s.top_n)
+        self.bm25_tuned = KiwiBM25Retriever(docs=self.docs, k=s.k, **TUNED_BM25)
+        self.stores = {
+            key: KlueFAISS.from_mrc(self.docs, emb) for key, emb in models.embeddings.items()
+        }
+        fusion = [c for c in configs if c.startswith("fusion")]
+        self.lexical = LexicalFeatures(self.docs, show_progress=s.show_progress) if fusion else None
+        self.dense_features = (
+            DenseFeatures(models.embeddings[s.fusion_dense], self.docs)
+            if fusion and s.fusion_dense in models.embeddings
+            else None
+        )
+        self.ce_features = (
+            CrossEncoderFeatures(models.ce, batch_size=s.batch_size) if models.ce else None
+        )
+        self.setup_s = time.perf_counter() - t0
+
+    def dense(self, key: str, k: int) -> BaseRetriever:
+        from lc_klue.retrieval.builder import build_first_stage
+
+        return build_first_stage("dense", dense=self.stores[key], k=k)
+
+    def hybrid(self, k: int) -> BaseRetriever:
+        from lc_klue.retrieval.builder import build_first_stage
+
+        return build_first_stage("hybrid", dense=self.stores["mrc"], bm25=self.bm25, k=k)
+
+    def reranked(self, first: BaseRetriever, fusion: str = "none") -> BaseRetriever:
+        from lc_klue.retrieval.builder import build_retriever
+        from lc_klue.retrieval.compressor import CrossEncoderReranker
+
+        reranker = CrossEncoderReranker(
+            model=self.models.ce, top_n=self.s.top_n, batch_size=self.s.batch_size, fusion=fusion
+        )
+        return build_retriever(first, reranker, k=self.s.k, top_n=self.s.top_n)
+
+    def fusion(self, config: str, weights: dict[str, dict[str, float]]) -> BaseRetriever:
+        """The fusion configurations, nested: ``fusion-all`` reranks the top ``ce_depth`` of
+        ``fusion-lex-dense`` with the cross-encoder added (a cascade: the expensive model only
+        sees the passages the cheap features put first)."""
+        from lc_klue.retrieval.fusion import FusionRetriever
+
+        first = self.bm25_tuned
+        if config == "fusion-lex":
+            r = FusionRetriever(first_stage=first, scorers=[self.lexical], k=self.s.top_n)
+        elif config == "fusion-lex-dense":
+            r = FusionRetriever(
+                first_stage=first, scorers=[self.lexical, self.dense_features], k=self.s.top_n
+            )
+        else:
+            inner = self.fusion("fusion-lex-dense", weights).model_copy(
+                update={"k": self.s.ce_depth}
+            )
+            r = FusionRetriever(
+                first_stage=inner,
+                scorers=[self.ce_features],
+                first_stage_score="fusion_score",
+                k=self.s.top_n,
+            )
+        if config in weights:
+            r.weights = weights[config]
+        return r
+
+    def build(self, config: str, weights: dict[str, dict[str, float]]) -> BaseRetriever:
+        s = self.s
+        builders: dict[str, Callable[[], BaseRetriever]] = {
+            "sts": lambda: self.dense("sts", s.top_n),
+            "mrc": lambda: self.dense("mrc", s.top_n),
+            "mrc+ce": lambda: self.reranked(self.dense("mrc", s.k)),
+            "bm25": lambda: self.bm25,
+            "bm25-tuned": lambda: self.bm25_tuned.model_copy(update={"k": s.top_n}),
+            "hybrid": lambda: self.hybrid(s.top_n),
+            "hybrid+ce": lambda: self.reranked(self.hybrid(s.k)),
+            "hybrid+ce-rrf": lambda: self.reranked(self.hybrid(s.k), fusion="rrf"),
+        }
+        if config.startswith("fusion"):
+            return self.fusion(config, weights)
+        return builders[config]()
+
+
+def _tune_fusion(
+    stack: _Stack, train_questions: list[str], train_gold: list[str], configs: list[str]
+) -> dict[str, Any]:
+    """Fusion weights per fusion configuration, tuned on training-title questions.
+
+    ``fusion-lex`` and ``fusion-lex-dense`` share BM25's candidates, so their features are
+    computed once; ``fusion-all`` is tuned on the candidates of the tuned ``fusion-lex-dense``.
+    Each stage keeps the previous stage's weights and tunes only what it adds, and a change
+    must raise the tuning MRR@10 by more than :data:`MIN_GAIN`.
+    """
+    fusion = [c for c in configs if c.startswith("fusion")]
+    if not fusion:
+        return {}
+    t0 = time.perf_counter()
+    weights: dict[str, dict[str, float]] = {}
+    out: dict[str, Any] = {}
+    cheap = ["fusion-lex"] if stack.dense_features is None else ["fusion-lex", "fusion-lex-dense"]
+    features, gold_index = stack.fusion(cheap[-1], weights).tuning_features(
+        train_questions, train_gold
+    )
+    out["fusion-lex"] = stack.fusion("fusion-lex", weights).fit_features(
+        features, gold_index, min_gain=MIN_GAIN
+    )
+    weights["fusion-lex"] = out["fusion-lex"]["weights"]
+    if "fusion-lex-dense" in cheap:  # keep the lexical weights, tune the new feature only
+        out["fusion-lex-dense"] = stack.fusion("fusion-lex-dense", weights).fit_features(
+            features, gold_index, start=weights["fusion-lex"], tune=("dense",), min_gain=MIN_GAIN
+        )
+        weights["fusion-lex-dense"] = out["fusion-lex-dense"]["weights"]
+    if "fusion-all" in fusion:  # the previous stage's score fused with the cross-encoder's
+        out["fusion-all"] = stack.fusion("fusion-all", weights).fit(
+            train_questions, train_gold, tune=("cross_encoder",), min_gain=MIN_GAIN
+        )
+    out["_seconds"] = time.perf_counter() - t0
+    return out
+
+
+def rerank_speed(
+    model: Any,
+    queries: list[str],
+    candidates: list[list[str]],
+    batch_size: int,
+) -> dict[str, Any]:
+    """Time batched scoring against the book's per-query loop on the same pairs; compare ranks."""
+    from lc_klue.models.cross_encoder import score_pairs_batched, score_pairs_per_query
+
+    warm = min(4, len(queries))
+    score_pairs_batched(model, queries[:warm], candidates[:warm], batch_size=batch_size)
+    score_pairs_per_query(model, queries[:warm], candidates[:warm], batch_size=batch_size)
+    t0 = time.perf_counter()
+    loop = score_pairs_per_query(model, queries, candidates, batch_size=batch_size)
+    t_loop = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    batched = score_pairs_batched(model, queries, candidates, batch_size=batch_size)
+    t_batched = time.perf_counter() - t0
+    same = [
+        np.array_equal(np.argsort(-a, kind="stable"), np.argsort(-b, kind="stable"))
+        for a, b in zip(loop, batched, strict=True)
+    ]
+    diff = max(
+        (float(np.max(np.abs(a - b))) for a, b in zip(loop, batched, strict=True) if len(a)),
+        default=0,
+    )
+    return {
+        "queries": len(queries),
+        "pairs": sum(len(c) for c in candidates),
+        "batch_size": batch_size,
+        "per_query_s": t_loop,
+        "batched_s": t_batched,
+        "speedup": t_loop / t_batched if t_batched > 0 else None,
+        "identical_rankings": int(sum(same)),
+        "max_abs_score_diff": diff,
+    }
+
+
+def _check_configs(configs: Sequence[str]) -> list[str]:
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        raise DataError(f"unknown configuration(s) {unknown}; choose from {', '.join(CONFIGS)}")
+    return [c for c in CONFIGS if c in configs]  # canonical order (fusion nesting relies on it)
+
+
+def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
+    """Run every configuration on the same questions; return a JSON-ready result."""
+    s = settings
+    start = time.perf_counter()
+    if s.threads:
+        import torch
+
+        torch.set_num_threads(s.threads)
+    configs = _check_configs(s.configs)
+    for p in s.protocols:
+        if p not in ("book", "full"):
+            raise DataError(f"protocol must be book or full, got {p!r}")
+    if s.k < s.top_n:
+        raise DataError(f"k={s.k} candidates cannot give top_n={s.top_n}")
+    if "fusion-all" in configs and not s.top_n <= s.ce_depth <= s.k:
+        raise DataError(
+            f"need top_n <= ce_depth <= k, got top_n={s.top_n}, ce_depth={s.ce_depth}, k={s.k}"
+        )
+    if s.fusion_dense not in ("sts", "mrc"):
+        raise DataError(f"fusion_dense must be sts or mrc, got {s.fusion_dense!r}")
+    paths = {"sts": s.sts_model, "mrc": s.mrc_model, "ce": s.cross_encoder}
+    paths["dense"] = paths[s.fusion_dense]
+    skipped = {c: [m for m in CONFIGS[c][1] if not paths[m]] for c in configs}
+    skipped = {c: m for c, m in skipped.items() if m}
+    configs = [c for c in configs if c not in skipped]
+    if not configs:
+        raise DataError("no configuration can run: give the model paths it needs")
+    needed = {m for c in configs for m in CONFIGS[c][1]}
+    models = _Models(s, needed)
+
+    ds = load_mrc(s.data)
+    parts = split_by_title(ds, s.test_size, seed=s.seed)
+    corpus = load_passages(s.corpus if s.corpus is not None else s.data)
+    eval_sets = {
+        p: build_eval_set(
+            parts["test"], p, s.n_questions, s.seed, corpus=corpus if p == "full" else None
+        )
+        for p in s.protocols
+    }
+    full_set = eval_sets.get("full") or build_eval_set(
+        parts["test"], "full", s.n_questions, s.seed, corpus=corpus
+    )
+    train = sample_questions(parts["train"], s.tune_questions, seed=s.seed)
+    train_questions = list(train["question"])
+    train_gold = gold_ids(list(train["context"]), corpus)
+
+    stacks: dict[str, _Stack] = {}
+    tuning: dict[str, Any] = {}
+    fusion_configs = [c for c in configs if c.startswith("fusion")]
+    if fusion_configs:
+        stacks["full"] = _Stack(full_set, models, s, configs)
+        logger.info("indexes built in %.1f s; tuning fusion weights", stacks["full"].setup_s)
+        tuning = _tune_fusion(stacks["full"], train_questions, train_gold, configs)
+        logger.info("fusion tuned in %.1f s", tuning["_seconds"])
+    weights = {c: t["weights"] for c, t in tuning.items() if not c.startswith("_")}
+
+    rows: list[dict[str, Any]] = []
+    speed: dict[str, Any] | None = None
+    setup: dict[str, float] = {}
+    for protocol, es in eval_sets.items():
+        if protocol not in stacks:
+            stacks[protocol] = _Stack(es, models, s, configs)
+        stack = stacks[protocol]
+        setup[protocol] = stack.setup_s
+        for config in configs:
+            retriever = stack.build(config, weights)
+            result = evaluate(
+                retriever,
+                es,
+                batch_size=max(s.batch_size, 256),
+                latency_queries=s.latency_queries,
+                name=config,
+                show_progress=s.show_progress,
+            )
+            row = result_row(result.to_dict())
+            row |= {"id": config, "name": CONFIGS[config][0], "group": protocol}
+            rows.append(row)
+            logger.info("%s/%s: %s in %.1f s", protocol, config, result.metrics, result.total_s)
+        if speed is None and models.ce is not None and "mrc" in stack.stores and s.speed_queries:
+            qs = es.questions[: s.speed_queries]
+            cands = stack.dense("mrc", s.k).batch(qs)
+            speed = rerank_speed(
+                models.ce, qs, [[d.page_content for d in c] for c in cands], s.batch_size
+            )
+            speed["candidates_from"] = f"MRC bi-encoder top {s.k}, {protocol} protocol"
+
+    return {
+        "settings": {
+            "data": str(s.data),
+            "corpus": str(s.corpus) if s.corpus else "all distinct contexts of the data file",
+            "split": {"by": "title", "test_size": s.test_size, "seed": s.seed},
+            "questions": s.n_questions,
+            "k": s.k,
+            "top_n": s.top_n,
+            "ce_depth": s.ce_depth,
+            "latency_queries": s.latency_queries,
+            "tune_questions": len(train_questions),
+            "tuned_on": "questions of the TRAIN titles (never the evaluated questions)",
+            "bm25_tuned": TUNED_BM25,
+            "fusion_dense": s.fusion_dense,
+            **s.extra,
+        },
+        "data": {
+            "questions": len(ds),
+            "titles": len(set(ds["title"])),
+            "test_questions": len(parts["test"]),
+            "train_questions": len(parts["train"]),
+            "corpus_passages": len(corpus),
+            **{f"{p}_search_space": len(es.passages) for p, es in eval_sets.items()},
+        },
+        "models": models.info,
+        "hardware": hardware(),
+        "skipped": skipped,
+        "fusion_tuning": tuning,
+        "setup_s": setup,
+        "rerank_speed": speed,
+        "stage_check": stage_check(rows),
+        "rows": rows,
+        "total_s": time.perf_counter() - start,
+    }
+
+
+def stage_check(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per protocol, whether each added fusion stage kept hit@1 at least at the stage before."""
+    out = []
+    for protocol in dict.fromkeys(r["group"] for r in rows):
+        by_id = {r["id"]: r for r in rows if r["group"] == protocol}
+        chain = [c for c in STAGE_CHAIN if c in by_id]
+        for prev, cur in itertools.pairwise(chain):
+            out.append(
+                {
+                    "protocol": protocol,
+                    "stage": cur,
+                    "after": prev,
+                    "hit@1_before": by_id[prev]["hit@1"],
+                    "hit@1_after": by_id[cur]["hit@1"],
+                    "ok": by_id[cur]["hit@1"] >= by_id[prev]["hit@1"],
+                }
+            )
+    return out
+
+
+def benchmark_markdown(result: dict[str, Any]) -> str:
+    """The results as markdown: one table per protocol, the speed comparison and the setup."""
+    st, data = result["settings"], result["data"]
+    lines = [
+        f"Data: `{st['data']}`, split by title (test {st['split']['test_size']}, "
+        f"seed {st['split']['seed']}): {data['test_questions']} test / "
+        f"{data['train_questions']} train questions; {st['questions']} sampled test "
+        f"questions (seed {st['split']['seed']}). Fusion weights tuned on "
+        f"{st['tune_questions']} train-title questions.",
+        "",
+    ]
+    for protocol in dict.fromkeys(r["group"] for r in result["rows"]):
+        size = data.get(f"{protocol}_search_space")
+        what = "the questions' own passages" if protocol == "book" else "all distinct passages"
+        lines += [f"**Protocol `{protocol}`** — search space: {size} passages ({what}).", ""]
+        lines.append(markdown_table([r for r in result["rows"] if r["group"] == protocol]))
+    speed = result.get("rerank_speed")
+    if speed:
+        lines += [
+            f"Cross-encoder reranking of the same {speed['pairs']} pairs ({speed['queries']} "
+            f"queries, {speed['candidates_from']}): book's per-query loop "
+            f"{speed['per_query_s']:.2f} s, batched across queries {speed['batched_s']:.2f} s "
+            f"→ **{speed['speedup']:.2f}×**; identical rankings for "
+            f"{speed['identical_rankings']}/{speed['queries']} queries "
+            f"(max score difference {speed['max_abs_score_diff']:.1e}).",
+            "",
+        ]
+    bad = [c for c in result.get("stage_check", []) if not c["ok"]]
+    if result.get("stage_check"):
+        lines += [
+            "Stage check (hit@1 never lower than the stage before): "
+            + ("passed." if not bad else "FAILED for " + ", ".join(c["stage"] for c in bad)),
+            "",
+        ]
+    models = result.get("models", {})
+    if models:
+        lines.append("Models (trained from scratch here; no pretrained weights):")
+        for key, m in models.items():
+            lines.append(
+                f"- {key}: `{m.get('path')}` — {m.get('parameters', 0) / 1e6:.1f} M parameters, "
+                f"{m.get('layers')} layers, hidden {m.get('hidden')}"
+            )
+        lines.append("")
+    if st.get("command"):
+        lines += ["Reproduce:", "", "```bash", st["command"], "```", ""]
+    hw = result["hardware"]
+    lines.append(
+        f"Hardware: {hw['processor']}, {hw['cpu_count']} CPU cores, torch threads "
+        f"{hw['torch_threads']}, GPU: {hw['cuda'] or 'none'}. Whole run: "
+        f"{result['total_s'] / 60:.1f} min. Columns: p50/p95 = single-query latency "
+        "(`invoke`), total s = all questions through `batch`, batch × = per-query latency / "
+        "batched time per query."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def write_benchmark(result: dict[str, Any], output_dir: str | Path, name: str) -> dict[str, Path]:
+    """Write ``<name>.json``, ``<name>.md`` and ``<name>.png`` (hit@1 against time)."""
+    out = Path(output_dir)
+    paths = {
+        "json": write_json(result, out / f"{name}.json"),
+        "md": atomic_write_text(out / f"{name}.md", benchmark_markdown(result)),
+    }
+    rows = [r | {"name": r["id"]} for r in result["rows"]]
+    paths["png"] = plot_quality_vs_time(rows, out / f"{name}.png")
+    return paths

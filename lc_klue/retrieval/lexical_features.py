@@ -1,0 +1,183 @@
+"""Lexical relevance features of (query, passage) candidates for score fusion.
+
+MRC questions are usually paraphrases of one sentence of their passage, so besides the
+passage's BM25 score the features look at the best-matching sentence and at how much of the
+question's IDF mass falls inside one short window of the passage:
+
+- ``bm25``: passage BM25 over Kiwi content morphemes (:func:`kiwi_tokenize`);
+- ``sentence``: BM25 of the best sentence of the passage (sentences indexed on their own);
+- ``sentence_coverage``: share of the question's IDF mass found in the best sentence;
+- ``bigram``: BM25 over morphemes plus adjacent-morpheme pairs (phrases, word order);
+- ``char2``: BM25 over character bigrams inside words (robust to segmentation differences);
+- ``window<N>``: share of the question's IDF mass inside the best window of N morphemes.
+
+Every feature is computed for a passage of the indexed corpus; candidates outside it are an
+error. All queries of a batch are analysed with one Kiwi call.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Sequence
+
+import bm25s
+import numpy as np
+from langchain_core.documents import Document
+from tqdm.auto import tqdm
+
+from lc_klue.errors import DataError, RetrievalError
+from lc_klue.retrieval.bm25 import get_kiwi, kiwi_tokenize
+from lc_klue.retrieval.hybrid import doc_key
+
+PAIR_SEPARATOR = "\u241f"
+
+
+def char_ngrams(text: str, n: int = 2) -> list[str]:
+    """Character ``n``-grams inside each whitespace word (punctuation dropped)."""
+    out: list[str] = []
+    for word in text.split():
+        w = "".join(ch for ch in word if ch.isalnum()).lower()
+        if len(w) >= n:
+            out.extend(w[i : i + n] for i in range(len(w) - n + 1))
+        elif w:
+            out.append(w)
+    return out
+
+
+def with_bigrams(tokens: Sequence[str]) -> list[str]:
+    """``tokens`` followed by every adjacent pair joined with :data:`PAIR_SEPARATOR`."""
+    return [*tokens, *(a + PAIR_SEPARATOR + b for a, b in itertools.pairwise(tokens))]
+
+
+def _bm25(corpus_tokens: list[list[str]], k1: float, b: float) -> bm25s.BM25:
+    index = bm25s.BM25(k1=k1, b=b)
+    index.index(corpus_tokens, show_progress=False)
+    return index
+
+
+def _scores(index: bm25s.BM25, tokens: list[str], size: int) -> np.ndarray:
+    ids = index.get_tokens_ids(tokens)
+    if not ids:
+        return np.zeros(size, dtype=np.float32)
+    return np.asarray(index.get_scores_from_ids(ids), dtype=np.float32)
+
+
+class LexicalFeatures:
+    """Lexical features of candidates drawn from a fixed passage corpus (see module doc)."""
+
+    def __init__(
+        self,
+        documents: Sequence[Document],
+        *,
+        k1: float = 0.9,
+        b: float = 0.4,
+        windows: Sequence[int] = (12, 25),
+        show_progress: bool = False,
+    ) -> None:
+        docs = list(documents)
+        if not docs:
+            raise DataError("lexical features need a non-empty corpus")
+        if any(w <= 0 for w in windows):
+            raise DataError(f"window sizes must be positive, got {list(windows)}")
+        self.windows = tuple(int(w) for w in windows)
+        self.names: tuple[str, ...] = (
+            "bm25",
+            "sentence",
+            "sentence_coverage",
+            "bigram",
+            "char2",
+            *(f"window{w}" for w in self.windows),
+        )
+        self._position = {doc_key(d): i for i, d in enumerate(docs)}
+        texts = [d.page_content for d in docs]
+        kiwi = get_kiwi()
+        sentences: list[str] = []
+        owners: list[int] = []
+        for i, sents in enumerate(
+            tqdm(
+                kiwi.split_into_sents(texts),
+                total=len(texts),
+                desc="sentences",
+                disable=not show_progress,
+            )
+        ):
+            parts = [s.text for s in sents if s.text.strip()] or [texts[i]]
+            sentences.extend(parts)
+            owners.extend([i] * len(parts))
+        sent_tokens = kiwi_tokenize(sentences)
+        self._sentences_of: list[list[int]] = [[] for _ in docs]
+        for j, owner in enumerate(owners):
+            self._sentences_of[owner].append(j)
+        self._tokens = [
+            [t for j in self._sentences_of[i] for t in sent_tokens[j]] for i in range(len(docs))
+        ]
+        self._sentence_sets = [set(t) for t in sent_tokens]
+        self._n_docs, self._n_sentences = len(docs), len(sentences)
+        self._passage = _bm25(self._tokens, k1, b)
+        self._sentence = _bm25(sent_tokens, k1, b)
+        self._bigram = _bm25([with_bigrams(t) for t in self._tokens], k1, b)
+        self._char = _bm25([char_ngrams(t) for t in texts], k1, b)
+        df = Counter(term for toks in self._tokens for term in set(toks))
+        n = len(docs)
+        self._idf = {t: float(np.log(1 + (n - c + 0.5) / (c + 0.5))) for t, c in df.items()}
+        self._idf_unseen = float(np.log(1 + (n + 0.5) / 0.5))
+
+    def __len__(self) -> int:
+        return self._n_docs
+
+    def _positions(self, docs: Sequence[Document]) -> np.ndarray:
+        try:
+            return np.array([self._position[doc_key(d)] for d in docs], dtype=np.int64)
+        except KeyError as e:
+            raise RetrievalError(
+                f"candidate passage {e.args[0]!r} is not in the corpus the lexical features "
+                "were built from; build them over the first stage's corpus"
+            ) from None
+
+    def _window_coverage(self, doc: int, query_idf: dict[str, float], total: float) -> list[float]:
+        tokens = self._tokens[doc]
+        hits = [(p, t) for p, t in enumerate(tokens) if t in query_idf]
+        out = []
+        for w in self.windows:
+            best = 0.0
+            for s, (start, _) in enumerate(hits):
+                seen = {t for p, t in hits[s:] if p < start + w}
+                best = max(best, sum(query_idf[t] for t in seen))
+            out.append(best / total)
+        return out
+
+    def features(
+        self, queries: Sequence[str], candidates: Sequence[Sequence[Document]]
+    ) -> list[np.ndarray]:
+        """One ``(len(candidates[i]), len(names))`` float32 matrix per query."""
+        if len(queries) != len(candidates):
+            raise RetrievalError(f"{len(queries)} queries but {len(candidates)} candidate lists")
+        out = []
+        for tokens, text, docs in zip(
+            kiwi_tokenize(list(queries)), queries, candidates, strict=True
+        ):
+            pos = self._positions(docs)
+            feats = np.zeros((len(docs), len(self.names)), dtype=np.float32)
+            if not len(docs):
+                out.append(feats)
+                continue
+            sent = _scores(self._sentence, tokens, self._n_sentences)
+            feats[:, 0] = _scores(self._passage, tokens, self._n_docs)[pos]
+            feats[:, 3] = _scores(self._bigram, with_bigrams(tokens), self._n_docs)[pos]
+            feats[:, 4] = _scores(self._char, char_ngrams(text), self._n_docs)[pos]
+            query_idf = {t: self._idf.get(t, self._idf_unseen) for t in set(tokens)}
+            total = sum(query_idf.values()) or 1.0
+            for row, p in enumerate(pos):
+                sids = self._sentences_of[p]
+                feats[row, 1] = max(sent[j] for j in sids)
+                feats[row, 2] = (
+                    max(
+                        sum(query_idf[t] for t in query_idf.keys() & self._sentence_sets[j])
+                        for j in sids
+                    )
+                    / total
+                )
+                feats[row, 5:] = self._window_coverage(int(p), query_idf, total)
+            out.append(feats)
+        return out

@@ -1,0 +1,156 @@
+"""The benchmark and the CLI on the bundled news corpus with tiny from-scratch models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lc_klue.cli import main
+from lc_klue.evaluation.benchmark import (
+    CONFIGS,
+    BenchmarkSettings,
+    rerank_speed,
+    run_benchmark,
+    stage_check,
+    write_benchmark,
+)
+from lc_klue.resources import NEWS_QA
+from tests.kit import TinyModelFactory
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> object:
+    """Tiny models run fastest on one thread (and do not fight other processes for cores)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_benchmark_runs_every_configuration(tiny_models: TinyModelFactory, tmp_path: Path) -> None:
+    bi = str(tiny_models.bi_encoder_dir("bert"))
+    settings = BenchmarkSettings(
+        data=NEWS_QA,
+        sts_model=bi,
+        mrc_model=bi,
+        cross_encoder=str(tiny_models.cross_encoder_dir("bert")),
+        configs=list(CONFIGS),
+        protocols=("full", "book"),
+        n_questions=30,
+        tune_questions=20,
+        k=8,
+        top_n=5,
+        ce_depth=6,
+        speed_queries=4,
+        latency_queries=2,
+        batch_size=16,
+        max_length=128,
+        device="cpu",
+        show_progress=False,
+    )
+    result = run_benchmark(settings)
+    assert [r["id"] for r in result["rows"]] == list(CONFIGS) * 2
+    assert {r["group"] for r in result["rows"]} == {"full", "book"}
+    assert all(r["n_queries"] == 30 for r in result["rows"])
+    assert result["data"]["full_search_space"] == 32  # all distinct news passages
+    assert result["data"]["book_search_space"] < 32  # the sample's own passages
+    assert result["rerank_speed"]["identical_rankings"] == 4
+    # fusion starts from the first stage and only accepts improvements on the tuning questions
+    for config in ("fusion-lex", "fusion-lex-dense", "fusion-all"):
+        tuned = result["fusion_tuning"][config]
+        assert tuned["mrr@10_fused"] >= tuned["mrr@10_first_stage"]
+    assert result["models"]["ce"]["parameters"] > 0
+    paths = write_benchmark(result, tmp_path, "tiny")
+    saved = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert saved["rows"][0]["id"] == "sts"
+    md = paths["md"].read_text(encoding="utf-8")
+    assert "| STS bi-encoder (book 1) |" in md and "Protocol `book`" in md
+    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_benchmark_skips_configurations_without_models() -> None:
+    settings = BenchmarkSettings(
+        data=NEWS_QA,
+        configs=["bm25", "mrc"],
+        n_questions=6,
+        k=8,
+        top_n=5,
+        latency_queries=0,
+        show_progress=False,
+    )
+    result = run_benchmark(settings)
+    assert [r["id"] for r in result["rows"]] == ["bm25"]
+    assert result["skipped"] == {"mrc": ["mrc"]}
+    assert result["rerank_speed"] is None
+
+
+def test_stage_check_flags_a_drop() -> None:
+    rows = [
+        {"id": "bm25-tuned", "group": "full", "hit@1": 0.9},
+        {"id": "fusion-lex", "group": "full", "hit@1": 0.92},
+        {"id": "fusion-all", "group": "full", "hit@1": 0.91},
+    ]
+    checks = stage_check(rows)
+    assert [c["ok"] for c in checks] == [True, False]
+
+
+def test_rerank_speed_compares_the_same_pairs(tiny_models: TinyModelFactory) -> None:
+    model = tiny_models.cross_encoder("bert")
+    queries = ["부산 해상 풍력", "전기차 배터리"]
+    cands = [["부산시는 풍력 단지를", "서울의 날씨", "배터리 공장"], ["배터리 공장", "해상"]]
+    out = rerank_speed(model, queries, cands, batch_size=4)
+    assert out["pairs"] == 5 and out["identical_rankings"] == 2
+    assert out["per_query_s"] > 0 and out["batched_s"] > 0
+
+
+def test_cli_evaluate_bm25_on_a_user_corpus(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "eval.json"
+    code = main(
+        [
+            "evaluate",
+            str(NEWS_QA),
+            "--questions",
+            "20",
+            "--latency-queries",
+            "3",
+            "--ks",
+            "1,3,10",
+            "--output",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "20 questions, 32 passages" in printed and "hit@3" in printed
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert saved["result"]["metrics"]["hit@10"] >= saved["result"]["metrics"]["hit@1"] > 0.5
+
+
+def test_cli_evaluate_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    corpus = tmp_path / "corpus.csv"
+    corpus.write_text("context\n관련 없는 문단 하나\n", encoding="utf-8")
+    assert main(["evaluate", str(NEWS_QA), "--corpus", str(corpus), "--no-progress"]) == 2
+    assert "not in the corpus" in capsys.readouterr().err
+    assert main(["evaluate", str(NEWS_QA), "--ks", "0,5", "--no-progress"]) == 2
+    assert "positive integer" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "missing.jsonl"), "--no-progress"]) == 2
+    assert "file not found" in capsys.readouterr().err
+    assert main(["benchmark", str(NEWS_QA), "--configs", "nope", "--no-progress"]) == 2
+    assert "unknown configuration" in capsys.readouterr().err
+
+
+def test_cli_evaluate_a_saved_index(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from lc_klue.retrieval.builder import build_index
+
+    build_index(NEWS_QA, tmp_path / "index", kinds=("bm25",))
+    out = tmp_path / "eval.json"
+    args = ["evaluate", str(NEWS_QA), "--index", str(tmp_path / "index"), "--questions", "0"]
+    assert main([*args, "--latency-queries", "0", "--output", str(out), "--no-progress"]) == 0
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert saved["eval_set"]["questions"] == 96
+    assert saved["result"]["metrics"]["hit@10"] > 0.9

@@ -1,0 +1,168 @@
+"""The evaluator: known rankings give known numbers, protocols, bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from datasets import Dataset
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import Field
+
+from lc_klue.data import context_id, load_passages
+from lc_klue.errors import DataError, RetrievalError
+from lc_klue.evaluation import EvalSet, build_eval_set, evaluate, evaluate_retriever
+from lc_klue.evaluation.evaluator import _judged_id, _text_lookup, document_id, gold_ids
+
+
+class TableRetriever(BaseRetriever):
+    """Returns a fixed ranking per question and counts how it was called."""
+
+    rankings: dict[str, list[str]]
+    calls: list[int] = Field(default_factory=list)
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        return [Document(page_content=t) for t in self.rankings[query]]
+
+    def batch(self, inputs: list[Any], config: Any = None, **kwargs: Any) -> list[Any]:
+        self.calls.append(len(inputs))
+        return super().batch(inputs, config, **kwargs)
+
+
+def test_known_rankings_give_known_metrics() -> None:
+    rankings = {"q1": ["A", "B", "C"], "q2": ["B", "A", "C"], "q3": ["C", "B", "D"]}
+    retriever = TableRetriever(rankings=rankings, calls=[])
+    result = evaluate_retriever(
+        retriever,
+        ["q1", "q2", "q3"],
+        ["A", "A", "A"],
+        ks=(1, 2, 3),
+        k_rank=3,
+        batch_size=2,
+        latency_queries=2,
+        show_progress=False,
+    )
+    assert result.metrics["hit@1"] == pytest.approx(1 / 3)
+    assert result.metrics["hit@2"] == pytest.approx(2 / 3)
+    assert result.metrics["hit@3"] == pytest.approx(2 / 3)
+    assert result.metrics["mrr@3"] == pytest.approx((1 + 1 / 2 + 0) / 3)
+    assert result.ranks == [1, 2, 0]
+    assert retriever.calls == [2, 1]  # questions went through .batch in chunks of batch_size
+    assert result.latency_queries == 2
+    assert result.latency_p50_ms is not None
+    assert result.latency_p95_ms >= result.latency_p50_ms
+    assert result.n_queries == 3 and result.total_s > 0 and result.max_returned == 3
+    assert "ranks" not in result.to_dict() and result.to_dict(with_ranks=True)["ranks"] == [1, 2, 0]
+
+
+def test_short_rankings_are_reported() -> None:
+    retriever = TableRetriever(rankings={"q": ["A"]}, calls=[])
+    result = evaluate_retriever(retriever, ["q"], ["A"], latency_queries=0, show_progress=False)
+    assert result.metrics["hit@10"] == 1.0
+    assert result.latency_p50_ms is None
+    assert result.warnings and "at most 1" in result.warnings[0]
+
+
+def test_document_id_prefers_metadata() -> None:
+    assert document_id(Document(page_content="x", metadata={"context_id": "p7"})) == "p7"
+    assert document_id(Document(page_content="x")) == context_id("x")
+
+
+def test_a_document_is_judged_by_its_id_or_its_text() -> None:
+    corpus = Dataset.from_dict({"context_id": ["d1"], "title": ["t"], "context": ["가 나"]})
+    other_ids = Document(page_content="가 나", metadata={"context_id": "question-7"})
+    assert _judged_id(other_ids, "d1", _text_lookup(corpus)) == "d1"  # same text: gold
+    chunk = Document(page_content="가", metadata={"context_id": "d1"})
+    assert _judged_id(chunk, "d1", _text_lookup(corpus)) == "d1"  # same id: gold
+    wrong = Document(page_content="다", metadata={"context_id": "d2"})
+    assert _judged_id(wrong, "d1", None) == "d2"
+
+
+def test_gold_ids_use_the_corpus_ids_and_ignore_whitespace() -> None:
+    corpus = Dataset.from_dict(
+        {"context_id": ["d1", "d2"], "title": ["t", "t"], "context": ["가 나 다", "라 마"]}
+    )
+    assert gold_ids(["가  나 다\n", "라 마"], corpus) == ["d1", "d2"]
+    with pytest.raises(DataError, match="1 of 2 gold context"):
+        gold_ids(["가 나 다", "없는 문단"], corpus)
+
+
+@pytest.mark.parametrize(
+    ("questions", "gold", "kwargs", "message"),
+    [
+        ([], [], {}, "no questions"),
+        (["q"], ["A", "B"], {}, "1 questions but 2 gold"),
+        (["  "], ["A"], {}, "empty question"),
+        (["q"], ["A"], {"ks": (0, 1)}, "positive integer"),
+        (["q"], ["A"], {"ks": (1,), "k_rank": -1}, "positive integer"),
+        (["q"], ["A"], {"ks": ()}, "ks is empty"),
+        (["q"], ["A"], {"batch_size": 0}, "batch_size"),
+    ],
+)
+def test_bad_input_raises_data_error(
+    questions: list[str], gold: list[str], kwargs: dict[str, Any], message: str
+) -> None:
+    retriever = TableRetriever(rankings={"q": ["A"]}, calls=[])
+    with pytest.raises(DataError, match=message):
+        evaluate_retriever(retriever, questions, gold, show_progress=False, **kwargs)
+    assert retriever.calls == []  # rejected before any retrieval
+
+
+def test_k_larger_than_corpus_and_missing_gold(news_qa: Dataset) -> None:
+    es = build_eval_set(news_qa, "book", n_questions=4, seed=0)
+    retriever = TableRetriever(rankings={}, calls=[])
+    with pytest.raises(DataError, match="larger than the corpus"):
+        evaluate(retriever, es, ks=(1, 500), show_progress=False)
+    other = EvalSet(es.questions, ["not a passage"] * 4, es.passages, "full")
+    with pytest.raises(DataError, match="not in the corpus"):
+        evaluate(retriever, other, ks=(1,), k_rank=1, show_progress=False)
+
+
+def test_retriever_failure_is_a_retrieval_error() -> None:
+    retriever = TableRetriever(rankings={}, calls=[])  # KeyError inside the retriever
+    with pytest.raises(RetrievalError, match="failed on a batch"):
+        evaluate_retriever(retriever, ["q"], ["A"], show_progress=False)
+
+
+def test_protocols(news_qa: Dataset, tmp_path: Any) -> None:
+    book = build_eval_set(news_qa, "book", n_questions=10, seed=42)
+    full = build_eval_set(news_qa, "full", n_questions=10, seed=42)
+    assert book.questions == full.questions  # the same sampled questions
+    assert len(book.passages) == len(set(book.gold_contexts)) < len(full.passages)
+    assert len(full.passages) == len(set(news_qa["context"]))
+    assert full.describe() == {"protocol": "full", "questions": 10, "passages": 32}
+    assert [d.metadata["context_id"] for d in full.documents()] == list(full.passages["context_id"])
+    # a user corpus with its own ids and an extra distractor becomes the search space
+    path = tmp_path / "corpus.jsonl"
+    rows = [{"id": f"p{i}", "context": c} for i, c in enumerate(sorted(set(news_qa["context"])))]
+    rows.append({"id": "extra", "context": "관련 없는 방해 문단입니다."})
+    Dataset.from_list(rows).to_json(path, force_ascii=False)
+    mine = build_eval_set(news_qa, "full", n_questions=10, corpus=load_passages(path))
+    assert len(mine.passages) == 33 and all(g.startswith("p") for g in mine.gold_ids())
+    with pytest.raises(DataError, match="protocol 'full'"):
+        build_eval_set(news_qa, "book", corpus=load_passages(path))
+    with pytest.raises(DataError, match="protocol must be"):
+        build_eval_set(news_qa, "nope")  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="no questions"):
+        build_eval_set(news_qa.select([]), "full")
+
+
+def test_bm25_over_the_news_corpus(news_qa: Dataset) -> None:
+    from lc_klue.retrieval.bm25 import KiwiBM25Retriever
+
+    es = build_eval_set(news_qa, "full", n_questions=None)
+    bm25 = KiwiBM25Retriever(docs=es.documents(), k=10)
+    result = evaluate(bm25, es, latency_queries=3, show_progress=False)
+    gold = es.gold_ids()
+    expected = []
+    for question, g in zip(es.questions, gold, strict=True):
+        ids = [d.metadata["context_id"] for d in bm25.invoke(question)]
+        expected.append(ids.index(g) + 1 if g in ids else 0)
+    assert result.ranks == expected  # batch results agree with one-by-one retrieval
+    assert result.n_queries == 96 and result.max_returned == 10
+    assert result.metrics["hit@10"] > 0.9  # news questions share words with their passage
+    assert result.metrics["hit@1"] <= result.metrics["hit@5"] <= result.metrics["hit@10"]

@@ -1,0 +1,105 @@
+"""Score fusion and lexical features over the bundled news corpus."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from datasets import Dataset
+from langchain_core.documents import Document
+
+from lc_klue.errors import DataError, RetrievalError
+from lc_klue.evaluation import build_eval_set, evaluate
+from lc_klue.retrieval.bm25 import KiwiBM25Retriever
+from lc_klue.retrieval.fusion import (
+    FIRST_STAGE,
+    FusionRetriever,
+    gold_ranks,
+    minmax,
+    tune_weights,
+)
+from lc_klue.retrieval.lexical_features import LexicalFeatures, char_ngrams, with_bigrams
+
+
+@pytest.fixture(scope="module")
+def news_stack(news_qa: Dataset) -> tuple:
+    es = build_eval_set(news_qa, "full", n_questions=None)
+    docs = es.documents()
+    return es, KiwiBM25Retriever(docs=docs, k=12), LexicalFeatures(docs, windows=(8,))
+
+
+def test_token_helpers() -> None:
+    assert char_ngrams("부산시, 풍력!") == ["부산", "산시", "풍력"]
+    assert char_ngrams("a") == ["a"]
+    assert with_bigrams(["가", "나", "다"]) == ["가", "나", "다", "가\u241f나", "나\u241f다"]
+
+
+def test_minmax_and_gold_ranks() -> None:
+    f = np.array([[1.0, 5.0], [3.0, 5.0], [2.0, 5.0]])
+    assert minmax(f).tolist() == [[0.0, 0.0], [1.0, 0.0], [0.5, 0.0]]
+    scores = [np.array([0.1, 0.9, 0.5]), np.array([0.3, 0.3]), np.array([1.0])]
+    assert gold_ranks(scores, [2, 1, -1]).tolist() == [2, 2, 0]
+
+
+def test_tune_weights_finds_the_informative_feature() -> None:
+    rng = np.random.default_rng(0)
+    feats, gold = [], []
+    for _ in range(40):
+        f = rng.random((5, 3))
+        f[:, 0] = np.linspace(1, 0, 5)  # first stage: gold usually not first
+        g = int(rng.integers(1, 5))
+        f[g, 2] = 1.5  # the third feature points at the gold passage
+        feats.append(f)
+        gold.append(g)
+    weights, mrr = tune_weights(feats, gold, [FIRST_STAGE, "noise", "signal"])
+    assert weights.get("signal", 0) > weights.get("noise", 0)
+    assert mrr == pytest.approx(1.0)
+    names = [FIRST_STAGE, "noise", "signal"]
+    only, _ = tune_weights(feats, gold, names, tune=("noise",))
+    assert "signal" not in only  # only the named features may change
+    kept, _ = tune_weights(feats, gold, names, min_gain=1.0)
+    assert kept == {FIRST_STAGE: 1.0}  # no change is worth a gain of 1.0
+    with pytest.raises(DataError, match="no tuning questions"):
+        tune_weights([], [], ["a"])
+
+
+def test_first_stage_weight_reproduces_the_first_stage(news_stack: tuple) -> None:
+    es, bm25, lexical = news_stack
+    fusion = FusionRetriever(first_stage=bm25, scorers=[lexical], k=12)
+    assert fusion.feature_names == (FIRST_STAGE, *lexical.names)
+    q = es.questions[:6]
+    plain = [[d.page_content for d in docs] for docs in bm25.batch(q)]
+    fused = fusion.batch(q)
+    assert [[d.page_content for d in docs] for docs in fused] == plain
+    assert all("fusion_score" in d.metadata for docs in fused for d in docs)
+    assert [d.page_content for d in fusion.invoke(q[0])] == plain[0]
+
+
+def test_nested_fusion_uses_the_inner_score(news_stack: tuple) -> None:
+    es, bm25, lexical = news_stack
+    inner = FusionRetriever(first_stage=bm25, scorers=[lexical], weights={"bigram": 1.0}, k=8)
+    outer = FusionRetriever(first_stage=inner, first_stage_score="fusion_score", k=5)
+    q = es.questions[:4]
+    expected = [[d.page_content for d in docs[:5]] for docs in inner.batch(q)]
+    assert [[d.page_content for d in docs] for docs in outer.batch(q)] == expected
+
+
+def test_fit_never_lowers_the_tuning_objective(news_stack: tuple) -> None:
+    es, bm25, lexical = news_stack
+    fusion = FusionRetriever(first_stage=bm25, scorers=[lexical], k=10)
+    report = fusion.fit(es.questions[:48], es.gold_ids()[:48])
+    assert report["mrr@10_fused"] >= report["mrr@10_first_stage"]
+    assert set(report["weights"]) <= set(fusion.feature_names)
+    result = evaluate(fusion, es, latency_queries=2, show_progress=False)
+    assert result.metrics["hit@10"] > 0.9
+
+
+def test_bad_configuration(news_stack: tuple) -> None:
+    _, bm25, lexical = news_stack
+    with pytest.raises(RetrievalError, match="unknown feature"):
+        FusionRetriever(first_stage=bm25, scorers=[lexical], weights={"nope": 1.0})
+    with pytest.raises(RetrievalError, match="not in the corpus"):
+        lexical.features(["질문"], [[Document(page_content="없는 문단")]])
+    with pytest.raises(DataError, match="non-empty corpus"):
+        LexicalFeatures([])
+    with pytest.raises(DataError, match="one gold id each"):
+        FusionRetriever(first_stage=bm25, scorers=[lexical]).fit(["q"], [])
