@@ -36,6 +36,7 @@ _LAZY: dict[str, str] = {
     "HybridRetriever": "lc_klue.retrieval",
     "CrossEncoderReranker": "lc_klue.retrieval",
     "RerankingRetriever": "lc_klue.retrieval",
+    "FusionRetriever": "lc_klue.retrieval",
     "build_first_stage": "lc_klue.retrieval",
     "build_retriever": "lc_klue.retrieval",
     "build_index": "lc_klue.retrieval",
