@@ -83,3 +83,25 @@ def is_local(source: str | Path) -> bool:
     if source.startswith(("/", "./", "../", "~")):
         return True
     return Path(source).expanduser().exists() or Path(source).suffix.lower() in TABLE_SUFFIXES
+
+
+def hub_frame(name: str, task: str, split: str, local_formats: str) -> pd.DataFrame:
+    """A hub data set as a frame: ``load_dataset("klue", task)`` for ``"klue"``, else ``name``.
+
+    Any failure (offline, unknown name or split) becomes one :class:`DataError` that says which
+    local files work instead.
+    """
+    from datasets import load_dataset
+
+    try:
+        ds = (
+            load_dataset(name, task, split=split)
+            if name == "klue"
+            else load_dataset(name, split=split)
+        )
+    except Exception as e:  # the hub raises many types; all mean "cannot load"
+        raise DataError(
+            f"cannot load {task.upper()} data set {name!r} split {split!r} from the Hugging Face "
+            f"hub ({e}). Offline? Pass a local file instead ({local_formats})."
+        ) from e
+    return ds.to_pandas()

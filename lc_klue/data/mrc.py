@@ -18,6 +18,7 @@ from datasets import Dataset, DatasetDict
 
 from lc_klue.data.io import (
     existing_file,
+    hub_frame,
     is_local,
     read_json,
     read_table,
@@ -100,20 +101,7 @@ def load_passages(source: str | Path) -> Dataset:
 
 
 def _from_hub(name: str, split: str) -> Dataset:
-    from datasets import load_dataset
-
-    try:
-        ds = (
-            load_dataset(name, "mrc", split=split)
-            if name == "klue"
-            else load_dataset(name, split=split)
-        )
-    except Exception as e:  # the hub raises many types; all mean "cannot load"
-        raise DataError(
-            f"cannot load MRC data set {name!r} split {split!r} from the Hugging Face hub ({e}). "
-            "Offline? Pass a local file instead (SQuAD-style JSON, JSONL, parquet or CSV)."
-        ) from e
-    frame = ds.to_pandas()
+    frame = hub_frame(name, "mrc", split, "SQuAD-style JSON, JSONL, parquet or CSV")
     if "id" not in frame.columns and "guid" in frame.columns:
         frame["id"] = frame["guid"]
     return _from_flat(frame, f"hub:{name}/{split}")

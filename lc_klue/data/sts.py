@@ -10,6 +10,7 @@ from datasets import Dataset, DatasetDict
 
 from lc_klue.data.io import (
     existing_file,
+    hub_frame,
     is_local,
     read_json,
     read_table,
@@ -52,20 +53,7 @@ def load_sts(
 
 
 def _from_hub(name: str, split: str, label_key: str) -> Dataset:
-    from datasets import load_dataset
-
-    try:
-        ds = (
-            load_dataset(name, "sts", split=split)
-            if name == "klue"
-            else load_dataset(name, split=split)
-        )
-    except Exception as e:  # the hub raises many types; all mean "cannot load"
-        raise DataError(
-            f"cannot load STS data set {name!r} split {split!r} from the Hugging Face hub ({e}). "
-            "Offline? Pass a local file instead (KLUE JSON, CSV or KorSTS TSV)."
-        ) from e
-    frame = ds.to_pandas()
+    frame = hub_frame(name, "sts", split, "KLUE JSON, CSV or KorSTS TSV")
     if "labels" in frame.columns:
         frame["label"] = [row[label_key] for row in frame["labels"]]
     require_columns(frame, ["sentence1", "sentence2", "label"], f"hub:{name}/{split}")

@@ -193,3 +193,12 @@ def test_title_split_same_in_another_process(news_qa: Dataset) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(sorted(set(split_by_title(news_qa)["test"]["title"])))
+
+
+def test_hub_path_offline_gives_a_clear_error() -> None:
+    from lc_klue.data import load_sts
+
+    with pytest.raises(DataError, match=r"cannot load MRC data set 'klue'.*Offline\?"):
+        load_mrc("klue", split="validation")
+    with pytest.raises(DataError, match=r"cannot load STS data set 'klue'.*local file"):
+        load_sts("klue")
