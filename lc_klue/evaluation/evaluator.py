@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from lc_klue.data import context_id, sample_questions, unique_contexts
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.evaluation.metrics import DEFAULT_KS, first_relevant_rank, retrieval_metrics
+from lc_klue.retrieval.hybrid import doc_key
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +42,8 @@ def _text_key(text: str) -> str:
     return " ".join(text.split())
 
 
-def document_id(doc: Document) -> str:
-    """The id a retrieved document is judged by: ``metadata["context_id"]``, else the text's id."""
-    cid = doc.metadata.get("context_id") if doc.metadata else None
-    return str(cid) if cid is not None else context_id(doc.page_content)
+#: The id a retrieved document is judged by (the retrieval layer's passage identity).
+document_id = doc_key
 
 
 @dataclass(frozen=True)

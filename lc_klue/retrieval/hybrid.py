@@ -14,13 +14,18 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
+from lc_klue.data import context_id
 from lc_klue.errors import RetrievalError
 from lc_klue.retrieval.documents import BatchedRetrieverMixin, check_query
 
 
 def doc_key(doc: Document) -> str:
-    """Identity of a passage: ``metadata["context_id"]``, else its text."""
-    return str(doc.metadata.get("context_id") or doc.page_content)
+    """Identity of a passage: ``metadata["context_id"]``, else the :func:`context_id` of its text.
+
+    The one definition used to fuse, deduplicate and judge retrieved passages.
+    """
+    cid = doc.metadata.get("context_id") if doc.metadata else None
+    return str(cid) if cid is not None else context_id(doc.page_content)
 
 
 def reciprocal_rank_fusion(
