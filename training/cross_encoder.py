@@ -24,7 +24,7 @@ from lc_klue.data import relevance_pairs, sample_questions
 from lc_klue.data.mrc import context_id, unique_contexts
 from lc_klue.errors import DataError, ModelError
 from lc_klue.evaluation.metrics import retrieval_metrics
-from lc_klue.models.embeddings import pick_device
+from lc_klue.runtime import pick_device
 from training.models import make_bi_encoder, make_cross_encoder, resolve_base_model
 from training.mrc import mrc_splits, rank_passages
 from training.outputs import (

@@ -11,7 +11,7 @@ from sentence_transformers.base.modules import Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 
 from lc_klue.errors import ModelError
-from lc_klue.models.embeddings import resolve_model_source
+from lc_klue.runtime import load_error, resolve_model_source
 from training.scratch import build_scratch_base, parse_scratch_spec
 
 POOLING_MODES = ("mean", "cls", "max")
@@ -50,13 +50,6 @@ def resolve_base_model(
     return source
 
 
-def _load_error(name: str, e: Exception) -> ModelError:
-    return ModelError(
-        f"cannot load model {name!r} ({type(e).__name__}: {e}). Offline? Use a local model "
-        "directory or a from-scratch base model such as 'scratch:small'."
-    )
-
-
 def make_bi_encoder(
     base: str | Path,
     pooling: str = "mean",
@@ -77,7 +70,7 @@ def make_bi_encoder(
         pool = Pooling(transformer.get_embedding_dimension(), pooling_mode=pooling)
         return SentenceTransformer(modules=[transformer, pool], device=device)
     except (OSError, ValueError) as e:
-        raise _load_error(name, e) from e
+        raise load_error("model", name, e) from e
 
 
 def make_cross_encoder(
@@ -88,4 +81,4 @@ def make_cross_encoder(
     try:
         return CrossEncoder(name, num_labels=1, max_length=max_length, device=device)
     except (OSError, ValueError) as e:
-        raise _load_error(name, e) from e
+        raise load_error("model", name, e) from e

@@ -28,7 +28,7 @@ from lc_klue.data import load_mrc, relevance_pairs, sample_questions, split_by_t
 from lc_klue.data.mrc import context_id, unique_contexts
 from lc_klue.errors import DataError
 from lc_klue.evaluation.metrics import retrieval_metrics
-from lc_klue.models.embeddings import pick_device
+from lc_klue.runtime import pick_device
 from training.models import make_bi_encoder, resolve_base_model
 from training.outputs import (
     ResourceMeter,

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import torch
 from datasets import Dataset
 from transformers import set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from lc_klue.errors import DataError, ModelError
+from lc_klue.runtime import precision_kwargs
 from lc_klue.storage import atomic_directory, atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -48,16 +48,6 @@ class StageResult:
     def metrics_path(self) -> Path:
         """The ``metrics.json`` inside the model directory."""
         return self.model_dir / METRICS_FILE
-
-
-# --------------------------------------------------------------------------- device, precision
-
-
-def precision_kwargs(device: str) -> dict[str, bool]:
-    """Mixed precision for the trainer: bf16 on CUDA when supported, else fp16; none on CPU."""
-    if device.startswith("cuda"):
-        return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
-    return {}
 
 
 # --------------------------------------------------------------------------- data

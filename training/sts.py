@@ -22,7 +22,7 @@ from sentence_transformers.sentence_transformer.losses import CoSENTLoss, Cosine
 
 from lc_klue.data import STS_COLUMNS, load_sts, split_sts
 from lc_klue.errors import DataError
-from lc_klue.models.embeddings import pick_device
+from lc_klue.runtime import pick_device
 from training.models import make_bi_encoder, resolve_base_model
 from training.outputs import (
     ResourceMeter,

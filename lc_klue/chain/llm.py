@@ -21,6 +21,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from lc_klue.errors import ModelError
+from lc_klue.runtime import looks_local
 
 HF_PREFIX = "hf:"
 """Prefix of a spec that names a transformers model (hub id or path) to run locally."""
@@ -62,7 +63,7 @@ class TransformersChatModel(BaseChatModel):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from lc_klue.models.embeddings import pick_device
+        from lc_klue.runtime import pick_device
 
         device = pick_device(self.device)
         dtype = (
@@ -281,13 +282,13 @@ def load_chat_model(spec: str | Path | BaseChatModel | None, **kwargs: Any) -> B
         raise ModelError("llm: empty model spec")
     if text.startswith(HF_PREFIX):
         return TransformersChatModel(model_name_or_path=text[len(HF_PREFIX) :], **kwargs)
-    path = Path(text).expanduser()
-    if path.is_dir():
+    if looks_local(spec):
+        path = Path(text).expanduser()
+        if not path.is_dir():
+            raise ModelError(f"llm {text!r}: no such model directory")
         if not (path / "config.json").is_file():
             raise ModelError(f"llm {text!r}: directory has no config.json (not a HF model)")
         return TransformersChatModel(model_name_or_path=str(path), **kwargs)
-    if isinstance(spec, Path) or text.startswith(("/", "./", "../", "~")):
-        raise ModelError(f"llm {text!r}: no such model directory")
     return _init_chat_model(text, **kwargs)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from lc_klue.errors import DataError
+from lc_klue.runtime import looks_local
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".json", ".jsonl", ".parquet"}
 
@@ -77,12 +78,9 @@ def require_rows(n_rows: int, where: str | Path) -> None:
 
 
 def is_local(source: str | Path) -> bool:
-    """True when ``source`` names something on disk rather than a hub data set."""
-    if isinstance(source, Path):
-        return True
-    if source.startswith(("/", "./", "../", "~")):
-        return True
-    return Path(source).expanduser().exists() or Path(source).suffix.lower() in TABLE_SUFFIXES
+    """True when ``source`` names a file rather than a hub data set (the package's one
+    local-or-hub rule, :func:`lc_klue.runtime.looks_local`, or a table suffix)."""
+    return looks_local(source) or Path(str(source)).suffix.lower() in TABLE_SUFFIXES
 
 
 def hub_frame(name: str, task: str, split: str, local_formats: str) -> pd.DataFrame:

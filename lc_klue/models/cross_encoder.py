@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 from sentence_transformers import CrossEncoder
 
-from lc_klue.errors import ModelError
-from lc_klue.models.embeddings import pick_device, resolve_model_source, set_dtype
+from lc_klue.runtime import load_error, pick_device, resolve_model_source, set_dtype
 
 
 def load_cross_encoder(
@@ -28,10 +27,7 @@ def load_cross_encoder(
     try:
         model = CrossEncoder(source, device=dev)
     except (OSError, ValueError) as e:
-        raise ModelError(
-            f"cannot load cross-encoder {str(name_or_path)!r} ({type(e).__name__}: {e}). "
-            "Offline? Use a local model directory."
-        ) from e
+        raise load_error("cross-encoder", name_or_path, e) from e
     limit = _position_limit(model)
     wanted = max_length or model.max_seq_length or limit
     if wanted is not None:

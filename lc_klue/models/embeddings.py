@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from lc_klue.errors import ModelError
+from lc_klue.runtime import load_error, pick_device, resolve_model_source, set_dtype
 
 #: Fixed texts whose embeddings identify a model (see :func:`embedding_fingerprint`).
 PROBE_TEXTS = (
@@ -21,54 +20,6 @@ PROBE_TEXTS = (
 FINGERPRINT_MIN_COSINE = 0.99
 #: ``show_progress=None`` shows a progress bar for inputs longer than this.
 PROGRESS_MIN_TEXTS = 1000
-
-_DTYPES = ("float32", "float16", "bfloat16")
-
-
-def resolve_model_source(name_or_path: str | Path, kind: str = "model") -> str:
-    """Return ``name_or_path`` as a string; a path-like value must be an existing directory.
-
-    Anything that does not look like a path is taken as a Hugging Face hub id.
-    """
-    text = str(name_or_path).strip()
-    if not text:
-        raise ModelError(f"{kind}: empty model name or path")
-    path = Path(text).expanduser()
-    if path.exists() or text.startswith(("/", "./", "../", "~")) or text.count("/") > 1:
-        if not path.is_dir():
-            raise ModelError(f"{path}: {kind} directory not found")
-        return str(path)
-    return text
-
-
-def pick_device(device: str | None = None) -> str:
-    """``device`` if given (checked), else ``cuda`` when present, then ``mps``, else ``cpu``."""
-    import torch
-
-    mps = getattr(torch.backends, "mps", None)
-    has_mps = bool(mps and mps.is_available())
-    if device:
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ModelError(f"device {device!r} requested but CUDA is not available")
-        if device == "mps" and not has_mps:
-            raise ModelError("device 'mps' requested but it is not available")
-        return device
-    if torch.cuda.is_available():
-        return "cuda"
-    return "mps" if has_mps else "cpu"
-
-
-def set_dtype(model: Any, dtype: str | None, device: str) -> None:
-    """Cast ``model`` to ``dtype`` (float16/bfloat16 only on an accelerator)."""
-    if dtype is None or dtype == "float32":
-        return
-    if dtype not in _DTYPES:
-        raise ModelError(f"unknown dtype {dtype!r}; choose from {', '.join(_DTYPES)}")
-    if device.startswith("cpu"):
-        return  # half precision on CPU is slower and less accurate: keep float32
-    import torch
-
-    model.to(getattr(torch, dtype))
 
 
 class KlueEmbeddings(BaseModel, Embeddings):
@@ -121,10 +72,7 @@ class KlueEmbeddings(BaseModel, Embeddings):
         try:
             model = SentenceTransformer(source, device=device, **self.model_kwargs)
         except (OSError, ValueError) as e:
-            raise ModelError(
-                f"cannot load embedding model {self.model_name_or_path!r} "
-                f"({type(e).__name__}: {e}). Offline? Use a local model directory."
-            ) from e
+            raise load_error("embedding model", self.model_name_or_path, e) from e
         set_dtype(model, self.dtype, device)
         self.client = model
 

@@ -95,7 +95,7 @@ def test_bad_arguments_give_clear_errors(tmp_path, tiny_models, sts_pairs) -> No
         run(tmp_path, base, str(tmp_path / "missing.csv"))
     with pytest.raises(DataError, match=r"missing column.*score"):
         run(tmp_path, base, sts_pairs.rename_column("score", "label"))
-    with pytest.raises(ModelError, match="model directory not found"):
+    with pytest.raises(ModelError, match="model not found"):
         run(tmp_path, tmp_path / "no-such-model", sts_pairs)
     with pytest.raises(DataError, match="unknown STS loss"):
         run(tmp_path, base, sts_pairs, loss="triplet")

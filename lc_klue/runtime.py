@@ -1,0 +1,161 @@
+"""Where and how models run: device and precision, and where a model comes from.
+
+The one home of three rules every loader follows:
+
+- **Device**: :func:`pick_device` (CUDA, then MPS, then CPU) and :func:`set_dtype` /
+  :func:`precision_kwargs` (half precision only on an accelerator).
+- **Local path or hub id**: :func:`resolve_model_source`. Text that looks like a path (see
+  :func:`looks_local`) must exist, and fails at once with "not found" instead of a minute of hub
+  retries; a hub id that is neither cached nor reachable fails at once too.
+- **Load errors**: :func:`load_error` words every "cannot load" message the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from lc_klue.errors import ModelError
+
+DTYPES = ("float32", "float16", "bfloat16")
+#: Seconds the hub probe of :func:`check_hub_model` waits for an answer.
+HUB_PROBE_TIMEOUT_S = 5.0
+
+# --------------------------------------------------------------------------- local or hub
+
+
+def looks_local(text: str | Path) -> bool:
+    """True when ``text`` names something on disk rather than a hub id.
+
+    A :class:`~pathlib.Path`, an absolute path, one starting with ``.`` or ``~``, one with more
+    than one ``/`` or a backslash (hub ids are ``owner/name``), one that exists, and one whose
+    parent folder exists (``models/nope`` when ``models/`` is there) all count as local.
+    """
+    if isinstance(text, Path):
+        return True
+    s = text.strip()
+    if not s:
+        return False
+    if s.startswith(("/", ".", "~")) or s.count("/") > 1 or "\\" in s:
+        return True
+    path = Path(s).expanduser()
+    return path.exists() or ("/" in s and path.parent.is_dir() and str(path.parent) != ".")
+
+
+def hub_offline() -> bool:
+    """True when the environment forbids hub access (``HF_HUB_OFFLINE``)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def check_hub_model(repo_id: str, kind: str = "model") -> None:
+    """Fail at once, with one clear line, when hub id ``repo_id`` cannot be loaded.
+
+    A model already in the local Hugging Face cache passes. Otherwise one request (no retries)
+    asks the hub: an unreachable hub or an unknown repository is a :class:`ModelError`; any
+    other answer (a gated repository, say) is left to the loader.
+    """
+    from huggingface_hub import try_to_load_from_cache
+
+    for name in ("modules.json", "config.json"):
+        if isinstance(try_to_load_from_cache(repo_id, name), str):
+            return
+    hint = "use a local model directory (or a from-scratch base such as 'scratch:small')"
+    if hub_offline():
+        raise ModelError(
+            f"{kind} {repo_id!r}: not in the local cache and HF_HUB_OFFLINE is set; {hint}"
+        )
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    try:
+        HfApi().model_info(repo_id, timeout=HUB_PROBE_TIMEOUT_S)
+    except RepositoryNotFoundError:
+        raise ModelError(
+            f"{kind} {repo_id!r}: not a local directory and not a model on the Hugging Face hub"
+        ) from None
+    except OSError as e:  # connection refused, DNS failure, time-out (httpx errors are OSErrors)
+        raise ModelError(
+            f"{kind} {repo_id!r}: cannot reach the Hugging Face hub ({type(e).__name__}); "
+            f"offline? {hint}"
+        ) from e
+    except Exception as e:  # httpx transport errors that are not OSErrors
+        if type(e).__module__.startswith(("httpx", "httpcore", "requests", "urllib3")):
+            raise ModelError(
+                f"{kind} {repo_id!r}: cannot reach the Hugging Face hub ({type(e).__name__}); "
+                f"offline? {hint}"
+            ) from e
+        # Anything else (gated or private repository, rate limit): let the loader say it.
+
+
+def resolve_model_source(name_or_path: str | Path, kind: str = "model") -> str:
+    """``name_or_path`` as something ``from_pretrained`` accepts, checked before any download.
+
+    Local-looking text (:func:`looks_local`) must be an existing directory ("not found"
+    otherwise); anything else is a hub id checked with :func:`check_hub_model`.
+    """
+    text = str(name_or_path).strip()
+    if not text:
+        raise ModelError(f"{kind}: empty model name or path")
+    if looks_local(name_or_path):
+        path = Path(text).expanduser()
+        if not path.exists():
+            raise ModelError(f"{path}: {kind} not found")
+        if not path.is_dir():
+            raise ModelError(f"{path}: not a {kind} directory (a file)")
+        return str(path)
+    check_hub_model(text, kind)
+    return text
+
+
+def load_error(kind: str, name: str | Path, error: BaseException) -> ModelError:
+    """The one "cannot load" message: what, which, why, and what to do offline."""
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return ModelError(
+        f"cannot load {kind} {str(name)!r} ({type(error).__name__}: {reason}). "
+        "Offline? Use a local model directory."
+    )
+
+
+# --------------------------------------------------------------------------- device, dtype
+
+
+def pick_device(device: str | None = None) -> str:
+    """``device`` if given (checked), else ``cuda`` when present, then ``mps``, else ``cpu``."""
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps and mps.is_available())
+    if device:
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ModelError(f"device {device!r} requested but CUDA is not available")
+        if device == "mps" and not has_mps:
+            raise ModelError("device 'mps' requested but it is not available")
+        if not device.startswith(("cuda", "mps", "cpu")):
+            raise ModelError(f"unknown device {device!r}; use cpu, cuda, cuda:N or mps")
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    return "mps" if has_mps else "cpu"
+
+
+def set_dtype(model: Any, dtype: str | None, device: str) -> None:
+    """Cast ``model`` to ``dtype`` (float16/bfloat16 only on an accelerator)."""
+    if dtype is None or dtype == "float32":
+        return
+    if dtype not in DTYPES:
+        raise ModelError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPES)}")
+    if device.startswith("cpu"):
+        return  # half precision on CPU is slower and less accurate: keep float32
+    import torch
+
+    model.to(getattr(torch, dtype))
+
+
+def precision_kwargs(device: str) -> dict[str, bool]:
+    """Mixed precision for a trainer: bf16 on CUDA when supported, else fp16; none elsewhere."""
+    if device.startswith("cuda"):
+        import torch
+
+        return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
+    return {}
