@@ -41,7 +41,8 @@ _LAZY: dict[str, str] = {
     "build_retriever": "lc_klue.retrieval",
     "build_index": "lc_klue.retrieval",
     "load_retriever": "lc_klue.retrieval",
-    "kiwi_tokenize": "lc_klue.retrieval",
+    "kiwi_tokenize": "lc_klue.text",
+    "split_sentences": "lc_klue.text",
     # chain
     "build_rag_chain": "lc_klue.chain",
     "load_chat_model": "lc_klue.chain",

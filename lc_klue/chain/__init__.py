@@ -5,7 +5,6 @@ from lc_klue.chain.extractive import (
     SentenceCandidate,
     as_cross_encoder,
     lexical_overlap,
-    split_sentences,
 )
 from lc_klue.chain.llm import TransformersChatModel, load_chat_model
 from lc_klue.chain.prompts import (
@@ -24,6 +23,7 @@ from lc_klue.chain.rag import (
     question_input,
     source_score,
 )
+from lc_klue.text import split_sentences
 
 __all__ = [
     "HUMAN_PROMPT",

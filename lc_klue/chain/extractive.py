@@ -19,20 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lc_klue.chain.prompts import NO_DOCUMENTS_ANSWER
 from lc_klue.errors import ModelError
+from lc_klue.text import kiwi_tokenize, split_sentences
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split Korean text into sentences with Kiwi (handles quotes, numbers, missing periods)."""
-    text = text.strip()
-    if not text:
-        return []
-    from lc_klue.retrieval.bm25 import get_kiwi
-
-    sents = get_kiwi().split_into_sents(text, return_tokens=False)
-    return [s.text.strip() for s in sents if s.text.strip()]
 
 
 class SentenceCandidate(BaseModel):
@@ -155,8 +145,6 @@ def _rrf_scores(scores: Sequence[np.ndarray], weights: Sequence[float]) -> list[
 
 def lexical_overlap(question: str, sentences: Sequence[str]) -> list[float]:
     """Share of the question's content morphemes (Kiwi) that each sentence contains."""
-    from lc_klue.retrieval.bm25 import kiwi_tokenize
-
     query, *tokens = kiwi_tokenize([question, *sentences])
     terms = set(query)
     if not terms:

@@ -1,6 +1,6 @@
 """Retrieval: FAISS dense store, Korean BM25, hybrid fusion, cross-encoder reranking."""
 
-from lc_klue.retrieval.bm25 import KiwiBM25Retriever, kiwi_tokenize
+from lc_klue.retrieval.bm25 import KiwiBM25Retriever
 from lc_klue.retrieval.builder import (
     RerankingRetriever,
     build_first_stage,
@@ -19,6 +19,7 @@ from lc_klue.retrieval.fusion import (
 )
 from lc_klue.retrieval.hybrid import HybridRetriever, reciprocal_rank_fusion
 from lc_klue.retrieval.lexical_features import LexicalFeatures
+from lc_klue.text import kiwi_tokenize
 
 __all__ = [
     "CrossEncoderFeatures",

@@ -1,17 +1,12 @@
-"""Korean BM25: Kiwi content morphemes scored with bm25s.
-
-:func:`kiwi_tokenize` is the package's one Korean lexical tokenizer; anything needing Korean
-word-level tokens uses it.
-"""
+"""Korean BM25: Kiwi content morphemes (:func:`lc_klue.text.kiwi_tokenize`) scored with bm25s."""
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 import bm25s
 import numpy as np
@@ -19,7 +14,6 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
-from tqdm.auto import tqdm
 
 from lc_klue.data import context_id
 from lc_klue.errors import DataError, RetrievalError
@@ -36,78 +30,12 @@ from lc_klue.retrieval.documents import (
     write_documents,
 )
 from lc_klue.storage import atomic_directory, atomic_write_text
+from lc_klue.text import CONTENT_TAGS, kiwi_tokenize
 
-#: Kiwi tags kept as BM25 terms: nouns, numerals, verb/adjective stems, roots, foreign words,
-#: numbers, Chinese characters, and web tokens (URL, e-mail, hashtag, mention).
-CONTENT_TAGS = frozenset(
-    {
-        "NNG",
-        "NNP",
-        "NNB",
-        "NR",
-        "VV",
-        "VA",
-        "XR",
-        "SL",
-        "SN",
-        "SH",
-        "W_URL",
-        "W_EMAIL",
-        "W_HASHTAG",
-        "W_MENTION",
-        "W_SERIAL",
-    }
-)
 FORMAT = "lc-klue-bm25"
 
 # bm25s sets its own logger to DEBUG on import, which prints build details under any handler.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
-
-_kiwi: Any = None
-_kiwi_lock = threading.Lock()
-
-
-def get_kiwi() -> Any:
-    """The process-wide Kiwi analyser (loading takes about a second, so it is made once)."""
-    global _kiwi
-    if _kiwi is None:
-        with _kiwi_lock:
-            if _kiwi is None:
-                from kiwipiepy import Kiwi
-
-                _kiwi = Kiwi()
-    return _kiwi
-
-
-def _terms(tokens: Iterable[Any]) -> list[str]:
-    out = []
-    for t in tokens:
-        tag = t.tag.split("-", 1)[0]  # Kiwi marks (ir)regular conjugation as VV-R, VA-I
-        if tag in CONTENT_TAGS:
-            out.append(t.form.lower() if tag == "SL" else t.form)
-    return out
-
-
-@overload
-def kiwi_tokenize(texts: str, show_progress: bool = False) -> list[str]: ...
-@overload
-def kiwi_tokenize(texts: Sequence[str], show_progress: bool = False) -> list[list[str]]: ...
-def kiwi_tokenize(
-    texts: str | Sequence[str], show_progress: bool = False
-) -> list[str] | list[list[str]]:
-    """Content morphemes of Korean text (Kiwi): nouns, verb/adjective stems, foreign words,
-    numbers… Latin words are lower-cased. A list of texts is analysed in one batched call
-    (with a progress bar if ``show_progress``)."""
-    kiwi = get_kiwi()
-    if isinstance(texts, str):
-        return _terms(kiwi.tokenize(texts))
-    texts = list(texts)
-    if not texts:
-        return []
-    analysed = kiwi.tokenize(texts)
-    if show_progress:
-        analysed = tqdm(analysed, total=len(texts), desc="Kiwi", unit="text")
-    return [_terms(tokens) for tokens in analysed]
 
 
 class KiwiBM25Retriever(BatchedRetrieverMixin, BaseRetriever):

@@ -24,11 +24,10 @@ from collections.abc import Sequence
 import bm25s
 import numpy as np
 from langchain_core.documents import Document
-from tqdm.auto import tqdm
 
 from lc_klue.errors import DataError, RetrievalError
-from lc_klue.retrieval.bm25 import get_kiwi, kiwi_tokenize
 from lc_klue.retrieval.hybrid import doc_key
+from lc_klue.text import kiwi_tokenize, split_sentences
 
 PAIR_SEPARATOR = "\u241f"
 
@@ -91,18 +90,10 @@ class LexicalFeatures:
         )
         self._position = {doc_key(d): i for i, d in enumerate(docs)}
         texts = [d.page_content for d in docs]
-        kiwi = get_kiwi()
         sentences: list[str] = []
         owners: list[int] = []
-        for i, sents in enumerate(
-            tqdm(
-                kiwi.split_into_sents(texts),
-                total=len(texts),
-                desc="sentences",
-                disable=not show_progress,
-            )
-        ):
-            parts = [s.text for s in sents if s.text.strip()] or [texts[i]]
+        for i, sents in enumerate(split_sentences(texts, show_progress=show_progress)):
+            parts = sents or [texts[i]]
             sentences.extend(parts)
             owners.extend([i] * len(parts))
         sent_tokens = kiwi_tokenize(sentences)

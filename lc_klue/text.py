@@ -1,0 +1,131 @@
+"""Korean text with Kiwi: the one analyser, content morphemes and sentences.
+
+Everything in lc-klue that needs Korean word-level tokens (BM25, lexical features, the
+extractive answer) or sentences (lexical features, answers, chunking) comes here, so the whole
+package agrees on one analysis.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any, overload
+
+from tqdm.auto import tqdm
+
+#: Kiwi tags kept as content morphemes: nouns, numerals, verb/adjective stems, roots, foreign
+#: words, numbers, Chinese characters, and web tokens (URL, e-mail, hashtag, mention, serial).
+CONTENT_TAGS = frozenset(
+    {
+        "NNG",
+        "NNP",
+        "NNB",
+        "NR",
+        "VV",
+        "VA",
+        "XR",
+        "SL",
+        "SN",
+        "SH",
+        "W_URL",
+        "W_EMAIL",
+        "W_HASHTAG",
+        "W_MENTION",
+        "W_SERIAL",
+    }
+)
+
+_kiwi: Any = None
+_kiwi_lock = threading.Lock()
+
+
+def get_kiwi() -> Any:
+    """The process-wide Kiwi analyser (loading takes about a second, so it is made once)."""
+    global _kiwi
+    if _kiwi is None:
+        with _kiwi_lock:
+            if _kiwi is None:
+                from kiwipiepy import Kiwi
+
+                _kiwi = Kiwi()
+    return _kiwi
+
+
+def base_tag(tag: str) -> str:
+    """A Kiwi tag without its conjugation mark (``VV-R`` → ``VV``)."""
+    return tag.split("-", 1)[0]
+
+
+def content_morphemes(tokens: Iterable[Any]) -> list[str]:
+    """The forms of the content tokens among Kiwi ``tokens``; Latin words lower-cased."""
+    out = []
+    for t in tokens:
+        tag = base_tag(t.tag)
+        if tag in CONTENT_TAGS:
+            out.append(t.form.lower() if tag == "SL" else t.form)
+    return out
+
+
+@overload
+def kiwi_tokenize(texts: str, show_progress: bool = False) -> list[str]: ...
+@overload
+def kiwi_tokenize(
+    texts: list[str] | tuple[str, ...], show_progress: bool = False
+) -> list[list[str]]: ...
+def kiwi_tokenize(
+    texts: str | list[str] | tuple[str, ...], show_progress: bool = False
+) -> list[str] | list[list[str]]:
+    """Content morphemes of Korean text (see :data:`CONTENT_TAGS`). A list of texts is
+    analysed in one batched Kiwi call (with a progress bar if ``show_progress``)."""
+    kiwi = get_kiwi()
+    if isinstance(texts, str):
+        return content_morphemes(kiwi.tokenize(texts))
+    texts = list(texts)
+    if not texts:
+        return []
+    analysed = kiwi.tokenize(texts)
+    if show_progress:
+        analysed = tqdm(analysed, total=len(texts), desc="Kiwi", unit="text")
+    return [content_morphemes(tokens) for tokens in analysed]
+
+
+@overload
+def split_sentences(texts: str, show_progress: bool = False) -> list[str]: ...
+@overload
+def split_sentences(
+    texts: list[str] | tuple[str, ...], show_progress: bool = False
+) -> list[list[str]]: ...
+def split_sentences(
+    texts: str | list[str] | tuple[str, ...], show_progress: bool = False
+) -> list[str] | list[list[str]]:
+    """Kiwi's sentences of a text (quotes, numbers and missing periods handled), stripped and
+    non-empty; a list of texts is split in one batched call."""
+    if isinstance(texts, str):
+        return [s for s, _, _ in sentence_spans([texts])[0]]
+    return [[s for s, _, _ in spans] for spans in sentence_spans(texts, show_progress)]
+
+
+def sentence_spans(
+    texts: list[str] | tuple[str, ...], show_progress: bool = False
+) -> list[list[tuple[str, int, int]]]:
+    """Per text, ``(sentence, start, end)`` with ``text[start:end] == sentence``: the stripped,
+    non-empty sentences and their character offsets."""
+    texts = list(texts)
+    out: list[list[tuple[str, int, int]]] = [[] for _ in texts]
+    todo = [i for i, t in enumerate(texts) if t.strip()]
+    if not todo:
+        return out
+    split = get_kiwi().split_into_sents([texts[i] for i in todo], return_tokens=False)
+    if show_progress:
+        split = tqdm(split, total=len(todo), desc="sentences", unit="text")
+    for i, sents in zip(todo, split, strict=True):
+        text = texts[i]
+        for s in sents:
+            start, end = int(s.start), int(s.end)
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            if end > start:
+                out[i].append((text[start:end], start, end))
+    return out
