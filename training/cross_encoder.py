@@ -20,10 +20,9 @@ from sentence_transformers import CrossEncoder, CrossEncoderTrainer, CrossEncode
 from sentence_transformers.cross_encoder.evaluation import CrossEncoderCorrelationEvaluator
 from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
 
-from lc_klue.data import relevance_pairs, sample_questions
-from lc_klue.data.mrc import context_id, unique_contexts
+from lc_klue.data import context_id, relevance_pairs, sample_questions, unique_contexts
 from lc_klue.errors import DataError, ModelError
-from lc_klue.evaluation.metrics import retrieval_metrics
+from lc_klue.ranking import retrieval_metrics
 from lc_klue.runtime import pick_device
 from training.models import make_bi_encoder, make_cross_encoder, resolve_base_model
 from training.mrc import mrc_splits, rank_passages

@@ -24,10 +24,16 @@ from sentence_transformers.base.sampler import BatchSamplers
 from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
 from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-from lc_klue.data import load_mrc, relevance_pairs, sample_questions, split_by_title
-from lc_klue.data.mrc import context_id, unique_contexts
+from lc_klue.data import (
+    context_id,
+    load_mrc,
+    relevance_pairs,
+    sample_questions,
+    split_by_title,
+    unique_contexts,
+)
 from lc_klue.errors import DataError
-from lc_klue.evaluation.metrics import retrieval_metrics
+from lc_klue.ranking import retrieval_metrics
 from lc_klue.runtime import pick_device
 from training.models import make_bi_encoder, resolve_base_model
 from training.outputs import (

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lc_klue.chain.prompts import NO_DOCUMENTS_ANSWER
 from lc_klue.errors import ModelError
+from lc_klue.ranking import rrf_fuse
 from lc_klue.text import kiwi_tokenize, split_sentences
 
 if TYPE_CHECKING:
@@ -124,23 +125,11 @@ class ExtractiveAnswerer(RunnableSerializable[dict[str, Any], str]):
         (ce,) = score_pairs_batched(self.model, [question], [sentences], batch_size=self.batch_size)
         if self.fusion == "none":
             return [float(s) for s in ce]
-        return _rrf_scores(
+        fused = rrf_fuse(
             [ce, np.asarray(lexical_overlap(question, sentences))],
             [self.fusion_weight, 1.0 - self.fusion_weight],
         )
-
-
-def _rrf_scores(scores: Sequence[np.ndarray], weights: Sequence[float]) -> list[float]:
-    """Reciprocal-rank fusion of several score arrays over the same items (ties: lower index)."""
-    from lc_klue.retrieval.hybrid import reciprocal_rank_fusion
-
-    n = len(scores[0])
-    items = [Document(page_content="", metadata={"context_id": str(i)}) for i in range(n)]
-    rankings = [[items[i] for i in np.lexsort((np.arange(n), -np.asarray(s)))] for s in scores]
-    fused = [0.0] * n
-    for doc in reciprocal_rank_fusion(rankings, weights):
-        fused[int(doc.metadata["context_id"])] = float(doc.metadata["rrf_score"])
-    return fused
+        return fused.tolist()
 
 
 def lexical_overlap(question: str, sentences: Sequence[str]) -> list[float]:

@@ -1,14 +1,19 @@
-"""Data layer shared by ``training`` and ``lc_klue``: KLUE STS and MRC in one normal form."""
+"""Data layer shared by ``training`` and ``lc_klue``: KLUE STS and MRC in one normal form,
+and passages (the unit of retrieval) with their one identity, :func:`context_id`."""
 
 from lc_klue.data.mrc import (
     MRC_COLUMNS,
     add_irrelevant_contexts,
-    context_id,
     load_mrc,
-    load_passages,
     relevance_pairs,
     sample_questions,
     split_by_title,
+)
+from lc_klue.data.passages import (
+    MrcSource,
+    context_id,
+    load_passages,
+    mrc_documents,
     unique_contexts,
 )
 from lc_klue.data.sts import STS_COLUMNS, load_sts, split_sts
@@ -16,11 +21,13 @@ from lc_klue.data.sts import STS_COLUMNS, load_sts, split_sts
 __all__ = [
     "MRC_COLUMNS",
     "STS_COLUMNS",
+    "MrcSource",
     "add_irrelevant_contexts",
     "context_id",
     "load_mrc",
     "load_passages",
     "load_sts",
+    "mrc_documents",
     "relevance_pairs",
     "sample_questions",
     "split_by_title",

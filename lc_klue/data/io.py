@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,22 @@ def read_table(path: Path) -> pd.DataFrame:
         f"{path}: unknown format {suffix or '(no suffix)'}; expected one of "
         f"{', '.join(sorted(TABLE_SUFFIXES))}"
     )
+
+
+def squad_paragraphs(data: dict[str, Any], path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(title, paragraph)`` for every paragraph of a SQuAD-style document."""
+    articles = data.get("data")
+    if not isinstance(articles, list):
+        raise DataError(f"{path}: 'data' must be a list of articles")
+    for a_i, article in enumerate(articles):
+        title = str(article.get("title", f"article-{a_i}"))
+        paragraphs = article.get("paragraphs")
+        if not isinstance(paragraphs, list):
+            raise DataError(f"{path}: article {a_i} ({title!r}) has no 'paragraphs' list")
+        for p_i, para in enumerate(paragraphs):
+            if "context" not in para:
+                raise DataError(f"{path}: article {a_i} paragraph {p_i} has no 'context'")
+            yield title, para
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], where: str | Path) -> None:

@@ -6,9 +6,7 @@ question, answers`` (``answers = {"text": [...], "answer_start": [...]}``).
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +22,12 @@ from lc_klue.data.io import (
     read_table,
     require_columns,
     require_rows,
+    squad_paragraphs,
 )
+from lc_klue.data.passages import context_id, unique_contexts
 from lc_klue.errors import DataError
 
 MRC_COLUMNS = ["id", "title", "context", "question", "answers"]
-
-
-def context_id(context: str) -> str:
-    """A stable identifier of a passage: the first 16 hex digits of its SHA-1."""
-    return hashlib.sha1(context.encode("utf-8")).hexdigest()[:16]
 
 
 def load_mrc(source: str | Path = "klue", split: str = "train") -> Dataset:
@@ -60,46 +55,6 @@ def load_mrc(source: str | Path = "klue", split: str = "train") -> Dataset:
     return _from_flat(frame, path)
 
 
-def load_passages(source: str | Path) -> Dataset:
-    """Load a passage collection (a search space): ``context_id, title, context``, deduplicated.
-
-    Accepts flat files with a ``context`` column (``id``/``title`` optional) or a SQuAD-style
-    JSON, whose paragraphs count even when they have no questions.
-    """
-    path = existing_file(source)
-    data = read_json(path) if path.suffix.lower() == ".json" else None
-    if isinstance(data, dict):
-        pairs = list(_squad_paragraphs(data, path))
-        frame = pd.DataFrame(
-            {"title": [t for t, _ in pairs], "context": [p["context"] for _, p in pairs]}
-        )
-    else:
-        frame = pd.DataFrame.from_records(data) if isinstance(data, list) else read_table(path)
-    require_columns(frame, ["context"], path)
-    require_rows(len(frame), path)
-    frame = frame.assign(context=frame["context"].astype(str))
-    if (frame["context"].str.strip() == "").any():
-        raise DataError(
-            f"{path}: {int((frame['context'].str.strip() == '').sum())} empty context(s)"
-        )
-    if "title" not in frame.columns:
-        frame["title"] = [context_id(c) for c in frame["context"]]
-    frame = frame.drop_duplicates("context", keep="first")
-    # In a passage file ``id`` names the passage; in a question file it names the question.
-    ids = (
-        frame["id"].astype(str).tolist()
-        if "id" in frame.columns and "question" not in frame.columns
-        else [context_id(c) for c in frame["context"]]
-    )
-    return Dataset.from_dict(
-        {
-            "context_id": ids,
-            "title": frame["title"].astype(str).tolist(),
-            "context": frame["context"].tolist(),
-        }
-    )
-
-
 def _from_hub(name: str, split: str) -> Dataset:
     frame = hub_frame(name, "mrc", split, "SQuAD-style JSON, JSONL, parquet or CSV")
     if "id" not in frame.columns and "guid" in frame.columns:
@@ -107,25 +62,9 @@ def _from_hub(name: str, split: str) -> Dataset:
     return _from_flat(frame, f"hub:{name}/{split}")
 
 
-def _squad_paragraphs(data: dict[str, Any], path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield ``(title, paragraph)`` for every paragraph of a SQuAD-style document."""
-    articles = data.get("data")
-    if not isinstance(articles, list):
-        raise DataError(f"{path}: 'data' must be a list of articles")
-    for a_i, article in enumerate(articles):
-        title = str(article.get("title", f"article-{a_i}"))
-        paragraphs = article.get("paragraphs")
-        if not isinstance(paragraphs, list):
-            raise DataError(f"{path}: article {a_i} ({title!r}) has no 'paragraphs' list")
-        for p_i, para in enumerate(paragraphs):
-            if "context" not in para:
-                raise DataError(f"{path}: article {a_i} paragraph {p_i} has no 'context'")
-            yield title, para
-
-
 def _from_squad(data: dict[str, Any], path: Path) -> Dataset:
     rows: dict[str, list[Any]] = {c: [] for c in MRC_COLUMNS}
-    for title, para in _squad_paragraphs(data, path):
+    for title, para in squad_paragraphs(data, path):
         for q_i, qa in enumerate(para.get("qas", [])):
             if "question" not in qa:
                 raise DataError(f"{path}: a question of {title!r} (#{q_i}) has no 'question'")
@@ -190,20 +129,6 @@ def _from_flat(frame: pd.DataFrame, where: str | Path) -> Dataset:
     )
     return Dataset.from_dict(
         {"id": ids, "title": titles, "context": contexts, "question": questions, "answers": answers}
-    )
-
-
-def unique_contexts(ds: Dataset) -> Dataset:
-    """The distinct passages of an MRC data set: ``context_id, title, context`` (first title)."""
-    require_columns(ds.to_pandas().head(0), ["context", "title"], "MRC data set")
-    frame = pd.DataFrame({"title": ds["title"], "context": ds["context"]})
-    frame = frame.drop_duplicates("context", keep="first")
-    return Dataset.from_dict(
-        {
-            "context_id": [context_id(c) for c in frame["context"]],
-            "title": frame["title"].tolist(),
-            "context": frame["context"].tolist(),
-        }
     )
 
 

@@ -5,11 +5,10 @@ from lc_klue.evaluation.evaluator import (
     EvalSet,
     EvaluationResult,
     build_eval_set,
-    document_id,
     evaluate,
     evaluate_retriever,
 )
-from lc_klue.evaluation.metrics import (
+from lc_klue.ranking import (
     DEFAULT_KS,
     first_relevant_rank,
     hit_at_k,
@@ -24,7 +23,6 @@ __all__ = [
     "EvalSet",
     "EvaluationResult",
     "build_eval_set",
-    "document_id",
     "evaluate",
     "evaluate_retriever",
     "first_relevant_rank",

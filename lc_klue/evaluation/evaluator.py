@@ -7,7 +7,7 @@ Two protocols build the questions and the search space from an MRC data set:
 - ``"full"``: the same sampled questions searched among every distinct passage of the data set,
   or of a separate ``corpus`` (the user's own document collection, with distractors).
 
-Quality comes from :mod:`lc_klue.evaluation.metrics`; throughput from ``retriever.batch``
+Quality comes from :mod:`lc_klue.ranking`; throughput from ``retriever.batch``
 (one call per chunk of questions, so retrievers that encode/score queries together are measured
 that way); per-query latency from single ``retriever.invoke`` calls on the first questions.
 """
@@ -28,22 +28,12 @@ from tqdm.auto import tqdm
 
 from lc_klue.data import context_id, sample_questions, unique_contexts
 from lc_klue.errors import DataError, RetrievalError
-from lc_klue.evaluation.metrics import DEFAULT_KS, first_relevant_rank, retrieval_metrics
-from lc_klue.retrieval.hybrid import doc_key
+from lc_klue.ranking import DEFAULT_KS, first_relevant_rank, retrieval_metrics
 
 logger = logging.getLogger(__name__)
 
 Protocol = Literal["book", "full"]
 PROTOCOLS: tuple[str, ...] = ("book", "full")
-
-
-def _text_key(text: str) -> str:
-    """Whitespace-insensitive key of a passage text, used to find gold passages in a corpus."""
-    return " ".join(text.split())
-
-
-#: The id a retrieved document is judged by (the retrieval layer's passage identity).
-document_id = doc_key
 
 
 @dataclass(frozen=True)
@@ -80,28 +70,25 @@ class EvalSet:
         }
 
 
-def _text_lookup(corpus: Dataset) -> dict[str, str]:
+def _corpus_ids(corpus: Dataset) -> dict[str, str]:
+    """The corpus's own id of each passage, keyed by the passage's :func:`context_id`."""
     return {
-        _text_key(c): str(i) for i, c in zip(corpus["context_id"], corpus["context"], strict=True)
+        context_id(c): str(i) for i, c in zip(corpus["context_id"], corpus["context"], strict=True)
     }
 
 
-def _judged_id(doc: Document, gold: str, lookup: dict[str, str] | None) -> str:
+def _judged_id(doc: Document, gold: str, corpus_ids: dict[str, str] | None) -> str:
     """The id a retrieved document counts as for a question whose gold id is ``gold``.
 
-    A document is the gold passage when its ``metadata["context_id"]`` is the gold id or its
-    text is the gold passage's text (found through the corpus, or by
-    :func:`lc_klue.data.context_id` without one), so retrievers with other id schemes are
-    judged correctly. Otherwise its :func:`document_id` is used.
+    A document is the gold passage when its :func:`context_id` is the gold id or its text is
+    the gold passage's text (the same passage under another id scheme, e.g. a store that keeps
+    its own ids). Otherwise it counts as its :func:`context_id`.
     """
-    by_text = (
-        lookup.get(_text_key(doc.page_content))
-        if lookup is not None
-        else context_id(doc.page_content)
-    )
-    if gold in (by_text, doc.metadata.get("context_id") if doc.metadata else None):
-        return gold
-    return document_id(doc)
+    own = context_id(doc)
+    by_text = context_id(doc.page_content)
+    if corpus_ids is not None:
+        by_text = corpus_ids.get(by_text, by_text)
+    return gold if gold in (own, by_text) else own
 
 
 def gold_ids(gold_contexts: Sequence[str], corpus: Dataset | None = None) -> list[str]:
@@ -110,10 +97,10 @@ def gold_ids(gold_contexts: Sequence[str], corpus: Dataset | None = None) -> lis
     :class:`DataError` (the question could never be answered)."""
     if corpus is None:
         return [context_id(c) for c in gold_contexts]
-    lookup = _text_lookup(corpus)
+    corpus_ids = _corpus_ids(corpus)
     out, missing = [], []
     for n, text in enumerate(gold_contexts):
-        cid = lookup.get(_text_key(text))
+        cid = corpus_ids.get(context_id(text))
         if cid is None:
             missing.append(n)
         out.append(cid or "")
@@ -232,7 +219,7 @@ def evaluate_retriever(
     ``gold_contexts[i]`` is the text of question ``i``'s passage; with ``corpus`` (the search
     space, ``context_id, title, context``) it is mapped to that corpus's id, otherwise to
     :func:`lc_klue.data.context_id` of the text. A retrieved document is the gold passage when
-    its ``metadata["context_id"]`` or its text matches (:func:`_judged_id`). Questions go
+    its :func:`~lc_klue.data.context_id` or its text matches (:func:`_judged_id`). Questions go
     through ``retriever.batch`` in chunks of ``batch_size``
     (total time and queries/s); the first ``latency_queries`` questions are then also run one
     by one with ``invoke`` after one warm-up call (p50/p95 latency; 0 skips this).
@@ -252,7 +239,7 @@ def evaluate_retriever(
         raise DataError(f"latency_queries must be >= 0, got {latency_queries}")
     _check_ks(ks, k_rank, len(corpus) if corpus is not None else None)
     gold = gold_ids(gold_contexts, corpus)
-    lookup = _text_lookup(corpus) if corpus is not None else None
+    corpus_ids = _corpus_ids(corpus) if corpus is not None else None
 
     ranked: list[list[str]] = []
     start = time.perf_counter()
@@ -265,7 +252,7 @@ def evaluate_retriever(
         except Exception as e:  # any retriever may fail; name it instead of a deep traceback
             raise RetrievalError(f"retriever {name!r} failed on a batch: {e}") from e
         for docs, g in zip(results, gold[lo : lo + batch_size], strict=True):
-            ranked.append([_judged_id(d, g, lookup) for d in docs])
+            ranked.append([_judged_id(d, g, corpus_ids) for d in docs])
     total_s = time.perf_counter() - start
 
     latencies: list[float] = []

@@ -1,5 +1,6 @@
 """Retrieval: FAISS dense store, Korean BM25, hybrid fusion, cross-encoder reranking."""
 
+from lc_klue.data import mrc_documents
 from lc_klue.retrieval.bm25 import KiwiBM25Retriever
 from lc_klue.retrieval.builder import (
     RerankingRetriever,
@@ -10,7 +11,6 @@ from lc_klue.retrieval.builder import (
     load_retriever,
 )
 from lc_klue.retrieval.compressor import CrossEncoderReranker
-from lc_klue.retrieval.documents import mrc_documents
 from lc_klue.retrieval.faiss_store import KlueFAISS, KlueFAISSRetriever
 from lc_klue.retrieval.fusion import (
     CrossEncoderFeatures,

@@ -15,18 +15,16 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
-from lc_klue.data import context_id
+from lc_klue.data import MrcSource, context_id, mrc_documents
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.models.embeddings import PROGRESS_MIN_TEXTS
-from lc_klue.retrieval.documents import (
+from lc_klue.ranking import top_k_indices
+from lc_klue.retrieval.base import (
     BatchedRetrieverMixin,
-    MrcSource,
     check_k,
     check_query,
-    mrc_documents,
     read_documents,
     read_index_config,
-    top_k_indices,
     write_documents,
 )
 from lc_klue.storage import atomic_directory, atomic_write_text

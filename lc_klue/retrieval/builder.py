@@ -17,11 +17,12 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.vectorstores import VectorStore, VectorStoreRetriever
 
+from lc_klue.data import MrcSource, mrc_documents
 from lc_klue.errors import RetrievalError
 from lc_klue.models.embeddings import KlueEmbeddings, embedding_fingerprint
+from lc_klue.retrieval.base import BatchedRetrieverMixin
 from lc_klue.retrieval.bm25 import KiwiBM25Retriever
 from lc_klue.retrieval.compressor import CrossEncoderReranker
-from lc_klue.retrieval.documents import BatchedRetrieverMixin, MrcSource, mrc_documents
 from lc_klue.retrieval.faiss_store import KlueFAISS
 from lc_klue.retrieval.hybrid import HybridRetriever
 from lc_klue.storage import atomic_directory, atomic_write_text

@@ -13,7 +13,8 @@ from langchain_core.documents import BaseDocumentCompressor, Document
 from pydantic import ConfigDict, Field
 
 from lc_klue.models.cross_encoder import load_cross_encoder, score_pairs_batched
-from lc_klue.retrieval.documents import check_query
+from lc_klue.ranking import RRF_K, order, rrf_fuse
+from lc_klue.retrieval.base import check_query
 
 
 class CrossEncoderReranker(BaseDocumentCompressor):
@@ -38,7 +39,7 @@ class CrossEncoderReranker(BaseDocumentCompressor):
     """``none``: order by cross-encoder score; ``rrf``: fuse with the first-stage rank."""
     fusion_weight: float = Field(default=0.5, ge=0.0, le=1.0)
     """Weight of the cross-encoder rank in ``rrf`` fusion (the first stage gets the rest)."""
-    rrf_k: int = Field(default=60, ge=0)
+    rrf_k: int = Field(default=RRF_K, ge=0)
     """The RRF constant: score = Σ weight / (rrf_k + rank)."""
     device: str | None = None
     """Device used when ``model`` is a path (None: best available)."""
@@ -86,19 +87,13 @@ class CrossEncoderReranker(BaseDocumentCompressor):
         return [self._rank(docs, s) for docs, s in zip(documents, scores, strict=True)]
 
     def _rank(self, docs: Sequence[Document], ce: np.ndarray) -> list[Document]:
-        n = len(docs)
-        if self.fusion == "rrf":
-            ce_rank = np.empty(n, dtype=np.int64)
-            ce_rank[np.lexsort((np.arange(n), -ce))] = np.arange(1, n + 1)
-            first_rank = np.arange(1, n + 1)
-            key = self.fusion_weight / (self.rrf_k + ce_rank) + (1 - self.fusion_weight) / (
-                self.rrf_k + first_rank
-            )
+        if self.fusion == "rrf":  # the first stage's order is its ranking
+            first = -np.arange(len(docs), dtype=np.float64)
+            key = rrf_fuse([ce, first], [self.fusion_weight, 1 - self.fusion_weight], self.rrf_k)
         else:
             key = ce.astype(np.float64)
-        order = np.lexsort((np.arange(n), -key))[: self.top_n]
         out = []
-        for i in order:
+        for i in order(key)[: self.top_n]:
             d = docs[int(i)]
             meta = {
                 **d.metadata,

@@ -21,7 +21,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.runnables import RunnableConfig
 from langchain_core.vectorstores import VectorStore, VectorStoreRetriever
 
-from lc_klue.data import context_id
+from lc_klue.data import MrcSource, context_id, mrc_documents
 from lc_klue.errors import DataError, ModelError, RetrievalError
 from lc_klue.models.embeddings import (
     embed_passages,
@@ -29,16 +29,14 @@ from lc_klue.models.embeddings import (
     embedding_fingerprint,
     fingerprint_mismatch,
 )
-from lc_klue.retrieval.documents import (
+from lc_klue.retrieval.base import (
     BatchedRetrieverMixin,
-    MrcSource,
     check_k,
     check_query,
     read_documents,
     read_index_config,
     write_documents,
 )
-from lc_klue.retrieval.documents import mrc_documents as _mrc_documents
 from lc_klue.storage import atomic_directory, atomic_write_text
 
 INDEX_TYPES = ("flat", "hnsw", "ivf")
@@ -217,7 +215,7 @@ class KlueFAISS(VectorStore):
     @classmethod
     def from_mrc(cls, data: MrcSource, embedding: Embeddings, **kwargs: Any) -> KlueFAISS:
         """Build from MRC-format data: distinct passages, metadata ``context_id`` and ``title``."""
-        docs = _mrc_documents(data)
+        docs = mrc_documents(data)
         return cls.from_texts(
             [d.page_content for d in docs],
             embedding,

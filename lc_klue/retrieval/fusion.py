@@ -7,10 +7,10 @@ computes features for every (query, candidate) pair with its scorers
 and ranks by the weighted sum. The feature ``first_stage`` (1 / first-stage rank) is always
 present, so ``weights={"first_stage": 1}`` reproduces the first stage exactly.
 
-:meth:`FusionRetriever.fit` tunes the weights by coordinate ascent on MRR@10 of questions
-that are NOT evaluated (e.g. the training titles): it starts from the first stage's ranking and
-accepts only changes that improve the objective, so on the tuning questions the fused ranking
-never scores below the first stage.
+:meth:`FusionRetriever.fit` tunes the weights (:func:`lc_klue.ranking.tune_weights`) on MRR@10
+of questions that are NOT evaluated (e.g. the training titles): it starts from the first
+stage's ranking and accepts only changes that improve the objective, so on the tuning
+questions the fused ranking never scores below the first stage.
 """
 
 from __future__ import annotations
@@ -27,16 +27,16 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 from tqdm.auto import tqdm
 
+from lc_klue.data import context_id
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.models.cross_encoder import score_pairs_batched
 from lc_klue.models.embeddings import embed_passages, embed_queries
-from lc_klue.retrieval.documents import BatchedRetrieverMixin
-from lc_klue.retrieval.hybrid import doc_key
+from lc_klue.ranking import DEFAULT_GRID, minmax, tune_weights
+from lc_klue.retrieval.base import BatchedRetrieverMixin
 
 logger = logging.getLogger(__name__)
 
 FIRST_STAGE = "first_stage"
-DEFAULT_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 
 
 class CandidateScorer(Protocol):
@@ -79,7 +79,7 @@ class DenseFeatures:
             raise DataError(f"{len(vectors)} vectors for {len(docs)} documents")
         self.embeddings = embeddings
         self._vectors = _unit(np.asarray(vectors, dtype=np.float32))
-        self._position = {doc_key(d): i for i, d in enumerate(docs)}
+        self._position = {context_id(d): i for i, d in enumerate(docs)}
 
     def features(
         self, queries: Sequence[str], candidates: Sequence[Sequence[Document]]
@@ -88,7 +88,7 @@ class DenseFeatures:
         out = []
         for qv, docs in zip(q, candidates, strict=True):
             try:
-                pos = [self._position[doc_key(d)] for d in docs]
+                pos = [self._position[context_id(d)] for d in docs]
             except KeyError as e:
                 raise RetrievalError(
                     f"candidate passage {e.args[0]!r} has no dense vector; build the dense "
@@ -119,69 +119,6 @@ class CrossEncoderFeatures:
             show_progress=self.show_progress,
         )
         return [s.reshape(-1, 1) for s in scores]
-
-
-def minmax(features: np.ndarray) -> np.ndarray:
-    """Scale each column to [0, 1] over the rows (a constant column becomes 0)."""
-    lo = features.min(axis=0, keepdims=True)
-    span = features.max(axis=0, keepdims=True) - lo
-    return np.where(span > 0, (features - lo) / np.where(span > 0, span, 1.0), 0.0)
-
-
-def gold_ranks(scores: Sequence[np.ndarray], gold_index: Sequence[int]) -> np.ndarray:
-    """1-based rank of each query's gold candidate under ``scores`` (ties: lower index first);
-    0 where the gold passage is not among the candidates (``gold_index`` -1)."""
-    out = np.zeros(len(scores), dtype=np.int64)
-    for i, (s, g) in enumerate(zip(scores, gold_index, strict=True)):
-        if g >= 0:
-            out[i] = 1 + int(np.sum(s > s[g])) + int(np.sum(s[:g] == s[g]))
-    return out
-
-
-def tune_weights(
-    features: Sequence[np.ndarray],
-    gold_index: Sequence[int],
-    names: Sequence[str],
-    start: dict[str, float] | None = None,
-    grid: Sequence[float] = DEFAULT_GRID,
-    rounds: int = 3,
-    k: int = 10,
-    tune: Sequence[str] | None = None,
-    min_gain: float = 0.0,
-) -> tuple[dict[str, float], float]:
-    """Coordinate ascent on MRR@k over normalised candidate features.
-
-    ``features[i]`` is query ``i``'s ``(n_candidates, len(names))`` matrix (already
-    normalised), ``gold_index[i]`` the row of its gold passage or -1. Starts from ``start``
-    (default: ``first_stage`` only) and changes one weight of ``tune`` (default: all) at a time
-    to the grid value that raises the objective by more than ``min_gain`` (a guard against
-    fitting noise); returns the weights and their MRR@k.
-    """
-    if not features:
-        raise DataError("no tuning questions")
-    names = list(names)
-    w = np.array([float((start or {FIRST_STAGE: 1.0}).get(n, 0.0)) for n in names])
-    free = [j for j, n in enumerate(names) if tune is None or n in tune]
-
-    def objective(weights: np.ndarray) -> float:
-        ranks = gold_ranks([f @ weights for f in features], gold_index)
-        return float(np.mean(np.where((ranks > 0) & (ranks <= k), 1.0 / np.maximum(ranks, 1), 0)))
-
-    best = objective(w)
-    for _ in range(rounds):
-        improved = False
-        for j in free:
-            for v in grid:
-                trial = w.copy()
-                trial[j] = v
-                if not trial.any():
-                    continue
-                score = objective(trial)
-                if score > best + max(min_gain, 1e-12):
-                    best, w, improved = score, trial, True
-        if not improved:
-            break
-    return {n: float(x) for n, x in zip(names, w, strict=True) if x}, best
 
 
 class FusionRetriever(BatchedRetrieverMixin, BaseRetriever):
@@ -280,7 +217,7 @@ class FusionRetriever(BatchedRetrieverMixin, BaseRetriever):
             cands, feats = self.candidate_features(questions[lo : lo + batch_size])
             features.extend(feats)
             for docs, gold in zip(cands, gold_ids[lo : lo + batch_size], strict=True):
-                keys = [doc_key(d) for d in docs]
+                keys = [context_id(d) for d in docs]
                 gold_index.append(keys.index(gold) if gold in keys else -1)
         return features, gold_index
 

@@ -16,46 +16,35 @@ from pydantic import ConfigDict, Field
 
 from lc_klue.data import context_id
 from lc_klue.errors import RetrievalError
-from lc_klue.retrieval.documents import BatchedRetrieverMixin, check_query
-
-
-def doc_key(doc: Document) -> str:
-    """Identity of a passage: ``metadata["context_id"]``, else the :func:`context_id` of its text.
-
-    The one definition used to fuse, deduplicate and judge retrieved passages.
-    """
-    cid = doc.metadata.get("context_id") if doc.metadata else None
-    return str(cid) if cid is not None else context_id(doc.page_content)
+from lc_klue.ranking import RRF_K, rrf
+from lc_klue.retrieval.base import BatchedRetrieverMixin, check_query
 
 
 def reciprocal_rank_fusion(
     rankings: Sequence[Sequence[Document]],
     weights: Sequence[float],
-    rrf_k: int = 60,
+    rrf_k: int = RRF_K,
     k: int | None = None,
 ) -> list[Document]:
-    """Fuse ranked lists: score(d) = Σ weight_i / (rrf_k + rank_i(d)), best first.
+    """Fuse ranked Document lists with :func:`lc_klue.ranking.rrf`, passages identified by
+    :func:`~lc_klue.data.context_id`; best first, ties in order of first appearance.
 
-    Ties keep the order of first appearance (earlier list, then earlier rank). The fused score
-    is stored in ``metadata["rrf_score"]`` of copies of the Documents.
+    The fused score is stored in ``metadata["rrf_score"]`` of copies of the Documents.
     """
-    scores: dict[str, float] = {}
     first: dict[str, Document] = {}
-    for docs, w in zip(rankings, weights, strict=True):
-        for rank, doc in enumerate(docs, start=1):
-            key = doc_key(doc)
-            scores[key] = scores.get(key, 0.0) + w / (rrf_k + rank)
+    keys = []
+    for docs in rankings:
+        keys.append([context_id(d) for d in docs])
+        for key, doc in zip(keys[-1], docs, strict=True):
             first.setdefault(key, doc)
-    order = sorted(first, key=lambda key: -scores[key])  # stable: first appearance on ties
-    if k is not None:
-        order = order[:k]
+    fused = list(rrf(keys, weights, rrf_k).items())
     return [
         Document(
             page_content=first[key].page_content,
-            metadata={**first[key].metadata, "rrf_score": scores[key]},
+            metadata={**first[key].metadata, "rrf_score": score},
             id=first[key].id,
         )
-        for key in order
+        for key, score in (fused if k is None else fused[:k])
     ]
 
 
@@ -68,7 +57,7 @@ class HybridRetriever(BatchedRetrieverMixin, BaseRetriever):
     """The first-stage retrievers to fuse (each returns its own candidate list)."""
     weights: list[float] | None = None
     """One weight per retriever (None: all 1.0)."""
-    rrf_k: int = Field(default=60, ge=0)
+    rrf_k: int = Field(default=RRF_K, ge=0)
     """The RRF constant."""
     k: int = Field(default=10, gt=0)
     """Number of fused passages returned."""

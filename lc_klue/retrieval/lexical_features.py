@@ -25,8 +25,8 @@ import bm25s
 import numpy as np
 from langchain_core.documents import Document
 
+from lc_klue.data import context_id
 from lc_klue.errors import DataError, RetrievalError
-from lc_klue.retrieval.hybrid import doc_key
 from lc_klue.text import kiwi_tokenize, split_sentences
 
 PAIR_SEPARATOR = "\u241f"
@@ -88,7 +88,7 @@ class LexicalFeatures:
             "char2",
             *(f"window{w}" for w in self.windows),
         )
-        self._position = {doc_key(d): i for i, d in enumerate(docs)}
+        self._position = {context_id(d): i for i, d in enumerate(docs)}
         texts = [d.page_content for d in docs]
         sentences: list[str] = []
         owners: list[int] = []
@@ -119,7 +119,7 @@ class LexicalFeatures:
 
     def _positions(self, docs: Sequence[Document]) -> np.ndarray:
         try:
-            return np.array([self._position[doc_key(d)] for d in docs], dtype=np.int64)
+            return np.array([self._position[context_id(d)] for d in docs], dtype=np.int64)
         except KeyError as e:
             raise RetrievalError(
                 f"candidate passage {e.args[0]!r} is not in the corpus the lexical features "

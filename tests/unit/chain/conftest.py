@@ -10,8 +10,8 @@ from datasets import Dataset
 from langchain_core.documents import Document
 from langchain_core.vectorstores import InMemoryVectorStore
 
+from lc_klue.data import mrc_documents
 from lc_klue.models import KlueEmbeddings
-from lc_klue.retrieval.documents import mrc_documents
 from tests.kit import TinyModelFactory
 
 LM_TEXT = "서울시는 새 버스 노선을 발표했다. 노선은 3월부터 운행된다."

@@ -21,16 +21,6 @@ def split_answer(answer: str) -> tuple[str, int]:
     return match["sentence"], int(match["n"])
 
 
-def test_split_sentences_handles_numbers_quotes_and_missing_periods():
-    text = '요금은 1,500원이다 시민들은 "좋다"고 말했다. 노선은 3.5km다!  '
-    assert split_sentences(text) == [
-        "요금은 1,500원이다",
-        '시민들은 "좋다"고 말했다.',
-        "노선은 3.5km다!",
-    ]
-    assert split_sentences("  ") == []
-
-
 def test_extractive_chain_with_a_cross_encoder_answers_with_a_retrieved_sentence(
     dense_retriever, tiny_models
 ):

@@ -14,11 +14,9 @@ from lc_klue.data import (
     add_irrelevant_contexts,
     context_id,
     load_mrc,
-    load_passages,
     relevance_pairs,
     sample_questions,
     split_by_title,
-    unique_contexts,
 )
 from lc_klue.errors import DataError
 
@@ -62,8 +60,6 @@ def test_squad_json(tmp_path: Path) -> None:
     assert ds["id"] == ["q1", "g2"]
     assert ds[0]["answers"] == {"text": ["서울"], "answer_start": [0]}
     assert ds[1]["answers"] == {"text": [], "answer_start": []}
-    passages = load_passages(f)  # paragraphs without questions are part of the corpus
-    assert len(passages) == 3 and passages["context_id"][0] == context_id("서울은 한국의 수도이다.")
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
@@ -178,11 +174,6 @@ def test_relevance_pairs(news_qa: Dataset) -> None:
     pairs = relevance_pairs(news_qa.select(range(10)))
     assert len(pairs) == 20 and pairs["label"] == [1.0] * 10 + [0.0] * 10
     assert pairs["context"][:10] == news_qa["context"][:10]
-
-
-def test_unique_contexts(news_qa: Dataset) -> None:
-    u = unique_contexts(news_qa)
-    assert len(u) == 32 and len(set(u["context_id"])) == 32
 
 
 def test_title_split_same_in_another_process(news_qa: Dataset) -> None:

@@ -11,10 +11,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import Field
 
-from lc_klue.data import context_id, load_passages
+from lc_klue.data import load_passages
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.evaluation import EvalSet, build_eval_set, evaluate, evaluate_retriever
-from lc_klue.evaluation.evaluator import _judged_id, _text_lookup, document_id, gold_ids
+from lc_klue.evaluation.evaluator import _corpus_ids, _judged_id, gold_ids
 
 
 class TableRetriever(BaseRetriever):
@@ -67,17 +67,12 @@ def test_short_rankings_are_reported() -> None:
     assert result.warnings and "at most 1" in result.warnings[0]
 
 
-def test_document_id_prefers_metadata() -> None:
-    assert document_id(Document(page_content="x", metadata={"context_id": "p7"})) == "p7"
-    assert document_id(Document(page_content="x")) == context_id("x")
-
-
 def test_a_document_is_judged_by_its_id_or_its_text() -> None:
     corpus = Dataset.from_dict({"context_id": ["d1"], "title": ["t"], "context": ["가 나"]})
     other_ids = Document(page_content="가 나", metadata={"context_id": "question-7"})
-    assert _judged_id(other_ids, "d1", _text_lookup(corpus)) == "d1"  # same text: gold
+    assert _judged_id(other_ids, "d1", _corpus_ids(corpus)) == "d1"  # same text: gold
     chunk = Document(page_content="가", metadata={"context_id": "d1"})
-    assert _judged_id(chunk, "d1", _text_lookup(corpus)) == "d1"  # same id: gold
+    assert _judged_id(chunk, "d1", _corpus_ids(corpus)) == "d1"  # same id: gold
     wrong = Document(page_content="다", metadata={"context_id": "d2"})
     assert _judged_id(wrong, "d1", None) == "d2"
 

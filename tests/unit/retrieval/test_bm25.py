@@ -9,18 +9,7 @@ from datasets import Dataset
 from langchain_core.documents import Document
 
 from lc_klue.errors import DataError, RetrievalError
-from lc_klue.retrieval import KiwiBM25Retriever, kiwi_tokenize
-
-
-def test_kiwi_tokenize_keeps_content_morphemes() -> None:
-    tokens = kiwi_tokenize("대한민국의 수도는 서울이다. 2024년 OpenAI가 새 모델을 만들었다.")
-    for kept in ("대한민국", "수도", "서울", "2024", "년", "openai", "모델", "만들"):
-        assert kept in tokens
-    for dropped in ("의", "는", "가", "을", ".", "었", "다"):
-        assert dropped not in tokens
-    texts = ["부산시는 해상 풍력 단지를 조성한다.", "기준금리를 동결했다."]
-    assert kiwi_tokenize(texts) == [kiwi_tokenize(t) for t in texts]
-    assert kiwi_tokenize([]) == []
+from lc_klue.retrieval import KiwiBM25Retriever
 
 
 def test_questions_find_their_passages(news_bm25: KiwiBM25Retriever, news_qa: Dataset) -> None:

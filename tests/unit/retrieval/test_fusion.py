@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from datasets import Dataset
 from langchain_core.documents import Document
@@ -10,13 +9,7 @@ from langchain_core.documents import Document
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.evaluation import build_eval_set, evaluate
 from lc_klue.retrieval.bm25 import KiwiBM25Retriever
-from lc_klue.retrieval.fusion import (
-    FIRST_STAGE,
-    FusionRetriever,
-    gold_ranks,
-    minmax,
-    tune_weights,
-)
+from lc_klue.retrieval.fusion import FIRST_STAGE, FusionRetriever
 from lc_klue.retrieval.lexical_features import LexicalFeatures, char_ngrams, with_bigrams
 
 
@@ -31,35 +24,6 @@ def test_token_helpers() -> None:
     assert char_ngrams("부산시, 풍력!") == ["부산", "산시", "풍력"]
     assert char_ngrams("a") == ["a"]
     assert with_bigrams(["가", "나", "다"]) == ["가", "나", "다", "가\u241f나", "나\u241f다"]
-
-
-def test_minmax_and_gold_ranks() -> None:
-    f = np.array([[1.0, 5.0], [3.0, 5.0], [2.0, 5.0]])
-    assert minmax(f).tolist() == [[0.0, 0.0], [1.0, 0.0], [0.5, 0.0]]
-    scores = [np.array([0.1, 0.9, 0.5]), np.array([0.3, 0.3]), np.array([1.0])]
-    assert gold_ranks(scores, [2, 1, -1]).tolist() == [2, 2, 0]
-
-
-def test_tune_weights_finds_the_informative_feature() -> None:
-    rng = np.random.default_rng(0)
-    feats, gold = [], []
-    for _ in range(40):
-        f = rng.random((5, 3))
-        f[:, 0] = np.linspace(1, 0, 5)  # first stage: gold usually not first
-        g = int(rng.integers(1, 5))
-        f[g, 2] = 1.5  # the third feature points at the gold passage
-        feats.append(f)
-        gold.append(g)
-    weights, mrr = tune_weights(feats, gold, [FIRST_STAGE, "noise", "signal"])
-    assert weights.get("signal", 0) > weights.get("noise", 0)
-    assert mrr == pytest.approx(1.0)
-    names = [FIRST_STAGE, "noise", "signal"]
-    only, _ = tune_weights(feats, gold, names, tune=("noise",))
-    assert "signal" not in only  # only the named features may change
-    kept, _ = tune_weights(feats, gold, names, min_gain=1.0)
-    assert kept == {FIRST_STAGE: 1.0}  # no change is worth a gain of 1.0
-    with pytest.raises(DataError, match="no tuning questions"):
-        tune_weights([], [], ["a"])
 
 
 def test_first_stage_weight_reproduces_the_first_stage(news_stack: tuple) -> None:

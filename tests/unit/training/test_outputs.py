@@ -7,18 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from datasets import Dataset
 
 from lc_klue.data import load_sts
 from lc_klue.errors import DataError, ModelError
-from lc_klue.models.embeddings import pick_device
 from training.outputs import (
     ResourceMeter,
     as_dataset,
     finalize,
     model_card,
-    precision_kwargs,
     push_to_hub,
     run_training,
     work_dir_for,
@@ -34,15 +31,6 @@ METRICS = {
     "after": {"test_spearman": 0.8765},
     "wall_time_s": 1.0,
 }
-
-
-def test_device_defaults_to_cpu_without_accelerator() -> None:
-    if torch.cuda.is_available() or torch.backends.mps.is_available():
-        pytest.skip("an accelerator is present")
-    assert pick_device() == "cpu"
-    assert precision_kwargs("cpu") == {}
-    with pytest.raises(ModelError, match="CUDA is not available"):
-        pick_device("cuda")
 
 
 def test_work_dir_sits_beside_the_output(tmp_path: Path) -> None:

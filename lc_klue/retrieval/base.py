@@ -1,74 +1,22 @@
-"""Shared pieces of every retriever: MRC data → passages as Documents, argument checks,
-deterministic top-k, and the callback plumbing of a batched ``.batch()``."""
+"""Shared pieces of every retriever: argument checks, the callback plumbing of a batched
+``.batch()``, and the files of a saved index (documents and configuration)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from datasets import Dataset
 from langchain_core.callbacks import CallbackManager
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig, ensure_config, get_config_list
 
-from lc_klue.data import context_id, load_passages, unique_contexts
-from lc_klue.errors import DataError, RetrievalError
+from lc_klue.errors import RetrievalError
 from lc_klue.storage import atomic_write_text
-
-MrcSource = Dataset | str | Path | Sequence[Document]
-
-
-def mrc_documents(data: MrcSource) -> list[Document]:
-    """The distinct passages of MRC-format data as Documents.
-
-    ``data`` is an MRC file (SQuAD-style JSON, JSONL/parquet/CSV with ``question``/``context``
-    or a passage file with ``context``), a Dataset with ``context`` (and ``title``, optionally
-    ``context_id``) columns, or Documents. Duplicate passages are removed (first one kept);
-    ``metadata`` holds ``context_id`` and ``title``.
-    """
-    if isinstance(data, str | Path):
-        data = load_passages(data)
-    if isinstance(data, Dataset):
-        if "context" not in data.column_names:
-            raise DataError(
-                f"MRC data set: missing column 'context'; found: {', '.join(data.column_names)}"
-            )
-        if "title" not in data.column_names:
-            data = data.add_column("title", [context_id(c) for c in data["context"]])
-        if "context_id" not in data.column_names:
-            data = unique_contexts(data)
-        docs = [
-            Document(page_content=c, metadata={"context_id": str(i), "title": str(t)})
-            for i, t, c in zip(data["context_id"], data["title"], data["context"], strict=True)
-        ]
-    else:
-        docs = [_with_context_id(d) for d in data]
-    seen: set[str] = set()
-    unique = []
-    for doc in docs:
-        if not doc.page_content.strip():
-            raise DataError("MRC data set: a passage is empty")
-        if doc.page_content not in seen:
-            seen.add(doc.page_content)
-            unique.append(doc)
-    if not unique:
-        raise DataError("MRC data set: no passages (the corpus is empty)")
-    return unique
-
-
-def _with_context_id(doc: Document) -> Document:
-    if not isinstance(doc, Document):
-        raise DataError(f"expected a langchain Document, got {type(doc).__name__}")
-    if "context_id" in doc.metadata:
-        return doc
-    meta = {"context_id": context_id(doc.page_content), **doc.metadata}
-    meta.setdefault("title", meta["context_id"])
-    return Document(page_content=doc.page_content, metadata=meta, id=doc.id)
 
 
 def check_query(query: Any) -> str:
@@ -91,20 +39,6 @@ def check_k(k: int, corpus_size: int, what: str = "index") -> int:
             f"k={k} is larger than the {what} ({corpus_size} passages); use k <= {corpus_size}"
         )
     return int(k)
-
-
-def top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` highest ``scores``; ties go to the lower index (deterministic)."""
-    k = min(k, scores.shape[0])
-    if k == scores.shape[0]:
-        cand = np.arange(scores.shape[0])
-    else:
-        kth = np.partition(scores, -k)[-k]
-        above = np.flatnonzero(scores > kth)
-        tied = np.flatnonzero(scores == kth)[: k - above.size]
-        cand = np.concatenate([above, tied])
-    order = np.lexsort((cand, -scores[cand]))
-    return cand[order]
 
 
 def batch_retrieve(

@@ -1,0 +1,93 @@
+"""Runtime rules: device, dtype, and the local-path-versus-hub rule with fast, clear errors."""
+
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from lc_klue.errors import ModelError
+from lc_klue.runtime import (
+    load_error,
+    looks_local,
+    pick_device,
+    precision_kwargs,
+    resolve_model_source,
+    set_dtype,
+)
+
+
+def test_device_defaults_to_cpu_without_accelerator() -> None:
+    if torch.cuda.is_available() or torch.backends.mps.is_available():
+        pytest.skip("an accelerator is present")
+    assert pick_device() == "cpu"
+    assert precision_kwargs("cpu") == {}
+    with pytest.raises(ModelError, match="CUDA is not available"):
+        pick_device("cuda")
+    with pytest.raises(ModelError, match="unknown device"):
+        pick_device("gpu")
+
+
+def test_dtype_is_kept_float32_on_cpu() -> None:
+    layer = torch.nn.Linear(2, 2)
+    set_dtype(layer, "bfloat16", "cpu")
+    assert layer.weight.dtype == torch.float32
+    with pytest.raises(ModelError, match="unknown dtype"):
+        set_dtype(layer, "int4", "cpu")
+
+
+def test_what_looks_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    for text in ("./m", "../m", "~/m", "/abs/m", "a/b/c", "models/nope", "models", Path("x")):
+        assert looks_local(text), text
+    for text in ("klue/roberta-base", "bert-base-uncased", "nope/model", ""):
+        assert not looks_local(text), text
+
+
+def test_missing_local_paths_fail_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "file.txt").write_text("x")
+    start = time.perf_counter()
+    with pytest.raises(ModelError, match=r"models/nope: cross-encoder not found"):
+        resolve_model_source("models/nope", "cross-encoder")
+    with pytest.raises(ModelError, match="not a model directory"):
+        resolve_model_source("file.txt")
+    with pytest.raises(ModelError, match="empty"):
+        resolve_model_source("  ")
+    assert resolve_model_source("models") == "models"
+    assert time.perf_counter() - start < 1.0
+
+
+def test_uncached_hub_id_offline_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.perf_counter()
+    with pytest.raises(ModelError, match=r"'klue/roberta-small'.*HF_HUB_OFFLINE"):
+        resolve_model_source("klue/roberta-small", "cross-encoder")
+    assert time.perf_counter() - start < 1.0
+
+
+def test_unreachable_hub_fails_after_one_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the hub variables unset, a hub id that cannot be reached is one clear line."""
+    import huggingface_hub
+
+    calls = []
+
+    def unreachable(self: object, repo_id: str, **kwargs: object) -> None:
+        calls.append(repo_id)
+        raise ConnectionError("Name or service not known")
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", unreachable)
+    with pytest.raises(ModelError, match=r"cannot reach the Hugging Face hub.*offline"):
+        resolve_model_source("klue/roberta-base")
+    assert calls == ["klue/roberta-base"]
+
+
+def test_load_error_is_one_line() -> None:
+    err = load_error("cross-encoder", "m", ValueError("bad config\nmore detail"))
+    assert str(err) == (
+        "cannot load cross-encoder 'm' (ValueError: bad config). Offline? Use a local model "
+        "directory."
+    )
