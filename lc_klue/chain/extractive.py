@@ -44,7 +44,7 @@ def as_cross_encoder(reranker: Any) -> CrossEncoder | None:
     if reranker is None or isinstance(reranker, CrossEncoder):
         return reranker
     if isinstance(reranker, (str, Path)):
-        from lc_klue.models.cross_encoder import load_cross_encoder
+        from lc_klue.models.reranker import load_cross_encoder
 
         return load_cross_encoder(reranker)
     model = getattr(reranker, "model", None)
@@ -120,7 +120,7 @@ class ExtractiveAnswerer(RunnableSerializable[dict[str, Any], str]):
     def _score(self, question: str, sentences: list[str]) -> list[float]:
         if self.model is None:
             return lexical_overlap(question, sentences)
-        from lc_klue.models.cross_encoder import score_pairs_batched
+        from lc_klue.models.reranker import score_pairs_batched
 
         (ce,) = score_pairs_batched(self.model, [question], [sentences], batch_size=self.batch_size)
         if self.fusion == "none":

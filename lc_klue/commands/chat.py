@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
 def load_models(args: argparse.Namespace) -> tuple[Any, Any]:
     """The retriever of ``args.index_dir`` and the cross-encoder (or None), loaded once and
     shared by reranking and the extractive answer. ``k`` is capped at the index's size."""
-    from lc_klue.models.cross_encoder import load_cross_encoder
+    from lc_klue.models.reranker import load_cross_encoder
     from lc_klue.retrieval.builder import MANIFEST, load_retriever
 
     k, top_n = args.k, args.top_n

@@ -146,8 +146,8 @@ class _Models:
     """The models, loaded once for every protocol."""
 
     def __init__(self, s: BenchmarkSettings, needed: set[str]) -> None:
-        from lc_klue.models.cross_encoder import load_cross_encoder
         from lc_klue.models.embeddings import KlueEmbeddings
+        from lc_klue.models.reranker import load_cross_encoder
 
         self.embeddings: dict[str, Any] = {}
         self.info: dict[str, Any] = {}
@@ -303,7 +303,7 @@ def rerank_speed(
     batch_size: int,
 ) -> dict[str, Any]:
     """Time batched scoring against the book's per-query loop on the same pairs; compare ranks."""
-    from lc_klue.models.cross_encoder import score_pairs_batched, score_pairs_per_query
+    from lc_klue.models.reranker import score_pairs_batched, score_pairs_per_query
 
     warm = min(4, len(queries))
     score_pairs_batched(model, queries[:warm], candidates[:warm], batch_size=batch_size)

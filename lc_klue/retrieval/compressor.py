@@ -12,7 +12,7 @@ from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
 from pydantic import ConfigDict, Field
 
-from lc_klue.models.cross_encoder import load_cross_encoder, score_pairs_batched
+from lc_klue.models.reranker import load_cross_encoder, score_pairs_batched
 from lc_klue.ranking import RRF_K, order, rrf_fuse
 from lc_klue.retrieval.base import check_query
 

@@ -29,8 +29,8 @@ from tqdm.auto import tqdm
 
 from lc_klue.data import context_id
 from lc_klue.errors import DataError, RetrievalError
-from lc_klue.models.cross_encoder import score_pairs_batched
 from lc_klue.models.embeddings import embed_passages, embed_queries
+from lc_klue.models.reranker import score_pairs_batched
 from lc_klue.ranking import DEFAULT_GRID, minmax, tune_weights
 from lc_klue.retrieval.base import BatchedRetrieverMixin
 

@@ -1,5 +1,6 @@
-"""Cross-encoder loading and reranking: every (query, candidate) pair of many queries scored
-in one length-sorted stream, plus the book's one-``predict``-per-query loop for comparison."""
+"""The reranker model: a cross-encoder loaded within its limits, and every (query, candidate)
+pair of many queries scored in one length-sorted stream (plus the book's one-``predict``-per-
+query loop, kept for comparison)."""
 
 from __future__ import annotations
 
