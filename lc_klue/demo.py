@@ -28,7 +28,7 @@ DEMO_CONFIGS = ("sts", "mrc", "mrc+ce", "bm25", "hybrid", "hybrid+ce", "hybrid+c
 TEST_SIZE = 0.3
 SEED = 42
 #: Bump when the demo's training code changes, so cached models are rebuilt.
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 
 
 def default_cache_dir() -> Path:
@@ -71,6 +71,9 @@ def train_demo_models(
     show_progress: bool = True,
 ) -> DemoModels:
     """Train (or reuse) the demo's STS, MRC and cross-encoder models under ``cache_dir``."""
+    from dataclasses import replace
+
+    from training.args import TrainingArgs
     from training.cross_encoder import train_cross_encoder
     from training.mrc import train_mrc
     from training.scratch import build_scratch_base
@@ -95,29 +98,29 @@ def train_demo_models(
         + sorted(set(train["context"]))
         + list(train["question"])
     )
-    base = build_scratch_base(texts, root / "base", recipe.size, max_length=256, seed=SEED)
-    # Learning rates well above the book's 2e-5: the weights start random.
-    common = dict(
-        seed=SEED, show_progress=show_progress, warmup_steps=10, batch_size=16, resume=False
+    base = build_scratch_base(texts, root / "base", recipe.size, seed=SEED)
+    # Learning rates well above the book's 2e-5: the weights start random. The cache is the
+    # demo's own, so its models are replaced when the recipe changes.
+    common = TrainingArgs(
+        seed=SEED,
+        show_progress=show_progress,
+        warmup_steps=10,
+        batch_size=16,
+        resume=False,
+        overwrite=True,
     )
     train_sts(
         models.sts,
         base_model=base,
         train_data=sts,
-        epochs=recipe.sts_epochs,
-        learning_rate=2e-4,
-        max_seq_length=64,
-        **common,
+        args=replace(common, epochs=recipe.sts_epochs, learning_rate=2e-4, max_length=64),
     )
     train_mrc(
         models.mrc,
         model=models.sts,
         train_data=train,
         test_data=test,
-        epochs=recipe.mrc_epochs,
-        learning_rate=2e-4,
-        max_seq_length=192,
-        **common,
+        args=replace(common, epochs=recipe.mrc_epochs, learning_rate=2e-4, max_length=192),
     )
     # The cross-encoder's encoder starts from the MRC model (as in results/training.md).
     train_cross_encoder(
@@ -125,11 +128,8 @@ def train_demo_models(
         base_model=models.mrc,
         train_data=train,
         test_data=test,
-        epochs=recipe.ce_epochs,
-        learning_rate=5e-4,
-        max_length=256,
         num_negatives=3,
-        **common,
+        args=replace(common, epochs=recipe.ce_epochs, learning_rate=5e-4, max_length=256),
     )
     done.parent.mkdir(parents=True, exist_ok=True)
     done.write_text(json.dumps(key))

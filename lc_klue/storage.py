@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from lc_klue.errors import DataError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -60,3 +62,16 @@ def atomic_write_bytes(path: str | Path, payload: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return final
+
+
+def refuse_existing(
+    path: str | Path, what: str, overwrite: bool = False, *, marker: str | None = None
+) -> None:
+    """Refuse to replace a finished output: raise :class:`DataError` when ``path`` exists (a
+    file, or a non-empty directory) unless ``overwrite``. ``marker`` names the file that makes
+    a directory a finished output, for the message."""
+    p = Path(path).expanduser()
+    if overwrite or not p.exists() or (p.is_dir() and not any(p.iterdir())):
+        return
+    finished = f"finished {what}" if marker is None or (p / marker).exists() else what
+    raise DataError(f"{p}: already exists (a {finished}); pass --overwrite to replace it")

@@ -1,7 +1,13 @@
 """Training the three models of the method: STS bi-encoder, MRC fine-tuning, cross-encoder.
 
-The stage modules are imported lazily (``from training.sts import train_sts``) so that
-``import training`` stays light; the names below are re-exported on first access.
+Every stage runs the same flow (:mod:`training.runner`) with the same arguments object
+(:class:`training.args.TrainingArgs`); a stage module holds only its data, loss and
+evaluation. Layout: ``args`` → ``data`` → ``models`` (base models: hub, local, ``scratch:``)
+→ ``evaluation`` and ``negatives`` → ``runner`` → the stages ``sts``, ``mrc``,
+``cross_encoder`` → ``outputs`` (model directory, card, hub upload).
+
+The modules are imported lazily, so ``import training`` stays light; the names below are
+re-exported on first access.
 """
 
 from __future__ import annotations
@@ -9,37 +15,28 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from training.scratch import (
-    SIZES,
-    base_texts,
-    build_scratch_base,
-    parse_scratch_spec,
-    train_tokenizer,
-)
-
 _LAZY = {
+    "TrainingArgs": "training.args",
     "StageResult": "training.outputs",
     "push_to_hub": "training.outputs",
     "train_sts": "training.sts",
     "train_mrc": "training.mrc",
     "train_cross_encoder": "training.cross_encoder",
+    "SIZES": "training.scratch",
+    "base_texts": "training.scratch",
+    "build_scratch_base": "training.scratch",
+    "parse_scratch_spec": "training.scratch",
+    "train_tokenizer": "training.scratch",
 }
 
-__all__ = [
-    "SIZES",
-    "StageResult",
-    "base_texts",
-    "build_scratch_base",
-    "parse_scratch_spec",
-    "push_to_hub",
-    "train_cross_encoder",
-    "train_mrc",
-    "train_sts",
-    "train_tokenizer",
-]
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'training' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

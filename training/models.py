@@ -3,16 +3,21 @@ method's two model types: a pooled bi-encoder and a one-label cross-encoder."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from sentence_transformers import CrossEncoder, SentenceTransformer
 from sentence_transformers.base.modules import Transformer
 from sentence_transformers.sentence_transformer.modules import Pooling
 
 from lc_klue.errors import ModelError
+from lc_klue.models.reranker import position_limit
 from lc_klue.runtime import load_error, resolve_model_source
-from training.scratch import build_scratch_base, parse_scratch_spec
+from training.scratch import SCRATCH_POSITIONS, build_scratch_base, parse_scratch_spec
+
+logger = logging.getLogger(__name__)
 
 POOLING_MODES = ("mean", "cls", "max")
 
@@ -22,14 +27,15 @@ def resolve_base_model(
     *,
     texts: Callable[[], Iterable[str]] | None = None,
     scratch_dir: str | Path | None = None,
-    max_length: int = 256,
+    max_length: int = SCRATCH_POSITIONS,
     seed: int = 42,
 ) -> str:
     """Return something ``from_pretrained`` accepts for ``name_or_path``.
 
     ``scratch:SIZE[:ARCH]`` builds a base model in ``scratch_dir`` with a tokenizer trained on
-    ``texts()`` (reused when the directory already holds one). A string that looks like a path
-    must exist; anything else is taken as a hub id.
+    ``texts()`` (reused when the directory already holds one) and ``max_length`` positions.
+    A string that looks like a path must exist; anything else is a hub id
+    (:func:`lc_klue.runtime.resolve_model_source`).
     """
     spec = parse_scratch_spec(str(name_or_path))
     if spec is not None:
@@ -50,6 +56,21 @@ def resolve_base_model(
     return source
 
 
+def fit_length(model: Any, wanted: int, what: str) -> int:
+    """``wanted`` tokens, or the model's position limit when that is smaller (said in one line)."""
+    limit = position_limit(model)
+    if limit is not None and wanted > limit:
+        logger.warning(
+            "%s: max length %d exceeds the model's %d positions; using %d",
+            what,
+            wanted,
+            limit,
+            limit,
+        )
+        return limit
+    return wanted
+
+
 def make_bi_encoder(
     base: str | Path,
     pooling: str = "mean",
@@ -58,27 +79,34 @@ def make_bi_encoder(
 ) -> SentenceTransformer:
     """A sentence-transformers bi-encoder: the base LM followed by ``pooling`` (mean, cls, max).
 
-    A directory that already is a sentence-transformers model is loaded as it is.
+    A directory that already is a sentence-transformers model is loaded as it is. The length
+    is capped at the model's positions (:func:`fit_length`).
     """
     if pooling not in POOLING_MODES:
         raise ModelError(f"unknown pooling {pooling!r}; choose from {', '.join(POOLING_MODES)}")
     name = str(base)
     try:
         if (Path(name) / "modules.json").exists():
-            return SentenceTransformer(name, device=device)
-        transformer = Transformer(name, max_seq_length=max_seq_length)
-        pool = Pooling(transformer.get_embedding_dimension(), pooling_mode=pooling)
-        return SentenceTransformer(modules=[transformer, pool], device=device)
+            model = SentenceTransformer(name, device=device)
+        else:
+            transformer = Transformer(name, max_seq_length=max_seq_length)
+            pool = Pooling(transformer.get_embedding_dimension(), pooling_mode=pooling)
+            model = SentenceTransformer(modules=[transformer, pool], device=device)
     except (OSError, ValueError) as e:
         raise load_error("model", name, e) from e
+    model.max_seq_length = fit_length(model, max_seq_length, name)
+    return model
 
 
 def make_cross_encoder(
     base: str | Path, max_length: int = 512, device: str | None = None
 ) -> CrossEncoder:
-    """A cross-encoder with one output (relevance score) on top of ``base``."""
+    """A cross-encoder with one output (relevance score) on top of ``base``, its length capped
+    at the model's positions (:func:`fit_length`)."""
     name = str(base)
     try:
-        return CrossEncoder(name, num_labels=1, max_length=max_length, device=device)
+        model = CrossEncoder(name, num_labels=1, max_length=max_length, device=device)
     except (OSError, ValueError) as e:
         raise load_error("model", name, e) from e
+    model.max_seq_length = fit_length(model, max_length, name)
+    return model

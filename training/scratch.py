@@ -27,6 +27,9 @@ from lc_klue.errors import ModelError
 from lc_klue.storage import atomic_directory
 
 ARCHS = ("bert", "roberta")
+#: Position embeddings of a from-scratch base: enough for every stage's default length, so
+#: the defaults chain (STS 128 → MRC 256 → cross-encoder 512).
+SCRATCH_POSITIONS = 512
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,10 @@ def parse_scratch_spec(name: str) -> tuple[str, str] | None:
 
 
 def train_tokenizer(
-    texts: Iterable[str], vocab_size: int = 8000, arch: str = "bert", max_length: int = 256
+    texts: Iterable[str],
+    vocab_size: int = 8000,
+    arch: str = "bert",
+    max_length: int = SCRATCH_POSITIONS,
 ) -> PreTrainedTokenizerFast:
     """Train a subword tokenizer (Hangul kept whole, no lower-casing) on ``texts``.
 
@@ -123,7 +129,7 @@ def build_scratch_base(
     arch: str = "bert",
     *,
     vocab_size: int | None = None,
-    max_length: int = 256,
+    max_length: int = SCRATCH_POSITIONS,
     seed: int = 42,
 ) -> Path:
     """Train a tokenizer on ``texts`` and save a randomly initialised encoder to ``output_dir``.

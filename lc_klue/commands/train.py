@@ -3,6 +3,8 @@
 ``lc-klue train sts OUT`` → ``lc-klue train mrc OUT --model STS_OUT`` →
 ``lc-klue train cross-encoder OUT [--bi-encoder MRC_OUT]``; ``lc-klue train base OUT`` builds a
 small BERT/RoBERTa with a tokenizer trained on the given training data (offline use).
+
+The shared flags become one ``training.args.TrainingArgs``; each stage adds its own.
 """
 
 from __future__ import annotations
@@ -11,22 +13,28 @@ import argparse
 import json
 from typing import Any
 
+from training.args import STAGE_DEFAULTS, TrainingArgs
 
-def _common(p: argparse.ArgumentParser, *, epochs: float, max_len: int, len_flag: str) -> None:
+
+def _common(p: argparse.ArgumentParser, stage: str) -> None:
+    defaults = STAGE_DEFAULTS[stage]
     p.add_argument("output", help="model directory to write (checkpoints go to OUTPUT.ckpt/)")
-    p.add_argument("--epochs", type=float, default=epochs, help=f"default {epochs:g}")
+    p.add_argument("--epochs", type=float, default=None, help=f"default {defaults['epochs']:g}")
     p.add_argument("--batch-size", type=int, default=16, help="default 16")
     p.add_argument("--learning-rate", type=float, default=2e-5, help="default 2e-5")
     p.add_argument("--warmup-steps", type=int, default=100, help="default 100")
     p.add_argument(
-        len_flag,
+        "--max-length",
+        "--max-seq-length",
         type=int,
-        default=max_len,
+        default=None,
         dest="max_length",
-        help=f"tokens per input (default {max_len})",
+        help=f"tokens per input (default {defaults['max_length']}; capped at the model's "
+        "positions)",
     )
     p.add_argument("--max-steps", type=int, default=-1, help="stop after N steps (default: off)")
     p.add_argument("--save-steps", type=int, default=500, help="checkpoint every N steps")
+    p.add_argument("--logging-steps", type=int, default=50, help="log the loss every N steps")
     p.add_argument("--seed", type=int, default=42, help="seed of splits, sampling and init")
     p.add_argument("--device", default=None, help="cuda, cpu, mps (default: best available)")
     resume = p.add_mutually_exclusive_group()
@@ -42,6 +50,9 @@ def _common(p: argparse.ArgumentParser, *, epochs: float, max_len: int, len_flag
         dest="resume",
         action="store_false",
         help="discard old checkpoints and start over",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace OUTPUT if it is a finished model"
     )
     p.add_argument(
         "--push-to-hub",
@@ -90,7 +101,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     stages = p.add_subparsers(dest="stage", required=True, metavar="STAGE")
 
     sts = stages.add_parser("sts", help="stage 1: sentence embeddings from KLUE STS")
-    _common(sts, epochs=4, max_len=128, len_flag="--max-seq-length")
+    _common(sts, "sts")
     sts.add_argument(
         "--base-model",
         default="klue/roberta-base",
@@ -108,7 +119,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sts.set_defaults(func=run_sts)
 
     mrc = stages.add_parser("mrc", help="stage 2: fine-tune the bi-encoder on question/passage")
-    _common(mrc, epochs=1, max_len=256, len_flag="--max-seq-length")
+    _common(mrc, "mrc")
     mrc.add_argument(
         "--model", required=True, help="the STS stage's model directory (or a base model)"
     )
@@ -116,7 +127,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     mrc.set_defaults(func=run_mrc)
 
     ce = stages.add_parser("cross-encoder", help="stage 3: cross-encoder reranker")
-    _common(ce, epochs=1, max_len=512, len_flag="--max-length")
+    _common(ce, "cross-encoder")
     ce.add_argument(
         "--base-model",
         default="klue/roberta-small",
@@ -160,37 +171,47 @@ def register(sub: argparse._SubParsersAction) -> None:
     base.set_defaults(func=run_base)
 
 
-def _shared(args: argparse.Namespace) -> dict[str, Any]:
-    return dict(
+def training_args(args: argparse.Namespace) -> TrainingArgs:
+    """The shared flags as one :class:`~training.args.TrainingArgs`."""
+    return TrainingArgs(
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         warmup_steps=args.warmup_steps,
+        max_length=args.max_length,
         max_steps=args.max_steps,
         save_steps=args.save_steps,
+        logging_steps=args.logging_steps,
         seed=args.seed,
         device=args.device,
         resume=args.resume,
+        overwrite=args.overwrite,
         hub_repo_id=args.push_to_hub,
         show_progress=not args.no_progress,
     )
 
 
+def _mrc_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return dict(
+        train_data=args.data,
+        test_data=args.test_data,
+        test_size=args.test_size,
+        pair_questions=args.pair_questions,
+        eval_questions=args.eval_questions,
+    )
+
+
 def _report(result: Any) -> int:
     m = result.metrics
-    print(
-        json.dumps(
-            {
-                "model_dir": str(result.model_dir),
-                "before": m["before"],
-                "after": m["after"],
-                "wall_time_s": m["wall_time_s"],
-                "peak_rss_mib": m["peak_rss_mib"],
-                "pushed_to": result.pushed_to,
-            },
-            ensure_ascii=False,
-        )
-    )
+    report = {
+        "model_dir": str(result.model_dir),
+        "before": m["before"],
+        "after": m["after"],
+        "wall_time_s": m["wall_time_s"],
+        "peak_rss_mib": m["peak_rss_mib"],
+        "pushed_to": result.pushed_to,
+    }
+    print(json.dumps(report, ensure_ascii=False))
     return 0
 
 
@@ -206,9 +227,8 @@ def run_sts(args: argparse.Namespace) -> int:
             test_data=args.test_data,
             pooling=args.pooling,
             loss=args.loss,
-            max_seq_length=args.max_length,
             validation_size=args.validation_size,
-            **_shared(args),
+            args=training_args(args),
         )
     )
 
@@ -218,17 +238,7 @@ def run_mrc(args: argparse.Namespace) -> int:
     from training.mrc import train_mrc
 
     return _report(
-        train_mrc(
-            args.output,
-            model=args.model,
-            train_data=args.data,
-            test_data=args.test_data,
-            test_size=args.test_size,
-            max_seq_length=args.max_length,
-            pair_questions=args.pair_questions,
-            eval_questions=args.eval_questions,
-            **_shared(args),
-        )
+        train_mrc(args.output, model=args.model, **_mrc_kwargs(args), args=training_args(args))
     )
 
 
@@ -240,17 +250,12 @@ def run_cross_encoder(args: argparse.Namespace) -> int:
         train_cross_encoder(
             args.output,
             base_model=args.base_model,
-            train_data=args.data,
-            test_data=args.test_data,
-            test_size=args.test_size,
             negatives=args.negatives,
             bi_encoder=args.bi_encoder,
             num_negatives=args.num_negatives,
             candidates=args.candidates,
-            max_length=args.max_length,
-            pair_questions=args.pair_questions,
-            eval_questions=args.eval_questions,
-            **_shared(args),
+            **_mrc_kwargs(args),
+            args=training_args(args),
         )
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sentence_transformers import CrossEncoder
@@ -29,7 +30,7 @@ def load_cross_encoder(
         model = CrossEncoder(source, device=dev)
     except (OSError, ValueError) as e:
         raise load_error("cross-encoder", name_or_path, e) from e
-    limit = _position_limit(model)
+    limit = position_limit(model)
     wanted = max_length or model.max_seq_length or limit
     if wanted is not None:
         model.max_seq_length = min(wanted, limit) if limit else wanted
@@ -37,15 +38,19 @@ def load_cross_encoder(
     return model
 
 
-def _position_limit(model: CrossEncoder) -> int | None:
-    config = getattr(model, "config", None)
+def position_limit(model: Any) -> int | None:
+    """Most tokens a sentence-transformers model (bi- or cross-encoder) can take: its position
+    embeddings (RoBERTa-style models reserve two for padding); None when it does not say."""
+    config = None
+    try:
+        config = model[0].auto_model.config
+    except (AttributeError, IndexError, KeyError, TypeError):
+        config = getattr(model, "config", None)
     n = getattr(config, "max_position_embeddings", None)
-    if n is None:
+    if not isinstance(n, int):
         return None
-    # RoBERTa-style models reserve the first positions for padding.
-    return (
-        n - 2 if getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert") else n
-    )
+    roberta = getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert")
+    return n - 2 if roberta else n
 
 
 def _predict(

@@ -6,7 +6,9 @@ import pytest
 
 from lc_klue.data import load_mrc, load_sts
 from tests.conftest import shared_file
-from training.mrc import mrc_splits, train_mrc
+from training.args import TrainingArgs
+from training.data import mrc_splits
+from training.mrc import train_mrc
 from training.sts import train_sts
 
 pytestmark = pytest.mark.integration
@@ -20,12 +22,14 @@ def test_sts_stage_on_klue_sts_from_scratch(shared_data, tmp_path) -> None:
         base_model="scratch:tiny",
         train_data=train,
         test_data=dev,
-        epochs=1,
-        batch_size=32,
-        learning_rate=1e-3,
-        warmup_steps=2,
-        max_seq_length=48,
-        show_progress=False,
+        args=TrainingArgs(
+            epochs=1,
+            batch_size=32,
+            learning_rate=1e-3,
+            warmup_steps=2,
+            max_length=48,
+            show_progress=False,
+        ),
     )
     assert set(result.metrics["after"]) == {"validation_spearman", "test_spearman"}
     assert result.metrics["after"]["test_spearman"] > result.metrics["before"]["test_spearman"]
@@ -41,9 +45,7 @@ def test_mrc_stage_on_korquad_title_split(shared_data, tmp_path, tiny_models) ->
         model=str(tiny_models.bi_encoder_dir("bert")),
         train_data=small["train"],
         test_data=small["test"],
-        max_steps=4,
-        max_seq_length=64,
         eval_questions=50,
-        show_progress=False,
+        args=TrainingArgs(max_steps=4, max_length=64, show_progress=False),
     )
     assert 0.0 <= result.metrics["after"]["hit@10"] <= 1.0

@@ -1,25 +1,14 @@
-"""Stage plumbing: device choice, data checks, measurement, atomic finalisation, hub upload."""
+"""What a stage leaves behind: the model card, the atomic model directory, the hub upload."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from datasets import Dataset
 
-from lc_klue.data import load_sts
-from lc_klue.errors import DataError, ModelError
-from training.outputs import (
-    ResourceMeter,
-    as_dataset,
-    finalize,
-    model_card,
-    push_to_hub,
-    run_training,
-    work_dir_for,
-)
+from lc_klue.errors import ModelError
+from training.outputs import finalize, model_card, push_to_hub
 
 METRICS = {
     "stage": "sts",
@@ -31,35 +20,6 @@ METRICS = {
     "after": {"test_spearman": 0.8765},
     "wall_time_s": 1.0,
 }
-
-
-def test_work_dir_sits_beside_the_output(tmp_path: Path) -> None:
-    assert work_dir_for(tmp_path / "model") == (tmp_path / "model.ckpt").resolve()
-
-
-def test_as_dataset_names_missing_columns(sts_pairs: Dataset) -> None:
-    ds = sts_pairs.rename_column("score", "similarity")
-    with pytest.raises(DataError, match=r"missing column.*score"):
-        as_dataset(ds, load_sts, "train", ["sentence1", "sentence2", "score"], "STS data")
-    with pytest.raises(DataError, match="no rows"):
-        as_dataset(sts_pairs.select([]), load_sts, "train", ["sentence1"], "STS data")
-
-
-def test_as_dataset_loads_files_with_clear_errors(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"nope.csv"):
-        as_dataset(str(tmp_path / "nope.csv"), load_sts, "train", ["sentence1"], "STS data")
-
-
-def test_resource_meter_sees_an_allocation() -> None:
-    with ResourceMeter(interval=0.01) as base:
-        pass
-    with ResourceMeter(interval=0.01) as meter:
-        block = np.ones(200 * 2**20 // 8)  # 200 MiB
-        block.sum()
-        del block
-    assert meter.wall_time_s > 0
-    assert meter.peak_rss_mib >= base.peak_rss_mib + 150
-    assert set(meter.as_dict()) == {"wall_time_s", "peak_rss_mib"}
 
 
 def test_model_card_names_data_loss_and_metrics() -> None:
@@ -80,7 +40,7 @@ def test_finalize_writes_a_complete_directory_and_drops_checkpoints(tmp_path, ti
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_finalize_failure_leaves_the_old_model_untouched(tmp_path, tiny_models):
+def test_finalize_failure_leaves_the_old_model_untouched(tmp_path):
     class Broken:
         def save_pretrained(self, path: str, create_model_card: bool = False) -> None:
             (Path(path) / "half.bin").write_text("x")
@@ -107,12 +67,3 @@ def test_push_to_hub_offline_is_a_clear_error(tmp_path) -> None:
     # tests/conftest.py sets HF_HUB_OFFLINE=1, so nothing is sent anywhere
     with pytest.raises(ModelError, match="HF_HUB_OFFLINE"):
         push_to_hub(tmp_path, "someone/model", token="hf_not_a_real_token")
-
-
-def test_resume_without_checkpoint_is_a_clear_error(tmp_path) -> None:
-    class Trainer:
-        def train(self, resume_from_checkpoint=None) -> None:  # pragma: no cover - not reached
-            raise AssertionError("should not train")
-
-    with pytest.raises(ModelError, match="no checkpoint found"):
-        run_training(Trainer(), tmp_path / "out.ckpt", resume=True)

@@ -3,33 +3,40 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 
-from lc_klue.cli import main
 from lc_klue.errors import DataError, ModelError
-from lc_klue.resources import STS_PAIRS
-from tests.unit.training.callbacks import RecordSteps, StopAfterSteps, early_late
+from tests.unit.training.callbacks import early_late
+from training.args import TrainingArgs
 from training.outputs import StageResult
 from training.sts import train_sts
 
-FAST = dict(
+FAST = TrainingArgs(
     epochs=6,
     batch_size=16,
     learning_rate=1e-3,
     warmup_steps=5,
-    max_seq_length=48,
+    max_length=48,
     logging_steps=1,
     show_progress=False,
 )
 
 
-def run(tmp: Path, base: Path, data: Dataset, **kw) -> StageResult:
+def run(
+    tmp: Path, base: Path | str, data: Dataset | str, loss: str = "cosine", **kw
+) -> StageResult:
     return train_sts(
-        tmp / "sts", base_model=str(base), train_data=data, test_data=data, **(FAST | kw)
+        tmp / "sts",
+        base_model=str(base),
+        train_data=data,
+        test_data=data,
+        loss=loss,
+        args=replace(FAST, **kw),
     )
 
 
@@ -51,6 +58,7 @@ def test_output_is_a_complete_model_directory(trained: StageResult) -> None:
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["loss"] == "CosineSimilarityLoss" and metrics["stage"] == "sts"
     assert metrics["wall_time_s"] > 0 and metrics["peak_rss_mib"] > 0
+    assert metrics["hyperparameters"]["max_length"] == 48 and metrics["pooling"] == "mean"
     assert "CosineSimilarityLoss" in (out / "README.md").read_text()
     assert not out.with_name("sts.ckpt").exists()
     assert [p.name for p in out.parent.iterdir()] == ["sts"]
@@ -58,32 +66,13 @@ def test_output_is_a_complete_model_directory(trained: StageResult) -> None:
     assert model.encode(["안녕하세요"]).shape == (1, 32)
 
 
-def test_same_seed_same_model(tmp_path, tiny_models, sts_pairs, trained) -> None:
-    again = run(tmp_path, tiny_models.base("bert"), sts_pairs)
-    assert again.loss_history == pytest.approx(trained.loss_history, rel=1e-4)
-    assert again.metrics["after"] == pytest.approx(trained.metrics["after"], rel=1e-4)
-
-
-def test_interrupted_run_resumes_from_its_checkpoint(tmp_path, tiny_models, sts_pairs) -> None:
-    kw = dict(epochs=2, save_steps=4, loss="cosent")
-    with pytest.raises(KeyboardInterrupt):
-        run(tmp_path, tiny_models.base("bert"), sts_pairs, callbacks=[StopAfterSteps(6)], **kw)
-    assert not (tmp_path / "sts").exists()
-    assert [p.name for p in (tmp_path / "sts.ckpt").glob("checkpoint-*")] == ["checkpoint-4"]
-    steps = RecordSteps()
-    result = run(tmp_path, tiny_models.base("bert"), sts_pairs, callbacks=[steps], **kw)
-    assert steps.steps[0] == 5 and steps.steps[-1] == result.metrics["hyperparameters"]["steps"]
-    assert result.metrics["loss"] == "CoSENTLoss"
-    assert not (tmp_path / "sts.ckpt").exists()
-
-
 def test_scratch_base_model_builds_offline(tmp_path, sts_pairs) -> None:
     result = train_sts(
-        tmp_path / "sts",
+        tmp_path / "scratch",
         base_model="scratch:tiny:roberta",
         train_data=sts_pairs,
         pooling="cls",
-        **(FAST | {"max_steps": 2}),
+        args=replace(FAST, max_steps=2),
     )
     assert (result.model_dir / "tokenizer.json").exists()
     assert result.metrics["hyperparameters"]["steps"] == 2
@@ -100,42 +89,3 @@ def test_bad_arguments_give_clear_errors(tmp_path, tiny_models, sts_pairs) -> No
     with pytest.raises(DataError, match="unknown STS loss"):
         run(tmp_path, base, sts_pairs, loss="triplet")
     assert not any(tmp_path.iterdir())
-
-
-def test_cli_trains_and_reports_errors(tmp_path, tiny_models, capsys) -> None:
-    base = str(tiny_models.base("bert"))
-    code = main(
-        [
-            "train",
-            "sts",
-            str(tmp_path / "cli"),
-            "--base-model",
-            base,
-            "--data",
-            str(STS_PAIRS),
-            "--test-data",
-            str(STS_PAIRS),
-            "--max-steps",
-            "3",
-            "--max-seq-length",
-            "32",
-            "--no-progress",
-        ]
-    )
-    assert code == 0
-    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert set(report["after"]) == {"validation_spearman", "test_spearman"}
-    assert (tmp_path / "cli" / "metrics.json").exists()
-    code = main(
-        [
-            "train",
-            "sts",
-            str(tmp_path / "bad"),
-            "--base-model",
-            base,
-            "--data",
-            str(tmp_path / "nope.csv"),
-        ]
-    )
-    assert code == 2
-    assert "nope.csv" in capsys.readouterr().err

@@ -1,11 +1,13 @@
-"""The test kit builds real (tiny, untrained) transformer models offline."""
+"""Base models into the method's two model types, within the model's length limit."""
+
+import logging
 
 import numpy as np
 import pytest
 from sentence_transformers import CrossEncoder, SentenceTransformer
 
 from lc_klue.errors import ModelError
-from training.models import make_bi_encoder, resolve_base_model
+from training.models import make_bi_encoder, make_cross_encoder, resolve_base_model
 from training.scratch import parse_scratch_spec
 
 
@@ -44,13 +46,17 @@ def test_bad_base_model_paths(tmp_path) -> None:
         make_bi_encoder(tmp_path, pooling="median")
     with pytest.raises(ModelError, match="HF_HUB_OFFLINE"):  # a hub id, offline, not cached
         resolve_base_model("klue/roberta-base")
+    with pytest.raises(ModelError, match="needs texts"):
+        resolve_base_model("scratch:tiny")
 
 
-def test_tokenizer_training_is_repeatable(news_qa) -> None:
-    from training.scratch import train_tokenizer
-
-    texts = sorted(set(news_qa["context"])) + list(news_qa["question"])
-    first, second = train_tokenizer(texts, 800), train_tokenizer(texts, 800)
-    assert first.get_vocab() == second.get_vocab()
-    sentence = "부산시가 해상 풍력 단지를 조성한다."
-    assert first.decode(first(sentence)["input_ids"], skip_special_tokens=True) == sentence
+def test_a_length_beyond_the_positions_is_capped_in_one_line(tiny_models, caplog) -> None:
+    base = tiny_models.base("roberta")  # the kit's bases have 128 usable positions
+    with caplog.at_level(logging.WARNING, logger="training.models"):
+        bi = make_bi_encoder(base, max_seq_length=300, device="cpu")
+        ce = make_cross_encoder(base, max_length=300, device="cpu")
+    assert bi.max_seq_length == 128 and ce.max_seq_length == 128
+    lines = [r.getMessage() for r in caplog.records if r.name == "training.models"]
+    assert len(lines) == 2
+    assert all("exceeds the model's 128 positions; using 128" in m for m in lines)
+    assert make_bi_encoder(base, max_seq_length=64, device="cpu").max_seq_length == 64

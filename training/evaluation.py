@@ -1,0 +1,172 @@
+"""Training-time evaluation: what each stage measures before and after training.
+
+- STS: Spearman of cosine similarity against the gold scores (:func:`sts_evaluator`).
+- The book's pair evaluation: the first ``n`` test questions with their own passage (1) and a
+  passage of another title (0), for a bi-encoder (:func:`pair_evaluator`) or a cross-encoder
+  (:func:`correlation_evaluator`).
+- Retrieval: a bi-encoder ranking the held-out passages (:func:`dense_retrieval_metrics`), and
+  a cross-encoder reordering each question's candidates (:func:`rerank_metrics`) drawn by
+  :func:`candidate_lists`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from datasets import Dataset
+from sentence_transformers import CrossEncoder, SentenceTransformer
+from sentence_transformers.cross_encoder.evaluation import CrossEncoderCorrelationEvaluator
+from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+
+from lc_klue.data import context_id, relevance_pairs
+from lc_klue.errors import DataError
+from lc_klue.ranking import retrieval_metrics
+
+
+def sts_evaluator(ds: Dataset, name: str, batch_size: int = 64) -> EmbeddingSimilarityEvaluator:
+    """Spearman/Pearson of the cosine similarity against the gold scores of ``ds``."""
+    return EmbeddingSimilarityEvaluator(
+        list(ds["sentence1"]),
+        list(ds["sentence2"]),
+        list(ds["score"]),
+        batch_size=batch_size,
+        main_similarity="cosine",
+        similarity_fn_names=["cosine"],
+        name=name,
+        write_csv=False,
+    )
+
+
+def primary(evaluator: Any, model: Any) -> float:
+    """The evaluator's primary metric for ``model`` (a Spearman correlation here)."""
+    return float(evaluator(model)[evaluator.primary_metric])
+
+
+def pair_evaluator(test: Dataset, n: int = 100, seed: int = 42) -> EmbeddingSimilarityEvaluator:
+    """The book's evaluation for a bi-encoder: the first ``n`` test questions with their
+    passage (1) and a passage of another title (0); Spearman of cosine against the labels."""
+    pairs = relevance_pairs(test.select(range(min(n, len(test)))), seed=seed)
+    return EmbeddingSimilarityEvaluator(
+        list(pairs["question"]),
+        list(pairs["context"]),
+        list(pairs["label"]),
+        main_similarity="cosine",
+        similarity_fn_names=["cosine"],
+        name="mrc-pairs",
+        write_csv=False,
+    )
+
+
+def correlation_evaluator(
+    test: Dataset, n: int = 100, seed: int = 42
+) -> CrossEncoderCorrelationEvaluator:
+    """The book's evaluation for a cross-encoder: the same pairs, Spearman of its scores."""
+    pairs = relevance_pairs(test.select(range(min(n, len(test)))), seed=seed)
+    return CrossEncoderCorrelationEvaluator(
+        [[q, c] for q, c in zip(pairs["question"], pairs["context"], strict=True)],
+        list(pairs["label"]),
+        name="mrc-pairs",
+        write_csv=False,
+        show_progress_bar=False,
+    )
+
+
+def rank_passages(
+    model: SentenceTransformer,
+    questions: Sequence[str],
+    passages: Sequence[str],
+    k: int = 10,
+    batch_size: int = 64,
+    show_progress: bool = False,
+) -> np.ndarray:
+    """Indices of the ``k`` passages with the highest cosine similarity for each question."""
+    if not passages:
+        raise DataError("no passages to rank")
+    k = min(k, len(passages))
+
+    def encode(texts: Sequence[str]) -> torch.Tensor:
+        return model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_tensor=True,
+            show_progress_bar=show_progress,
+        )
+
+    p, q = encode(passages), encode(questions)
+    return torch.topk(q @ p.T, k, dim=1).indices.cpu().numpy()
+
+
+def dense_retrieval_metrics(
+    model: SentenceTransformer, questions: Dataset, corpus: Dataset, show_progress: bool = False
+) -> dict[str, float]:
+    """hit@1/5/10, MRR@10, nDCG@10 of ``questions`` against the passages of ``corpus``."""
+    ids = list(corpus["context_id"])
+    top = rank_passages(
+        model, list(questions["question"]), list(corpus["context"]), 10, show_progress=show_progress
+    )
+    ranked = [[ids[j] for j in row] for row in top]
+    return retrieval_metrics(ranked, [context_id(c) for c in questions["context"]])
+
+
+def candidate_lists(
+    questions: Dataset,
+    corpus: Dataset,
+    n: int = 30,
+    bi_encoder: SentenceTransformer | None = None,
+    seed: int = 42,
+) -> list[list[int]]:
+    """Per question, indices into ``corpus`` to rerank: the bi-encoder's top ``n`` or (no
+    bi-encoder) the gold passage plus ``n - 1`` random passages of other titles, shuffled."""
+    texts = list(corpus["context"])
+    if bi_encoder is not None:
+        return rank_passages(bi_encoder, list(questions["question"]), texts, k=n).tolist()
+    index = {context_id(c): i for i, c in enumerate(texts)}
+    titles = np.array(list(corpus["title"]), dtype=object)
+    rng = np.random.default_rng(seed)
+    out = []
+    for context, title in zip(questions["context"], questions["title"], strict=True):
+        others = np.flatnonzero(titles != title)
+        picks = rng.choice(others, size=min(n - 1, len(others)), replace=False).tolist()
+        cands = [index[context_id(context)], *picks]
+        rng.shuffle(cands)
+        out.append(cands)
+    return out
+
+
+def candidate_metrics(
+    questions: Dataset, corpus: Dataset, candidates: list[list[int]]
+) -> dict[str, float]:
+    """Retrieval metrics of the candidates in their given order (the first stage's)."""
+    ids = list(corpus["context_id"])
+    return retrieval_metrics(
+        [[ids[j] for j in c] for c in candidates], [context_id(c) for c in questions["context"]]
+    )
+
+
+def rerank_metrics(
+    model: CrossEncoder,
+    questions: Dataset,
+    corpus: Dataset,
+    candidates: list[list[int]],
+    batch_size: int = 64,
+    show_progress: bool = False,
+) -> dict[str, float]:
+    """Retrieval metrics after ordering each question's candidates by cross-encoder score
+    (all pairs of all questions scored in one length-sorted stream)."""
+    from lc_klue.models.reranker import score_pairs_batched
+    from lc_klue.ranking import order
+
+    texts = list(corpus["context"])
+    scores = score_pairs_batched(
+        model,
+        list(questions["question"]),
+        [[texts[j] for j in cands] for cands in candidates],
+        batch_size=batch_size,
+        show_progress=show_progress,
+    )
+    reordered = [[cands[j] for j in order(s)] for cands, s in zip(candidates, scores, strict=True)]
+    return candidate_metrics(questions, corpus, reordered)
