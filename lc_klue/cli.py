@@ -7,6 +7,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from lc_klue.errors import LcKlueError
 
@@ -14,9 +15,17 @@ from lc_klue.errors import LcKlueError
 COMMANDS = ("data", "train", "index", "chat", "evaluate", "benchmark", "demo")
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line: ``lc-klue CMD: error: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the problem in one line (with a pointer to ``--help``) and exit with 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every available subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="lc-klue",
         description="Train Korean retrieval models on KLUE-style data and use them in LangChain.",
     )
@@ -34,9 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; a :class:`LcKlueError` prints one clear line and exits with status 2."""
+    """Run the CLI and return its exit status: a :class:`LcKlueError` or a bad argument prints
+    one clear line and gives 2."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help (0) or a usage error (2), already printed
+        return e.code if isinstance(e.code, int) else 2
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -16,4 +16,15 @@ class ModelError(LcKlueError, ValueError):
 
 
 class RetrievalError(LcKlueError, ValueError):
-    """A retrieval request cannot be served (empty query, k too large, missing index)."""
+    """A retrieval request cannot be served (empty query, bad k, missing index)."""
+
+
+def validation_message(error: Exception) -> str:
+    """The first problem of a pydantic ``ValidationError`` as one line: ``field: message``."""
+    errors = getattr(error, "errors", None)
+    if not callable(errors):
+        return str(error).splitlines()[0]
+    first = errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "input"
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    return f"{where}: {message}"

@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from lc_klue.commands import K_RULE, non_negative_int, positive_int
 from lc_klue.evaluation.benchmark import CONFIGS, DEFAULT_CONFIGS
 
 
@@ -38,25 +39,38 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="full",
         help="full: all distinct passages; book: the questions' own passages (default: full)",
     )
-    p.add_argument("--questions", type=int, default=1000, help="sampled test questions")
+    p.add_argument("--questions", type=positive_int, default=1000, help="sampled test questions")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--test-size", type=float, default=0.3, help="fraction of titles for test")
-    p.add_argument("--k", type=int, default=30, help="first-stage candidates (default: 30)")
-    p.add_argument("--top-n", type=int, default=10, help="passages returned (default: 10)")
     p.add_argument(
-        "--ce-depth", type=int, default=10, help="fused top passages the CE rescores (fusion-all)"
+        "--k", type=positive_int, default=30, help=f"first-stage candidates (default: 30; {K_RULE})"
     )
-    p.add_argument("--tune-questions", type=int, default=1000, help="train-title questions")
-    p.add_argument("--speed-queries", type=int, default=50, help="reranking speed test size")
-    p.add_argument("--latency-queries", type=int, default=50, help="single-query timings")
+    p.add_argument("--top-n", type=positive_int, default=10, help="passages returned (default: 10)")
+    p.add_argument(
+        "--ce-depth",
+        type=positive_int,
+        default=10,
+        help="fused top passages the CE rescores (fusion-all)",
+    )
+    p.add_argument(
+        "--tune-questions", type=positive_int, default=1000, help="train-title questions"
+    )
+    p.add_argument(
+        "--speed-queries", type=non_negative_int, default=50, help="reranking speed test size"
+    )
+    p.add_argument(
+        "--latency-queries", type=non_negative_int, default=50, help="single-query timings"
+    )
     p.add_argument(
         "--fusion-dense",
         choices=["sts", "mrc"],
         default="sts",
         help="bi-encoder used as a fusion feature (default: sts, unseen MRC questions)",
     )
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--threads", type=positive_int, help="torch CPU threads (default: torch's choice)"
+    )
+    p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument(
         "--max-length", type=int, help="cross-encoder max tokens (default: the model's own)"
     )

@@ -11,8 +11,9 @@ import argparse
 import json
 import logging
 import sys
-from pathlib import Path
 from typing import Any, TextIO
+
+from lc_klue.commands import K_RULE, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="first-stage retriever (default: hybrid when both indexes exist)",
     )
-    p.add_argument("--k", type=int, default=30, help="first-stage candidates (default 30)")
+    p.add_argument(
+        "--k", type=positive_int, default=30, help=f"first-stage candidates (default 30; {K_RULE})"
+    )
     p.add_argument(
         "--top-n",
-        type=int,
+        type=positive_int,
         default=5,
         help="passages kept after reranking and shown as sources (default 5)",
     )
@@ -102,15 +105,13 @@ def load_models(args: argparse.Namespace) -> tuple[Any, Any]:
     """The retriever of ``args.index_dir`` and the cross-encoder (or None), loaded once and
     shared by reranking and the extractive answer. ``k`` is capped at the index's size."""
     from lc_klue.models.reranker import load_cross_encoder
-    from lc_klue.retrieval.builder import MANIFEST, load_retriever
+    from lc_klue.retrieval.index import load_retriever, read_manifest
 
     k, top_n = args.k, args.top_n
-    manifest = Path(args.index_dir).expanduser() / MANIFEST
-    if manifest.is_file():
-        passages = json.loads(manifest.read_text(encoding="utf-8")).get("passages")
-        if isinstance(passages, int) and 0 < passages < k:
-            logger.warning("the index has %d passages: using k=%d", passages, passages)
-            k, top_n = passages, min(top_n, passages)
+    passages = read_manifest(args.index_dir).get("passages")
+    if isinstance(passages, int) and 0 < passages < k:
+        logger.warning("the index has %d passages: using k=%d", passages, passages)
+        k, top_n = passages, min(top_n, passages)
     reranker = load_cross_encoder(args.reranker, args.device) if args.reranker else None
     extra = {"fusion": args.fusion} if reranker is not None else {}
     retriever = load_retriever(

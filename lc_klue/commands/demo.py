@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from lc_klue.commands import non_negative_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``demo`` subcommand."""
@@ -20,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--quick", action="store_true", help="smoke run: tiny models, one epoch per stage"
     )
-    p.add_argument("--answers", type=int, default=3, help="sample questions to answer")
+    p.add_argument("--answers", type=non_negative_int, default=3, help="sample questions to answer")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lc_klue.commands import K_RULE, non_negative_int, positive_int
 from lc_klue.errors import DataError
 
 
@@ -46,13 +47,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="full",
         help="full: search the whole corpus; book: only the sampled questions' own passages",
     )
-    p.add_argument("--questions", type=int, default=1000, help="sampled questions (0 = all)")
+    p.add_argument(
+        "--questions", type=non_negative_int, default=1000, help="sampled questions (0 = all)"
+    )
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--k", type=int, default=30, help="first-stage candidates with a reranker")
-    p.add_argument("--top-n", type=int, default=10, help="passages returned per question")
+    p.add_argument(
+        "--k",
+        type=positive_int,
+        default=30,
+        help=f"first-stage candidates with a reranker (default 30; {K_RULE})",
+    )
+    p.add_argument("--top-n", type=positive_int, default=10, help="passages returned per question")
     p.add_argument("--ks", type=_ks, default=(1, 5, 10), help="hit@k cut-offs (default: 1,5,10)")
-    p.add_argument("--latency-queries", type=int, default=100, help="single-query timings")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--latency-queries", type=non_negative_int, default=100, help="single-query timings"
+    )
+    p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--device", help="cpu, cuda, mps (default: best available)")
     p.add_argument("--output", type=Path, help="write the result as JSON here")
     p.add_argument("--no-progress", action="store_true")
@@ -64,10 +74,9 @@ def run(args: argparse.Namespace) -> int:
     from lc_klue.data import load_mrc, load_passages
     from lc_klue.evaluation.evaluator import build_eval_set, evaluate
     from lc_klue.evaluation.report import COLUMNS, markdown_table, result_row, write_json
-    from lc_klue.retrieval.builder import build_first_stage, build_retriever, load_retriever
+    from lc_klue.retrieval.index import load_retriever
+    from lc_klue.retrieval.pipeline import PipelineParts, PipelineSpec, build_pipeline
 
-    if args.questions < 0:
-        raise DataError(f"--questions must be >= 0, got {args.questions}")
     data = load_mrc(args.data)
     corpus = load_passages(args.corpus) if args.corpus else None
     es = build_eval_set(data, args.protocol, args.questions or None, seed=args.seed, corpus=corpus)
@@ -86,25 +95,16 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
         )
     else:
-        from lc_klue.models.embeddings import KlueEmbeddings
-        from lc_klue.retrieval.bm25 import KiwiBM25Retriever
-        from lc_klue.retrieval.faiss_store import KlueFAISS
-
         if kind != "bm25" and not args.embedding_model:
             raise DataError(f"--retriever {kind} needs --embedding-model")
-        docs = es.documents()
-        dense = bm25 = None
-        if kind in ("dense", "hybrid"):
-            emb = KlueEmbeddings(
-                model_name_or_path=args.embedding_model,
-                device=args.device,
-                batch_size=args.batch_size,
-            )
-            dense = KlueFAISS.from_mrc(docs, emb)
-        if kind in ("bm25", "hybrid"):
-            bm25 = KiwiBM25Retriever(docs=docs, k=k)
-        first = build_first_stage(kind, dense=dense, bm25=bm25, k=k)
-        retriever = build_retriever(first, reranker, k=k, top_n=args.top_n)
+        spec = PipelineSpec.checked(
+            first_stage={"kind": kind, "embedding_model": args.embedding_model},
+            stages=[{"kind": "rerank", "cross_encoder": reranker}] if reranker else [],
+            k=k,
+            top_n=args.top_n,
+        )
+        parts = PipelineParts(es.documents(), device=args.device, batch_size=args.batch_size)
+        retriever = build_pipeline(spec, parts)
     result = evaluate(
         retriever,
         es,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from lc_klue.commands import positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``index`` subcommand."""
@@ -37,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--split", default="validation", help="hub split for 'klue' (default: validation)"
     )
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
-    p.add_argument("--batch-size", type=int, default=64, help="texts per encoding batch")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="texts per encoding batch")
     p.set_defaults(func=run)
 
 

@@ -23,23 +23,23 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from langchain_core.retrievers import BaseRetriever
 
 from lc_klue.data import load_mrc, load_passages, sample_questions, split_by_title
 from lc_klue.errors import DataError
-from lc_klue.evaluation.evaluator import EvalSet, build_eval_set, evaluate, gold_ids
+from lc_klue.evaluation.evaluator import PROTOCOLS, EvalSet, build_eval_set, evaluate, gold_ids
 from lc_klue.evaluation.report import (
     markdown_table,
     plot_quality_vs_time,
     result_row,
     write_json,
 )
+from lc_klue.retrieval.pipeline import PipelineParts, PipelineSpec, build_pipeline
 from lc_klue.storage import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -142,125 +142,71 @@ def hardware() -> dict[str, Any]:
     }
 
 
-class _Models:
-    """The models, loaded once for every protocol."""
+def config_spec(
+    config: str, s: BenchmarkSettings, weights: dict[str, dict[str, float]] | None = None
+) -> PipelineSpec:
+    """The pipeline of benchmark configuration ``config`` with ``s``'s models and sizes.
 
-    def __init__(self, s: BenchmarkSettings, needed: set[str]) -> None:
-        from lc_klue.models.embeddings import KlueEmbeddings
-        from lc_klue.models.reranker import load_cross_encoder
+    ``fusion-all`` is a cascade: the tuned lexical + dense fusion keeps its top ``ce_depth``
+    passages and only those are rescored with the cross-encoder added (first feature: the
+    previous fusion's score). ``weights`` are the tuned fusion weights per configuration.
+    """
+    weights = weights or {}
+    first_only = {"first_stage": 1.0}
+    bm25: dict[str, Any] = {"kind": "bm25"}
+    tuned: dict[str, Any] = {"kind": "bm25", **TUNED_BM25}
+    mrc: dict[str, Any] = {"kind": "dense", "embedding_model": s.mrc_model}
+    hybrid: dict[str, Any] = {"kind": "hybrid", "embedding_model": s.mrc_model}
+    rerank: dict[str, Any] = {"kind": "rerank", "cross_encoder": s.cross_encoder}
+    lex = {"kind": "fusion", "weights": weights.get("fusion-lex", first_only)}
+    dense_model = s.sts_model if s.fusion_dense == "sts" else s.mrc_model
+    lex_dense = {
+        "kind": "fusion",
+        "embedding_model": dense_model,
+        "weights": weights.get("fusion-lex-dense", first_only),
+        "keep": s.ce_depth,
+    }
+    ce_fusion = {
+        "kind": "fusion",
+        "lexical": False,
+        "cross_encoder": s.cross_encoder,
+        "weights": weights.get("fusion-all", first_only),
+    }
+    table: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
+        "sts": ({"kind": "dense", "embedding_model": s.sts_model}, []),
+        "mrc": (mrc, []),
+        "mrc+ce": (mrc, [rerank]),
+        "bm25": (bm25, []),
+        "bm25-tuned": (tuned, []),
+        "hybrid": (hybrid, []),
+        "hybrid+ce": (hybrid, [rerank]),
+        "hybrid+ce-rrf": (hybrid, [rerank | {"fusion": "rrf"}]),
+        "fusion-lex": (tuned, [lex]),
+        "fusion-lex-dense": (tuned, [lex_dense]),
+        "fusion-all": (tuned, [lex_dense, ce_fusion]),
+    }
+    first, stages = table[config]
+    return PipelineSpec.checked(first_stage=first, stages=stages, k=s.k, top_n=s.top_n)
 
-        self.embeddings: dict[str, Any] = {}
-        self.info: dict[str, Any] = {}
-        for key, path in (("sts", s.sts_model), ("mrc", s.mrc_model)):
-            if (key in needed or (key == s.fusion_dense and "dense" in needed)) and path:
-                emb = KlueEmbeddings(
-                    model_name_or_path=str(path), device=s.device, batch_size=s.batch_size
-                )
-                self.embeddings[key] = emb
-                self.info[key] = _model_info(emb.client, str(path))
-        self.ce = None
-        if "ce" in needed and s.cross_encoder:
-            self.ce = load_cross_encoder(s.cross_encoder, s.device, s.max_length)
-            self.info["ce"] = _model_info(self.ce, str(s.cross_encoder))
 
-    def has(self, key: str) -> bool:
-        return key in self.embeddings or (key == "ce" and self.ce is not None)
-
-
-class _Stack:
-    """Indexes and retrievers over one passage set."""
-
-    def __init__(self, es: EvalSet, models: _Models, s: BenchmarkSettings, configs: list[str]):
-        from lc_klue.retrieval.bm25 import KiwiBM25Retriever
-        from lc_klue.retrieval.faiss_store import KlueFAISS
-        from lc_klue.retrieval.fusion import CrossEncoderFeatures, DenseFeatures
-        from lc_klue.retrieval.lexical_features import LexicalFeatures
-
-        t0 = time.perf_counter()
-        self.docs = es.documents()
-        self.s, self.models = s, models
-        self.bm25 = KiwiBM25Retriever(docs=self.docs, k=s.top_n)
-        self.bm25_tuned = KiwiBM25Retriever(docs=self.docs, k=s.k, **TUNED_BM25)
-        self.stores = {
-            key: KlueFAISS.from_mrc(self.docs, emb) for key, emb in models.embeddings.items()
-        }
-        fusion = [c for c in configs if c.startswith("fusion")]
-        self.lexical = LexicalFeatures(self.docs, show_progress=s.show_progress) if fusion else None
-        self.dense_features = (
-            DenseFeatures(models.embeddings[s.fusion_dense], self.docs)
-            if fusion and s.fusion_dense in models.embeddings
-            else None
-        )
-        self.ce_features = (
-            CrossEncoderFeatures(models.ce, batch_size=s.batch_size) if models.ce else None
-        )
-        self.setup_s = time.perf_counter() - t0
-
-    def dense(self, key: str, k: int) -> BaseRetriever:
-        from lc_klue.retrieval.builder import build_first_stage
-
-        return build_first_stage("dense", dense=self.stores[key], k=k)
-
-    def hybrid(self, k: int) -> BaseRetriever:
-        from lc_klue.retrieval.builder import build_first_stage
-
-        return build_first_stage("hybrid", dense=self.stores["mrc"], bm25=self.bm25, k=k)
-
-    def reranked(self, first: BaseRetriever, fusion: str = "none") -> BaseRetriever:
-        from lc_klue.retrieval.builder import build_retriever
-        from lc_klue.retrieval.compressor import CrossEncoderReranker
-
-        reranker = CrossEncoderReranker(
-            model=self.models.ce, top_n=self.s.top_n, batch_size=self.s.batch_size, fusion=fusion
-        )
-        return build_retriever(first, reranker, k=self.s.k, top_n=self.s.top_n)
-
-    def fusion(self, config: str, weights: dict[str, dict[str, float]]) -> BaseRetriever:
-        """The fusion configurations, nested: ``fusion-all`` reranks the top ``ce_depth`` of
-        ``fusion-lex-dense`` with the cross-encoder added (a cascade: the expensive model only
-        sees the passages the cheap features put first)."""
-        from lc_klue.retrieval.fusion import FusionRetriever
-
-        first = self.bm25_tuned
-        if config == "fusion-lex":
-            r = FusionRetriever(first_stage=first, scorers=[self.lexical], k=self.s.top_n)
-        elif config == "fusion-lex-dense":
-            r = FusionRetriever(
-                first_stage=first, scorers=[self.lexical, self.dense_features], k=self.s.top_n
-            )
-        else:
-            inner = self.fusion("fusion-lex-dense", weights).model_copy(
-                update={"k": self.s.ce_depth}
-            )
-            r = FusionRetriever(
-                first_stage=inner,
-                scorers=[self.ce_features],
-                first_stage_score="fusion_score",
-                k=self.s.top_n,
-            )
-        if config in weights:
-            r.weights = weights[config]
-        return r
-
-    def build(self, config: str, weights: dict[str, dict[str, float]]) -> BaseRetriever:
-        s = self.s
-        builders: dict[str, Callable[[], BaseRetriever]] = {
-            "sts": lambda: self.dense("sts", s.top_n),
-            "mrc": lambda: self.dense("mrc", s.top_n),
-            "mrc+ce": lambda: self.reranked(self.dense("mrc", s.k)),
-            "bm25": lambda: self.bm25,
-            "bm25-tuned": lambda: self.bm25_tuned.model_copy(update={"k": s.top_n}),
-            "hybrid": lambda: self.hybrid(s.top_n),
-            "hybrid+ce": lambda: self.reranked(self.hybrid(s.k)),
-            "hybrid+ce-rrf": lambda: self.reranked(self.hybrid(s.k), fusion="rrf"),
-        }
-        if config.startswith("fusion"):
-            return self.fusion(config, weights)
-        return builders[config]()
+def _model_infos(parts: PipelineParts, s: BenchmarkSettings, needed: set[str]) -> dict[str, Any]:
+    """Size and architecture of every model the run uses, loaded through ``parts``."""
+    info: dict[str, Any] = {}
+    dense = "sts" if s.fusion_dense == "sts" else "mrc"
+    for key, path in (("sts", s.sts_model), ("mrc", s.mrc_model)):
+        if path and (key in needed or (key == dense and "dense" in needed)):
+            info[key] = _model_info(getattr(parts.embeddings(path), "client", None), path)
+    if "ce" in needed and s.cross_encoder:
+        info["ce"] = _model_info(parts.cross_encoder(s.cross_encoder), s.cross_encoder)
+    return info
 
 
 def _tune_fusion(
-    stack: _Stack, train_questions: list[str], train_gold: list[str], configs: list[str]
+    parts: PipelineParts,
+    s: BenchmarkSettings,
+    configs: list[str],
+    train_questions: list[str],
+    train_gold: list[str],
 ) -> dict[str, Any]:
     """Fusion weights per fusion configuration, tuned on training-title questions.
 
@@ -269,27 +215,28 @@ def _tune_fusion(
     Each stage keeps the previous stage's weights and tunes only what it adds, and a change
     must raise the tuning MRR@10 by more than :data:`MIN_GAIN`.
     """
-    fusion = [c for c in configs if c.startswith("fusion")]
-    if not fusion:
+    if not any(c.startswith("fusion") for c in configs):
         return {}
     t0 = time.perf_counter()
     weights: dict[str, dict[str, float]] = {}
     out: dict[str, Any] = {}
-    cheap = ["fusion-lex"] if stack.dense_features is None else ["fusion-lex", "fusion-lex-dense"]
-    features, gold_index = stack.fusion(cheap[-1], weights).tuning_features(
-        train_questions, train_gold
-    )
-    out["fusion-lex"] = stack.fusion("fusion-lex", weights).fit_features(
-        features, gold_index, min_gain=MIN_GAIN
-    )
+
+    def fusion(config: str) -> Any:
+        return build_pipeline(config_spec(config, s, weights), parts)
+
+    cheap = [c for c in ("fusion-lex", "fusion-lex-dense") if c in configs or c == "fusion-lex"]
+    if "fusion-all" in configs and "fusion-lex-dense" not in cheap:
+        cheap.append("fusion-lex-dense")
+    features, gold_index = fusion(cheap[-1]).tuning_features(train_questions, train_gold)
+    out["fusion-lex"] = fusion("fusion-lex").fit_features(features, gold_index, min_gain=MIN_GAIN)
     weights["fusion-lex"] = out["fusion-lex"]["weights"]
     if "fusion-lex-dense" in cheap:  # keep the lexical weights, tune the new feature only
-        out["fusion-lex-dense"] = stack.fusion("fusion-lex-dense", weights).fit_features(
+        out["fusion-lex-dense"] = fusion("fusion-lex-dense").fit_features(
             features, gold_index, start=weights["fusion-lex"], tune=("dense",), min_gain=MIN_GAIN
         )
         weights["fusion-lex-dense"] = out["fusion-lex-dense"]["weights"]
-    if "fusion-all" in fusion:  # the previous stage's score fused with the cross-encoder's
-        out["fusion-all"] = stack.fusion("fusion-all", weights).fit(
+    if "fusion-all" in configs:  # the previous stage's score fused with the cross-encoder's
+        out["fusion-all"] = fusion("fusion-all").fit(
             train_questions, train_gold, tune=("cross_encoder",), min_gain=MIN_GAIN
         )
     out["_seconds"] = time.perf_counter() - t0
@@ -334,24 +281,14 @@ def rerank_speed(
     }
 
 
-def _check_configs(configs: Sequence[str]) -> list[str]:
-    unknown = [c for c in configs if c not in CONFIGS]
+def _check_settings(s: BenchmarkSettings) -> tuple[list[str], dict[str, list[str]]]:
+    """The configurations to run, in canonical order, and those skipped for missing models."""
+    unknown = [c for c in s.configs if c not in CONFIGS]
     if unknown:
         raise DataError(f"unknown configuration(s) {unknown}; choose from {', '.join(CONFIGS)}")
-    return [c for c in CONFIGS if c in configs]  # canonical order (fusion nesting relies on it)
-
-
-def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
-    """Run every configuration on the same questions; return a JSON-ready result."""
-    s = settings
-    start = time.perf_counter()
-    if s.threads:
-        import torch
-
-        torch.set_num_threads(s.threads)
-    configs = _check_configs(s.configs)
+    configs = [c for c in CONFIGS if c in s.configs]  # canonical order (fusion nesting)
     for p in s.protocols:
-        if p not in ("book", "full"):
+        if p not in PROTOCOLS:
             raise DataError(f"protocol must be book or full, got {p!r}")
     if s.k < s.top_n:
         raise DataError(f"k={s.k} candidates cannot give top_n={s.top_n}")
@@ -368,9 +305,24 @@ def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
     configs = [c for c in configs if c not in skipped]
     if not configs:
         raise DataError("no configuration can run: give the model paths it needs")
-    needed = {m for c in configs for m in CONFIGS[c][1]}
-    models = _Models(s, needed)
+    return configs, skipped
 
+
+@dataclass
+class _Data:
+    """The questions and search spaces of a run."""
+
+    questions: int
+    titles: int
+    test_questions: int
+    train_questions: list[str]
+    train_gold: list[str]
+    corpus_passages: int
+    eval_sets: dict[str, EvalSet]
+
+
+def _load_data(s: BenchmarkSettings) -> _Data:
+    """Test-title questions per protocol, and the train-title questions fusion is tuned on."""
     ds = load_mrc(s.data)
     parts = split_by_title(ds, s.test_size, seed=s.seed)
     corpus = load_passages(s.corpus if s.corpus is not None else s.data)
@@ -380,53 +332,81 @@ def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
         )
         for p in s.protocols
     }
-    full_set = eval_sets.get("full") or build_eval_set(
-        parts["test"], "full", s.n_questions, s.seed, corpus=corpus
-    )
     train = sample_questions(parts["train"], s.tune_questions, seed=s.seed)
-    train_questions = list(train["question"])
-    train_gold = gold_ids(list(train["context"]), corpus)
+    return _Data(
+        questions=len(ds),
+        titles=len(set(ds["title"])),
+        test_questions=len(parts["test"]),
+        train_questions=list(train["question"]),
+        train_gold=gold_ids(list(train["context"]), corpus),
+        corpus_passages=len(corpus),
+        eval_sets=eval_sets,
+    )
 
-    stacks: dict[str, _Stack] = {}
-    tuning: dict[str, Any] = {}
-    fusion_configs = [c for c in configs if c.startswith("fusion")]
-    if fusion_configs:
-        stacks["full"] = _Stack(full_set, models, s, configs)
-        logger.info("indexes built in %.1f s; tuning fusion weights", stacks["full"].setup_s)
-        tuning = _tune_fusion(stacks["full"], train_questions, train_gold, configs)
-        logger.info("fusion tuned in %.1f s", tuning["_seconds"])
+
+def _run_protocol(
+    configs: list[str],
+    es: EvalSet,
+    parts: PipelineParts,
+    s: BenchmarkSettings,
+    weights: dict[str, dict[str, float]],
+) -> list[dict[str, Any]]:
+    """One result row per configuration on one protocol's questions."""
+    rows = []
+    for config in configs:
+        result = evaluate(
+            build_pipeline(config_spec(config, s, weights), parts),
+            es,
+            batch_size=max(s.batch_size, 256),
+            latency_queries=s.latency_queries,
+            name=config,
+            show_progress=s.show_progress,
+        )
+        row = result_row(result.to_dict())
+        row |= {"id": config, "name": CONFIGS[config][0], "group": es.protocol}
+        rows.append(row)
+        logger.info("%s/%s: %s in %.1f s", es.protocol, config, result.metrics, result.total_s)
+    return rows
+
+
+def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
+    """Run every configuration on the same questions; return a JSON-ready result."""
+    s = settings
+    start = time.perf_counter()
+    if s.threads:
+        import torch
+
+        torch.set_num_threads(s.threads)
+    configs, skipped = _check_settings(s)
+    data = _load_data(s)
+    full = data.eval_sets.get("full") or build_eval_set(
+        load_mrc(s.data), "full", s.n_questions, s.seed
+    )
+    kw = {"device": s.device, "batch_size": s.batch_size, "max_length": s.max_length}
+    full_parts = PipelineParts(full.documents(), show_progress=s.show_progress, **kw)
+    models = _model_infos(full_parts, s, {m for c in configs for m in CONFIGS[c][1]})
+    tuning = _tune_fusion(full_parts, s, configs, data.train_questions, data.train_gold)
     weights = {c: t["weights"] for c, t in tuning.items() if not c.startswith("_")}
-
     rows: list[dict[str, Any]] = []
-    speed: dict[str, Any] | None = None
     setup: dict[str, float] = {}
-    for protocol, es in eval_sets.items():
-        if protocol not in stacks:
-            stacks[protocol] = _Stack(es, models, s, configs)
-        stack = stacks[protocol]
-        setup[protocol] = stack.setup_s
-        for config in configs:
-            retriever = stack.build(config, weights)
-            result = evaluate(
-                retriever,
-                es,
-                batch_size=max(s.batch_size, 256),
-                latency_queries=s.latency_queries,
-                name=config,
-                show_progress=s.show_progress,
-            )
-            row = result_row(result.to_dict())
-            row |= {"id": config, "name": CONFIGS[config][0], "group": protocol}
-            rows.append(row)
-            logger.info("%s/%s: %s in %.1f s", protocol, config, result.metrics, result.total_s)
-        if speed is None and models.ce is not None and "mrc" in stack.stores and s.speed_queries:
-            qs = es.questions[: s.speed_queries]
-            cands = stack.dense("mrc", s.k).batch(qs)
-            speed = rerank_speed(
-                models.ce, qs, [[d.page_content for d in c] for c in cands], s.batch_size
-            )
-            speed["candidates_from"] = f"MRC bi-encoder top {s.k}, {protocol} protocol"
-
+    for protocol, es in data.eval_sets.items():
+        t0 = time.perf_counter()
+        parts = full_parts if protocol == "full" else full_parts.with_documents(es.documents())
+        rows += _run_protocol(configs, es, parts, s, weights)
+        setup[protocol] = time.perf_counter() - t0
+    speed = None
+    if s.cross_encoder and s.mrc_model and s.speed_queries and "ce" in models:
+        es = next(iter(data.eval_sets.values()))
+        qs = es.questions[: s.speed_queries]
+        first = build_pipeline(
+            PipelineSpec.checked(
+                first_stage={"kind": "dense", "embedding_model": s.mrc_model}, top_n=s.k
+            ),
+            full_parts if es.protocol == "full" else full_parts.with_documents(es.documents()),
+        )
+        cands = [[d.page_content for d in c] for c in first.batch(qs)]
+        speed = rerank_speed(full_parts.cross_encoder(s.cross_encoder), qs, cands, s.batch_size)
+        speed["candidates_from"] = f"MRC bi-encoder top {s.k}, {es.protocol} protocol"
     return {
         "settings": {
             "data": str(s.data),
@@ -437,21 +417,21 @@ def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
             "top_n": s.top_n,
             "ce_depth": s.ce_depth,
             "latency_queries": s.latency_queries,
-            "tune_questions": len(train_questions),
+            "tune_questions": len(data.train_questions),
             "tuned_on": "questions of the TRAIN titles (never the evaluated questions)",
             "bm25_tuned": TUNED_BM25,
             "fusion_dense": s.fusion_dense,
             **s.extra,
         },
         "data": {
-            "questions": len(ds),
-            "titles": len(set(ds["title"])),
-            "test_questions": len(parts["test"]),
-            "train_questions": len(parts["train"]),
-            "corpus_passages": len(corpus),
-            **{f"{p}_search_space": len(es.passages) for p, es in eval_sets.items()},
+            "questions": data.questions,
+            "titles": data.titles,
+            "test_questions": data.test_questions,
+            "train_questions": data.questions - data.test_questions,
+            "corpus_passages": data.corpus_passages,
+            **{f"{p}_search_space": len(es.passages) for p, es in data.eval_sets.items()},
         },
-        "models": models.info,
+        "models": models,
         "hardware": hardware(),
         "skipped": skipped,
         "fusion_tuning": tuning,

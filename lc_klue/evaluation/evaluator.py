@@ -191,14 +191,13 @@ class EvaluationResult:
         return d
 
 
-def _check_ks(ks: Sequence[int], k_rank: int, corpus_size: int | None) -> None:
+def _check_ks(ks: Sequence[int], k_rank: int) -> None:
+    """Positive cut-offs (one larger than the corpus simply counts every passage)."""
     if not ks:
         raise DataError("ks is empty: give at least one k for hit@k")
     for k in [*ks, k_rank]:
         if not isinstance(k, int | np.integer) or k <= 0:
             raise DataError(f"k must be a positive integer, got {k!r}")
-        if corpus_size is not None and k > corpus_size:
-            raise DataError(f"k={k} is larger than the corpus ({corpus_size} passages)")
 
 
 def evaluate_retriever(
@@ -237,7 +236,7 @@ def evaluate_retriever(
         raise DataError(f"batch_size must be positive, got {batch_size}")
     if latency_queries < 0:
         raise DataError(f"latency_queries must be >= 0, got {latency_queries}")
-    _check_ks(ks, k_rank, len(corpus) if corpus is not None else None)
+    _check_ks(ks, k_rank)
     gold = gold_ids(gold_contexts, corpus)
     corpus_ids = _corpus_ids(corpus) if corpus is not None else None
 

@@ -1,15 +1,9 @@
-"""Retrieval: FAISS dense store, Korean BM25, hybrid fusion, cross-encoder reranking."""
+"""Retrieval: FAISS dense store, Korean BM25, hybrid fusion, score fusion, cross-encoder
+reranking, and the one pipeline builder that composes them (:mod:`lc_klue.retrieval.pipeline`)
+with saved index directories (:mod:`lc_klue.retrieval.index`)."""
 
 from lc_klue.data import mrc_documents
 from lc_klue.retrieval.bm25 import KiwiBM25Retriever
-from lc_klue.retrieval.builder import (
-    RerankingRetriever,
-    build_first_stage,
-    build_index,
-    build_retriever,
-    index_documents,
-    load_retriever,
-)
 from lc_klue.retrieval.compressor import CrossEncoderReranker
 from lc_klue.retrieval.faiss_store import KlueFAISS, KlueFAISSRetriever
 from lc_klue.retrieval.fusion import (
@@ -18,26 +12,45 @@ from lc_klue.retrieval.fusion import (
     FusionRetriever,
 )
 from lc_klue.retrieval.hybrid import HybridRetriever, reciprocal_rank_fusion
+from lc_klue.retrieval.index import build_index, index_documents, load_retriever, read_manifest
 from lc_klue.retrieval.lexical_features import LexicalFeatures
+from lc_klue.retrieval.pipeline import (
+    FirstStageSpec,
+    FusionStage,
+    PipelineParts,
+    PipelineSpec,
+    RerankingRetriever,
+    RerankStage,
+    build_first_stage,
+    build_pipeline,
+    build_retriever,
+)
 from lc_klue.text import kiwi_tokenize
 
 __all__ = [
     "CrossEncoderFeatures",
     "CrossEncoderReranker",
     "DenseFeatures",
+    "FirstStageSpec",
     "FusionRetriever",
+    "FusionStage",
     "HybridRetriever",
     "KiwiBM25Retriever",
     "KlueFAISS",
     "KlueFAISSRetriever",
     "LexicalFeatures",
+    "PipelineParts",
+    "PipelineSpec",
+    "RerankStage",
     "RerankingRetriever",
     "build_first_stage",
     "build_index",
+    "build_pipeline",
     "build_retriever",
     "index_documents",
     "kiwi_tokenize",
     "load_retriever",
     "mrc_documents",
+    "read_manifest",
     "reciprocal_rank_fusion",
 ]

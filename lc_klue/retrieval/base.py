@@ -28,17 +28,12 @@ def check_query(query: Any) -> str:
     return query
 
 
-def check_k(k: int, corpus_size: int, what: str = "index") -> int:
-    """Validate ``k`` against the corpus: positive and at most ``corpus_size``."""
+def check_k(k: int, corpus_size: int) -> int:
+    """The package's one rule for ``k``: a positive integer (else :class:`RetrievalError`);
+    more than the corpus holds returns the whole corpus, as LangChain's stores do."""
     if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
         raise RetrievalError(f"k must be a positive integer, got {k!r}")
-    if corpus_size == 0:
-        raise RetrievalError(f"the {what} is empty: add passages before searching")
-    if k > corpus_size:
-        raise RetrievalError(
-            f"k={k} is larger than the {what} ({corpus_size} passages); use k <= {corpus_size}"
-        )
-    return int(k)
+    return min(int(k), corpus_size)
 
 
 def batch_retrieve(

@@ -119,7 +119,7 @@ class KiwiBM25Retriever(BatchedRetrieverMixin, BaseRetriever):
         self, queries: Sequence[str], k: int | None = None
     ) -> list[list[tuple[Document, float]]]:
         """``(Document, BM25 score)`` for many queries (one Kiwi call for all of them)."""
-        k = check_k(self.k if k is None else k, len(self.docs), "BM25 index")
+        k = check_k(self.k if k is None else k, len(self.docs))
         queries = [check_query(q) for q in queries]
         out = []
         for tokens in kiwi_tokenize(queries):

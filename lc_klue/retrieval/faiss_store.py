@@ -66,7 +66,8 @@ class KlueFAISS(VectorStore):
     passages) or ``ivf`` (inverted lists, trained on the first vectors added; ``nlist`` defaults
     to about 4·√n). ``similarity_search_with_score`` returns the cosine similarity;
     ``similarity_search_with_relevance_scores`` maps it to ``(1 + cos) / 2``.
-    ``k`` larger than the number of passages raises :class:`RetrievalError`.
+    Adding an id that is already stored replaces that passage; ``k`` larger than the store
+    returns every passage.
     """
 
     def __init__(
@@ -112,44 +113,71 @@ class KlueFAISS(VectorStore):
         texts: Iterable[str],
         metadatas: list[dict] | None = None,
         *,
-        ids: list[str] | None = None,
+        ids: Sequence[str | None] | None = None,
         **kwargs: Any,
     ) -> list[str]:
-        """Embed and add ``texts``; ids default to ``metadata["context_id"]`` or the text hash."""
+        """Embed and add ``texts``; an id left out is ``metadata["context_id"]`` or the
+        passage's :func:`~lc_klue.data.context_id`. An id already stored is replaced."""
         texts = list(texts)
         if not texts:
             return []
         metadatas = [dict(m) for m in metadatas] if metadatas else [{} for _ in texts]
         if len(metadatas) != len(texts):
             raise DataError(f"{len(texts)} texts but {len(metadatas)} metadatas")
-        if ids is None:
-            pairs = zip(texts, metadatas, strict=True)
-            ids = [str(m.get("context_id") or context_id(t)) for t, m in pairs]
-        if len(ids) != len(texts):
-            raise DataError(f"{len(texts)} texts but {len(ids)} ids")
+        given = list(ids) if ids is not None else [None] * len(texts)
+        if len(given) != len(texts):
+            raise DataError(f"{len(texts)} texts but {len(given)} ids")
         for i, t in enumerate(texts):
             if not isinstance(t, str) or not t.strip():
                 raise DataError(f"passage {i} is empty")
-        clash = [i for i in ids if i in self._position]
-        if clash or len(set(ids)) != len(ids):
-            raise DataError(f"duplicate document id(s), e.g. {(clash or ids)[0]!r}")
+        final = [
+            str(i) if i is not None else str(m.get("context_id") or context_id(t))
+            for i, t, m in zip(given, texts, metadatas, strict=True)
+        ]
+        if len(set(final)) != len(final):
+            dup = next(i for i in final if final.count(i) > 1)
+            raise DataError(f"duplicate document id {dup!r} in one call")
         vectors = _normalise(embed_passages(self.embedding, texts))
+        self.delete([i for i in final if i in self._position])
         self._add_vectors(vectors)
-        for t, m, i in zip(texts, metadatas, ids, strict=True):
+        for t, m, i in zip(texts, metadatas, final, strict=True):
             self._position[i] = len(self._docs)
             self._docs.append(Document(page_content=t, metadata=m, id=i))
-        return list(ids)
+        return final
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
-        """Add Documents (ids from ``ids=``, ``Document.id`` or ``metadata["context_id"]``)."""
+        """Add Documents (ids from ``ids=``, else each ``Document.id``, else as
+        :meth:`add_texts`)."""
         ids = kwargs.pop("ids", None)
-        if ids is None and all(d.id for d in documents):
-            ids = [str(d.id) for d in documents]
+        if ids is None:
+            ids = [d.id for d in documents]
         return self.add_texts(
-            [d.page_content for d in documents],
-            [d.metadata for d in documents],
-            ids=ids,
+            [d.page_content for d in documents], [d.metadata for d in documents], ids=ids
         )
+
+    def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool:
+        """Remove the passages with these ids (unknown ids are skipped); ``None`` removes all.
+
+        The kept vectors are re-added to the emptied index (an IVF index keeps its training).
+        """
+        if ids is None:
+            ids = list(self._position)
+        drop = {self._position[i] for i in ids if i in self._position}
+        if not drop:
+            return True
+        keep = [p for p in range(len(self._docs)) if p not in drop]
+        assert self.index is not None
+        vectors = _stored_vectors(self.index)[keep] if keep else None
+        self.index.reset()
+        if vectors is not None:
+            self.index.add(vectors)
+        self._docs = [self._docs[p] for p in keep]
+        self._position = {d.id: i for i, d in enumerate(self._docs) if d.id is not None}
+        return True
+
+    def documents(self) -> list[Document]:
+        """Copies of every stored passage, in index order."""
+        return [self._doc(i) for i in range(len(self._docs))]
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """The stored Documents with these ids (unknown ids are skipped)."""
@@ -189,9 +217,11 @@ class KlueFAISS(VectorStore):
         the best ``fetch_k`` hits (default ``max(50, 10 * k)``), so fewer than ``k`` may remain.
         """
         queries = [check_query(q) for q in queries]
-        check_k(k, len(self), "FAISS index")
+        check_k(k, len(self))
         if not queries:
             return []
+        if not len(self):
+            return [[] for _ in queries]
         vectors = embed_queries(self.embedding, list(queries))
         return self._search(vectors, k, filter=filter, fetch_k=fetch_k)
 
@@ -355,7 +385,9 @@ class KlueFAISS(VectorStore):
         filter: MetadataFilter | None = None,
         fetch_k: int | None = None,
     ) -> list[list[tuple[Document, float]]]:
-        check_k(k, len(self), "FAISS index")
+        k = check_k(k, len(self))
+        if k == 0 or self.index is None:
+            return [[] for _ in vectors]
         keep = _metadata_predicate(filter)
         k_final = k
         if keep is not None:
@@ -378,6 +410,13 @@ class KlueFAISS(VectorStore):
             ]
             out.append(hits[:k_final])
         return out
+
+
+def _stored_vectors(index: faiss.Index) -> np.ndarray:
+    """Every vector of a flat, HNSW or IVF index, in insertion order."""
+    if isinstance(index, faiss.IndexIVF):
+        index.make_direct_map()
+    return index.reconstruct_n(0, index.ntotal)
 
 
 def _metadata_predicate(

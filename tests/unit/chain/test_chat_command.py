@@ -6,7 +6,7 @@ import pytest
 
 from lc_klue.chain import split_sentences
 from lc_klue.cli import main
-from lc_klue.retrieval.builder import build_index
+from lc_klue.retrieval.index import build_index
 
 QUESTION = "해상 풍력 단지 조성에 들어가는 총 사업비는 얼마인가?"
 SOURCE_LINE = re.compile(r"^\[(\d+)\] (.+?)(?: \((score|rrf) (-?\d+\.\d{4})\))?$")
@@ -161,7 +161,8 @@ def test_k_larger_than_the_index_is_capped(index_dir, capsys):
         (["-q", "   "], "empty question"),
         (["-q", QUESTION, "--llm", "nosuchprovider:x"], "provider"),
         (["-q", QUESTION, "--reranker", "/no/such/model"], "not found"),
-        (["-q", QUESTION, "--top-n", "40", "--k", "30"], "top_n"),
+        (["-q", QUESTION, "--top-n", "0"], "argument --top-n: must be a positive integer, got 0"),
+        (["-q", QUESTION, "--k", "0"], "argument --k: must be a positive integer, got 0"),
     ],
 )
 def test_user_errors_are_one_line_messages(index_dir, capsys, argv, message):

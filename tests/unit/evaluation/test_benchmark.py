@@ -145,7 +145,7 @@ def test_cli_evaluate_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -
 
 
 def test_cli_evaluate_a_saved_index(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from lc_klue.retrieval.builder import build_index
+    from lc_klue.retrieval.index import build_index
 
     build_index(NEWS_QA, tmp_path / "index", kinds=("bm25",))
     out = tmp_path / "eval.json"

@@ -107,11 +107,13 @@ def test_bad_input_raises_data_error(
     assert retriever.calls == []  # rejected before any retrieval
 
 
-def test_k_larger_than_corpus_and_missing_gold(news_qa: Dataset) -> None:
+def test_k_larger_than_corpus_counts_and_missing_gold_fails(news_qa: Dataset) -> None:
     es = build_eval_set(news_qa, "book", n_questions=4, seed=0)
+    gold = dict(zip(es.questions, es.gold_contexts, strict=True))
+    retriever = TableRetriever(rankings={q: [gold[q]] for q in es.questions}, calls=[])
+    result = evaluate(retriever, es, ks=(1, 500), latency_queries=0, show_progress=False)
+    assert result.metrics["hit@500"] == 1.0  # k beyond the corpus: the corpus is all there is
     retriever = TableRetriever(rankings={}, calls=[])
-    with pytest.raises(DataError, match="larger than the corpus"):
-        evaluate(retriever, es, ks=(1, 500), show_progress=False)
     other = EvalSet(es.questions, ["not a passage"] * 4, es.passages, "full")
     with pytest.raises(DataError, match="not in the corpus"):
         evaluate(retriever, other, ks=(1,), k_rank=1, show_progress=False)

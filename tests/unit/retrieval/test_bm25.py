@@ -59,8 +59,9 @@ def test_save_load_round_trip(news_bm25, news_qa, tmp_path: Path) -> None:
 def test_bad_input(news_bm25, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="empty corpus"):
         KiwiBM25Retriever.from_texts([])
-    with pytest.raises(RetrievalError, match="larger than the BM25 index"):
-        news_bm25.search_with_scores(["서울"], k=100)
+    assert len(news_bm25.search_with_scores(["서울"], k=100)[0]) == 32  # k > corpus: all of it
+    with pytest.raises(RetrievalError, match="k must be a positive integer"):
+        news_bm25.search_with_scores(["서울"], k=0)
     with pytest.raises(RetrievalError, match="query is empty"):
         news_bm25.invoke("")
     with pytest.raises(RetrievalError, match="directory not found"):

@@ -91,8 +91,9 @@ async def test_async_retrieval(news_store: KlueFAISS, news_qa: Dataset) -> None:
 
 
 def test_bad_requests(news_store: KlueFAISS, embeddings: KlueEmbeddings) -> None:
-    with pytest.raises(RetrievalError, match="larger than the FAISS index"):
-        news_store.similarity_search("서울", k=33)
+    assert len(news_store.similarity_search("서울", k=33)) == 32  # k > corpus: all of it
+    with pytest.raises(RetrievalError, match="k must be a positive integer"):
+        news_store.similarity_search("서울", k=0)
     with pytest.raises(RetrievalError, match="query is empty"):
         news_store.as_retriever(k=3).invoke("  ")
     with pytest.raises(RetrievalError, match="query is empty"):

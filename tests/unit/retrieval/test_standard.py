@@ -1,4 +1,5 @@
-"""LangChain's standard retriever tests on the BM25, dense and hybrid retrievers."""
+"""LangChain's standard suites: the retriever tests on the BM25, dense and hybrid retrievers,
+and the vector-store tests on :class:`KlueFAISS` (with the kit's real tiny bi-encoder)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 import pytest
 from langchain_core.retrievers import BaseRetriever
 from langchain_tests.integration_tests import RetrieversIntegrationTests
+from langchain_tests.integration_tests.vectorstores import VectorStoreIntegrationTests
 
+from lc_klue.models import KlueEmbeddings
 from lc_klue.resources import NEWS_QA
 from lc_klue.retrieval import KiwiBM25Retriever, KlueFAISS, build_first_stage, mrc_documents
 
@@ -66,3 +69,19 @@ class TestHybridStandard(_WithStores):
     @property
     def retriever_constructor_params(self) -> dict[str, Any]:
         return {}
+
+
+class TestKlueFAISSVectorStore(VectorStoreIntegrationTests):
+    """Add, upsert by id, delete, get by id — sync and async — on an empty flat index."""
+
+    @pytest.fixture()
+    def vectorstore(self, embeddings: KlueEmbeddings) -> KlueFAISS:  # type: ignore[override]
+        return KlueFAISS(embeddings)
+
+
+class TestKlueFAISSHNSWVectorStore(TestKlueFAISSVectorStore):
+    """The same on an HNSW index (deletion rebuilds it from the kept vectors)."""
+
+    @pytest.fixture()
+    def vectorstore(self, embeddings: KlueEmbeddings) -> KlueFAISS:  # type: ignore[override]
+        return KlueFAISS(embeddings, "hnsw")

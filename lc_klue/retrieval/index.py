@@ -1,0 +1,194 @@
+"""Index directories: the passages' dense (FAISS) and BM25 indexes saved together, and loaded
+back as a retriever through :func:`~lc_klue.retrieval.pipeline.build_pipeline`.
+
+Layout: ``dense/`` (:class:`~lc_klue.retrieval.faiss_store.KlueFAISS`), ``bm25/``
+(:class:`~lc_klue.retrieval.bm25.KiwiBM25Retriever`) and ``manifest.json`` (kinds, passage
+count, embedding model), read by :func:`read_manifest` alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.vectorstores import VectorStore
+
+from lc_klue.data import MrcSource, mrc_documents
+from lc_klue.errors import RetrievalError
+from lc_klue.retrieval.bm25 import KiwiBM25Retriever
+from lc_klue.retrieval.compressor import CrossEncoderReranker
+from lc_klue.retrieval.faiss_store import KlueFAISS
+from lc_klue.retrieval.pipeline import (
+    FIRST_STAGE_KINDS,
+    FirstStageKind,
+    PipelineParts,
+    PipelineSpec,
+    build_pipeline,
+    model_path,
+)
+from lc_klue.storage import atomic_directory, atomic_write_text
+
+MANIFEST = "manifest.json"
+INDEX_KINDS = ("dense", "bm25")
+#: What each first stage needs from an index directory.
+NEEDED = {"dense": ["dense"], "bm25": ["bm25"], "hybrid": ["dense", "bm25"]}
+
+
+def index_documents(store: VectorStore, data: MrcSource, batch_size: int = 10_000) -> list[str]:
+    """Add the distinct passages of MRC data to any LangChain ``VectorStore`` (ids =
+    ``context_id``), in chunks of ``batch_size``."""
+    docs = mrc_documents(data)
+    ids: list[str] = []
+    for start in range(0, len(docs), batch_size):
+        chunk = docs[start : start + batch_size]
+        ids += store.add_documents(chunk, ids=[d.metadata["context_id"] for d in chunk])
+    return ids
+
+
+def build_index(
+    data: MrcSource,
+    output_dir: str | Path,
+    embedding_model: str | Path | Embeddings | None = None,
+    kinds: Sequence[str] = INDEX_KINDS,
+    index_type: str = "flat",
+    *,
+    device: str | None = None,
+    batch_size: int = 64,
+    **index_params: Any,
+) -> dict[str, Any]:
+    """Build and save the indexes ``kinds`` of MRC data under ``output_dir`` (atomically);
+    returns the manifest."""
+    kinds = list(dict.fromkeys(kinds))
+    unknown = [k for k in kinds if k not in INDEX_KINDS]
+    if unknown or not kinds:
+        raise RetrievalError(f"unknown index kind(s) {unknown or kinds}; choose dense and/or bm25")
+    if "dense" in kinds and embedding_model is None:
+        raise RetrievalError("a dense index needs an embedding model (embedding_model=...)")
+    docs = mrc_documents(data)
+    manifest: dict[str, Any] = {"kinds": kinds, "passages": len(docs)}
+    with atomic_directory(output_dir) as tmp:
+        if "dense" in kinds:
+            from lc_klue.models.embeddings import KlueEmbeddings, embedding_fingerprint
+
+            embeddings = (
+                embedding_model
+                if isinstance(embedding_model, Embeddings)
+                else KlueEmbeddings(
+                    model_name_or_path=str(embedding_model), device=device, batch_size=batch_size
+                )
+            )
+            store = KlueFAISS.from_mrc(docs, embeddings, index_type=index_type, **index_params)
+            store.save(tmp / "dense")
+            name = model_path(embedding_fingerprint(embeddings)["name"])
+            manifest["dense"] = {"index_type": index_type, "embedding_model": name}
+        if "bm25" in kinds:
+            KiwiBM25Retriever.from_mrc(docs).save(tmp / "bm25")
+            manifest["bm25"] = {"tokenizer": "kiwi"}
+        atomic_write_text(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
+    return manifest
+
+
+def read_manifest(index_dir: str | Path) -> dict[str, Any]:
+    """The manifest of an index directory (:class:`RetrievalError` when it is not one)."""
+    root = Path(index_dir).expanduser()
+    if not root.is_dir():
+        raise RetrievalError(f"{root}: index directory not found")
+    path = root / MANIFEST
+    if not path.is_file():
+        raise RetrievalError(f"{root}: not an lc-klue index directory (no {MANIFEST})")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise RetrievalError(f"{path}: not valid JSON ({e})") from e
+    if not isinstance(manifest, dict) or not manifest.get("kinds"):
+        raise RetrievalError(f"{path}: not an lc-klue index manifest")
+    return manifest
+
+
+def load_retriever(
+    index_dir: str | Path,
+    kind: FirstStageKind | str | None = None,
+    *,
+    embedding_model: str | Path | Embeddings | None = None,
+    reranker: CrossEncoderReranker | Any | None = None,
+    k: int = 30,
+    top_n: int = 10,
+    device: str | None = None,
+    **reranker_kwargs: Any,
+) -> BaseRetriever:
+    """Load the indexes of ``index_dir`` and compose the retriever.
+
+    ``kind`` defaults to ``hybrid`` when both indexes exist, else the one that does;
+    ``embedding_model`` defaults to the model recorded in the manifest. ``reranker`` (a model
+    path, a ``CrossEncoder`` or a :class:`CrossEncoderReranker`) reorders ``k`` candidates to
+    ``top_n``; ``reranker_kwargs`` are :class:`~lc_klue.retrieval.pipeline.RerankStage` fields.
+    """
+    root = Path(index_dir).expanduser()
+    manifest = read_manifest(root)
+    kinds = manifest["kinds"]
+    if kind is None:
+        kind = "hybrid" if set(INDEX_KINDS) <= set(kinds) else kinds[0]
+    if kind not in FIRST_STAGE_KINDS:
+        raise RetrievalError(f"unknown first stage {kind!r}; choose dense, bm25 or hybrid")
+    missing = [n for n in NEEDED[kind] if n not in kinds]
+    if missing:
+        raise RetrievalError(f"{root}: no {' or '.join(missing)} index (has: {', '.join(kinds)})")
+    stores: dict[str, KlueFAISS] = {}
+    embeddings: dict[str, Embeddings] = {}
+    model_name = None
+    if "dense" in NEEDED[kind]:
+        model = embedding_model or manifest["dense"]["embedding_model"]
+        model_name = str(getattr(model, "model_name_or_path", None) or model)
+        if isinstance(model, Embeddings):
+            embeddings[model_name] = model
+        else:
+            from lc_klue.models.embeddings import KlueEmbeddings
+
+            embeddings[model_name] = KlueEmbeddings(model_name_or_path=model_name, device=device)
+        stores[model_name] = KlueFAISS.load(root / "dense", embeddings[model_name])
+    bm25 = KiwiBM25Retriever.load(root / "bm25") if "bm25" in NEEDED[kind] else None
+    docs = bm25.docs if bm25 is not None else stores[str(model_name)].documents()
+    stages, cross_encoders = _rerank_stage(reranker, reranker_kwargs)
+    spec = PipelineSpec.checked(
+        first_stage={
+            "kind": kind,
+            "embedding_model": model_name,
+            **({"k1": bm25.k1, "b": bm25.b} if bm25 is not None else {}),
+        },
+        stages=stages,
+        k=k if stages else top_n,
+        top_n=top_n,
+    )
+    parts = PipelineParts(
+        docs,
+        device=device,
+        stores=stores,
+        embeddings=embeddings,
+        bm25={(bm25.k1, bm25.b): bm25} if bm25 is not None else None,
+        cross_encoders=cross_encoders,
+        **{
+            key: reranker_kwargs[key]
+            for key in ("batch_size", "max_length")
+            if key in reranker_kwargs
+        },
+    )
+    return build_pipeline(spec, parts)
+
+
+def _rerank_stage(
+    reranker: Any, kwargs: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The rerank stage of a reranker given as a path, a model or a compressor."""
+    if reranker is None:
+        return [], {}
+    fields = {key: kwargs[key] for key in ("fusion", "fusion_weight") if key in kwargs}
+    if isinstance(reranker, str | Path):
+        return [{"kind": "rerank", "cross_encoder": str(reranker), **fields}], {}
+    if isinstance(reranker, CrossEncoderReranker):
+        fields = {"fusion": reranker.fusion, "fusion_weight": reranker.fusion_weight, **fields}
+        reranker = reranker.model
+    return [{"kind": "rerank", "cross_encoder": "reranker", **fields}], {"reranker": reranker}
