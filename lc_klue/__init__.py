@@ -1,18 +1,19 @@
 """lc-klue: Korean retrieval models trained on your data, as LangChain components.
 
-The story of the package, one subpackage per step: :mod:`lc_klue.data` (KLUE STS / MRC) →
-``training`` (the three models) → :mod:`lc_klue.models` (LangChain embeddings, batched
-cross-encoder) → :mod:`lc_klue.retrieval` (FAISS, BM25, hybrid, reranking) →
-:mod:`lc_klue.chain` (RAG chain, chatbot) → :mod:`lc_klue.evaluation` (metrics, benchmark).
+The story of the package, one subpackage per step: :mod:`lc_klue.data` (KLUE STS / MRC,
+passages) → ``training`` (the three models) → :mod:`lc_klue.models` (LangChain embeddings,
+batched cross-encoder) → :mod:`lc_klue.retrieval` (FAISS, BM25, hybrid, fusion, reranking, the
+pipeline builder) → :mod:`lc_klue.chain` (RAG chain, chatbot) → :mod:`lc_klue.evaluation`
+(evaluator, benchmark) → :mod:`lc_klue.commands` (the ``lc-klue`` CLI). Shared foundations:
+:mod:`lc_klue.runtime` (device, local-or-hub), :mod:`lc_klue.text` (Korean text with Kiwi),
+:mod:`lc_klue.ranking` (fusion and metrics), :mod:`lc_klue.storage` (atomic saves).
 
 The names below are re-exported flat and imported lazily, so ``import lc_klue`` stays cheap.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from lc_klue._lazy import lazy_exports
 from lc_klue.errors import DataError, LcKlueError, ModelError, RetrievalError
 
 __version__ = "0.1.0"
@@ -22,6 +23,8 @@ _LAZY: dict[str, str] = {
     "load_sts": "lc_klue.data",
     "load_mrc": "lc_klue.data",
     "load_passages": "lc_klue.data",
+    "context_id": "lc_klue.data",
+    "mrc_documents": "lc_klue.data",
     "split_sts": "lc_klue.data",
     "split_by_title": "lc_klue.data",
     "sample_questions": "lc_klue.data",
@@ -59,14 +62,4 @@ _LAZY: dict[str, str] = {
 __all__ = ["DataError", "LcKlueError", "ModelError", "RetrievalError", "__version__", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lc_klue' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

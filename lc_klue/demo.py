@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -109,28 +110,31 @@ def train_demo_models(
         resume=False,
         overwrite=True,
     )
-    train_sts(
-        models.sts,
-        base_model=base,
-        train_data=sts,
-        args=replace(common, epochs=recipe.sts_epochs, learning_rate=2e-4, max_length=64),
-    )
-    train_mrc(
-        models.mrc,
-        model=models.sts,
-        train_data=train,
-        test_data=test,
-        args=replace(common, epochs=recipe.mrc_epochs, learning_rate=2e-4, max_length=192),
-    )
-    # The cross-encoder's encoder starts from the MRC model (as in results/training.md).
-    train_cross_encoder(
-        models.cross_encoder,
-        base_model=models.mrc,
-        train_data=train,
-        test_data=test,
-        num_negatives=3,
-        args=replace(common, epochs=recipe.ce_epochs, learning_rate=5e-4, max_length=256),
-    )
+    # (stage, output, its own arguments, epochs, learning rate, max length); the
+    # cross-encoder's encoder starts from the MRC model (as in results/training.md).
+    held_out = {"train_data": train, "test_data": test}
+    stages: list[tuple[Callable[..., Any], Path, dict[str, Any], int, float, int]] = [
+        (
+            train_sts,
+            models.sts,
+            {"base_model": base, "train_data": sts},
+            recipe.sts_epochs,
+            2e-4,
+            64,
+        ),
+        (train_mrc, models.mrc, {"model": models.sts, **held_out}, recipe.mrc_epochs, 2e-4, 192),
+        (
+            train_cross_encoder,
+            models.cross_encoder,
+            {"base_model": models.mrc, "num_negatives": 3, **held_out},
+            recipe.ce_epochs,
+            5e-4,
+            256,
+        ),
+    ]
+    for train_stage, output, own, epochs, lr, length in stages:
+        hp = replace(common, epochs=epochs, learning_rate=lr, max_length=length)
+        train_stage(output, **own, args=hp)
     done.parent.mkdir(parents=True, exist_ok=True)
     done.write_text(json.dumps(key))
     return DemoModels(models.sts, models.mrc, models.cross_encoder, reused=False)
@@ -143,9 +147,11 @@ def run_demo(
     quick: bool = False,
     n_answers: int = 3,
     show_progress: bool = True,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> dict[str, Any]:
-    """Run the whole demo; print answers and the table; return the benchmark result."""
+    """Run the whole demo; print answers and the table (to ``out``, default stdout); return
+    the benchmark result."""
+    out = out or sys.stdout
     from lc_klue.chain import build_rag_chain, format_answer
     from lc_klue.evaluation.benchmark import (
         BenchmarkSettings,

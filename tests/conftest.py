@@ -16,7 +16,7 @@ from datasets import Dataset
 
 from lc_klue.data import load_mrc, load_sts
 from lc_klue.resources import NEWS_QA, STS_PAIRS
-from tests.kit import TinyModelFactory, fixture_texts
+from tests.kit import TinyModelFactory, fixture_texts, tiny_causal_lm_dir
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("LC_KLUE_DATA_DIR", REPO.parent / "shared" / "data"))
@@ -58,3 +58,22 @@ def tiny_models(
     return TinyModelFactory(
         tmp_path_factory.mktemp("tiny-models"), fixture_texts(news_qa, sts_pairs)
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_causal_lm(tiny_models: TinyModelFactory, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer GPT-2 with the tiny Korean tokenizer, fitted to continue ``LM_TEXT``."""
+    return tiny_causal_lm_dir(tiny_models, tmp_path_factory.mktemp("tiny-lm"))
+
+
+@pytest.fixture(scope="session")
+def quick_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, str]:
+    """The offline demo run once with the quick recipe: its cache folder, result and output."""
+    import io
+
+    from lc_klue.demo import run_demo
+
+    cache = tmp_path_factory.mktemp("demo")
+    out = io.StringIO()
+    result = run_demo(cache, quick=True, n_answers=2, show_progress=False, out=out)
+    return cache, result, out.getvalue()

@@ -5,11 +5,15 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+import torch
 from datasets import Dataset
 from sentence_transformers import CrossEncoder, SentenceTransformer
 
 from training.models import make_bi_encoder, make_cross_encoder
 from training.scratch import build_scratch_base
+
+#: The text the kit's tiny causal LM is fitted to continue.
+LM_TEXT = "서울시는 새 버스 노선을 발표했다. 노선은 3월부터 운행된다."
 
 
 class TinyModelFactory:
@@ -57,3 +61,32 @@ def fixture_texts(news_qa: Dataset, sts_pairs: Dataset) -> list[str]:
         + list(sts_pairs["sentence1"])
         + list(sts_pairs["sentence2"])
     )
+
+
+def tiny_causal_lm_dir(tiny_models: TinyModelFactory, out: Path) -> Path:
+    """Save a 2-layer GPT-2 with the tiny Korean tokenizer, fitted to continue :data:`LM_TEXT`."""
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    tok = AutoTokenizer.from_pretrained(tiny_models.base("bert"))
+    config = GPT2Config(
+        vocab_size=len(tok),
+        n_positions=128,
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=tok.cls_token_id,
+        eos_token_id=tok.sep_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+    model = GPT2LMHeadModel(config)
+    ids = tok(LM_TEXT, return_tensors="pt")["input_ids"][:, 1:-1]  # no [CLS]/[SEP]
+    optim = torch.optim.Adam(model.parameters(), lr=3e-2)
+    for _ in range(15):
+        loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        optim.step()
+        optim.zero_grad()
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return out

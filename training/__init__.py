@@ -12,8 +12,7 @@ re-exported on first access.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lc_klue._lazy import lazy_exports
 
 _LAZY = {
     "TrainingArgs": "training.args",
@@ -32,11 +31,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'training' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -17,7 +17,7 @@ from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
 from lc_klue.data import relevance_pairs, sample_questions, unique_contexts
 from lc_klue.errors import DataError, ModelError
 from training.args import TrainingArgs
-from training.data import DataSource, describe_mrc_test, describe_source, mrc_splits
+from training.data import DataSource, mrc_card_data, mrc_splits
 from training.evaluation import (
     candidate_lists,
     candidate_metrics,
@@ -37,13 +37,13 @@ def train_cross_encoder(
     output_dir: str | Path,
     *,
     base_model: str | Path = "klue/roberta-small",
-    train_data: DataSource = "klue",
-    test_data: DataSource | None = None,
-    test_size: float = 0.3,
     negatives: str = "random",
     bi_encoder: str | Path | None = None,
     num_negatives: int = 1,
     candidates: int = 30,
+    train_data: DataSource = "klue",
+    test_data: DataSource | None = None,
+    test_size: float = 0.3,
     pair_questions: int = 100,
     eval_questions: int = 1000,
     args: TrainingArgs | None = None,
@@ -116,15 +116,18 @@ def train_cross_encoder(
                 "cross-entropy on relevant (1) and irrelevant (0) question/passage pairs.",
                 "base_model": str(base_model),
                 "negatives": negatives,
-                "data": {
-                    "train": f"{describe_source(train_data)}: {len(train)} questions, "
-                    f"{len(train_pairs)} pairs ({negatives} negatives, {num_negatives} per "
-                    "question)",
-                    "test": describe_mrc_test(test_data, test, len(corpus), test_size, seed),
-                    "pair_evaluation": f"first {min(pair_questions, len(test))} test "
-                    "questions × (own passage = 1, other-title passage = 0)",
-                    "rerank_evaluation": f"{len(questions)} test questions; candidates: {source}",
-                },
+                "data": mrc_card_data(
+                    train_data,
+                    parts,
+                    test_data,
+                    len(corpus),
+                    test_size,
+                    seed,
+                    pair_questions,
+                    train_note=f"; {len(train_pairs)} pairs ({negatives} negatives, "
+                    f"{num_negatives} per question)",
+                )
+                | {"rerank_evaluation": f"{len(questions)} test questions; candidates: {source}"},
                 "first_stage": candidate_metrics(questions, corpus, cands),
             },
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeAlias
 
 from datasets import Dataset, DatasetDict
 
@@ -12,7 +13,7 @@ from lc_klue.data import load_mrc, split_by_title
 from lc_klue.errors import DataError
 
 #: A data argument: ``"klue"`` (the hub), a local file, or a Dataset.
-DataSource = str | Path | Dataset
+DataSource: TypeAlias = str | Path | Dataset
 MRC_NEEDED = ("title", "context", "question")
 
 
@@ -57,13 +58,26 @@ def mrc_splits(
     return DatasetDict(train=train, test=test)
 
 
-def describe_mrc_test(
-    test_data: DataSource | None, test: Dataset, passages: int, size: float, seed: int
-) -> str:
-    """How the MRC test part is named in reports."""
+def mrc_card_data(
+    train_data: DataSource,
+    parts: DatasetDict,
+    test_data: DataSource | None,
+    passages: int,
+    test_size: float,
+    seed: int,
+    pair_questions: int,
+    train_note: str = "",
+) -> dict[str, str]:
+    """The model-card lines of an MRC stage's data: its train part (plus ``train_note``), its
+    test part, and the book's pair evaluation."""
+    train, test = parts["train"], parts["test"]
     where = describe_source(test_data) if test_data is not None else "title split"
-    split = "" if test_data is not None else f" (test_size {size}, seed {seed})"
-    return (
-        f"{where}: {len(test)} questions, {len(set(test['title']))} titles, {passages} passages"
-        + split
-    )
+    split = "" if test_data is not None else f" (test_size {test_size}, seed {seed})"
+    return {
+        "train": f"{describe_source(train_data)}: {len(train)} questions, "
+        f"{len(set(train['title']))} titles{train_note}",
+        "test": f"{where}: {len(test)} questions, {len(set(test['title']))} titles, "
+        f"{passages} passages{split}",
+        "pair_evaluation": f"first {min(pair_questions, len(test))} test questions × "
+        "(own passage = 1, other-title passage = 0)",
+    }

@@ -16,7 +16,7 @@ from sentence_transformers.sentence_transformer.losses import MultipleNegativesR
 from lc_klue.data import sample_questions, unique_contexts
 from lc_klue.errors import DataError
 from training.args import TrainingArgs
-from training.data import DataSource, describe_mrc_test, describe_source, mrc_splits
+from training.data import DataSource, mrc_card_data, mrc_splits
 from training.evaluation import dense_retrieval_metrics, pair_evaluator, primary
 from training.outputs import StageResult
 from training.runner import StageContext, StagePlan, run_stage
@@ -75,12 +75,10 @@ def train_mrc(
                 "description": "Bi-encoder fine-tuned on (question, passage) pairs with "
                 "in-batch negatives (MultipleNegativesRankingLoss, no-duplicate batches).",
                 "base_model": str(model),
-                "data": {
-                    "train": f"{describe_source(train_data)}: {len(train)} questions, "
-                    f"{len(set(train['title']))} titles",
-                    "test": describe_mrc_test(test_data, test, len(corpus), test_size, seed),
-                    "pair_evaluation": f"first {min(pair_questions, len(test))} test "
-                    "questions × (own passage = 1, other-title passage = 0)",
+                "data": mrc_card_data(
+                    train_data, parts, test_data, len(corpus), test_size, seed, pair_questions
+                )
+                | {
                     "retrieval_evaluation": f"{len(questions)} test questions (seed {seed}) "
                     f"over {len(corpus)} test passages",
                 },

@@ -21,7 +21,13 @@ from tokenizers import (
     processors,
     trainers,
 )
-from transformers import AutoModel, BertConfig, PreTrainedTokenizerFast, RobertaConfig
+from transformers import (
+    AutoModel,
+    BertConfig,
+    PretrainedConfig,
+    PreTrainedTokenizerFast,
+    RobertaConfig,
+)
 
 from lc_klue.errors import ModelError
 from lc_klue.storage import atomic_directory
@@ -151,6 +157,7 @@ def build_scratch_base(
         intermediate_size=dims.intermediate,
         pad_token_id=tokenizer.pad_token_id,
     )
+    config: PretrainedConfig
     if arch == "bert":
         config = BertConfig(max_position_embeddings=max_length, **common)
     else:

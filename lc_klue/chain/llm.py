@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,7 @@ class TransformersChatModel(BaseChatModel):
         )
         try:
             tokenizer = AutoTokenizer.from_pretrained(self.model_name_or_path)
-            model = AutoModelForCausalLM.from_pretrained(self.model_name_or_path, dtype=dtype)
+            model: Any = AutoModelForCausalLM.from_pretrained(self.model_name_or_path, dtype=dtype)
         except (OSError, ValueError) as e:
             raise ModelError(
                 f"llm {self.model_name_or_path!r}: not a loadable causal language model ({e})"
@@ -244,7 +244,7 @@ def _context_length(config: Any) -> int | None:
     return None
 
 
-def _until_stop(pieces: Iterator[str], stop: Sequence[str]) -> Iterator[str]:
+def _until_stop(pieces: Iterable[str], stop: Sequence[str]) -> Iterator[str]:
     """Pass text pieces through, ending just before the first stop string."""
     if not stop:
         yield from pieces

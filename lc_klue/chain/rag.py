@@ -12,6 +12,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForChainRun,
+    CallbackManagerForChainRun,
+)
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
@@ -86,16 +90,30 @@ class RetrieveSources(RunnableSerializable[dict[str, Any], dict[str, Any]]):
             run_type="chain",
         )
 
-    def _retrieve(self, state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+    # The runner passes ``config`` with this run's callbacks as the parent of the retriever's.
+    def _retrieve(
+        self,
+        state: dict[str, Any],
+        run_manager: CallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> dict[str, Any]:
         return {**state, "sources": list(self.retriever.invoke(state["question"], config))}
 
-    async def _aretrieve(self, state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+    async def _aretrieve(
+        self,
+        state: dict[str, Any],
+        run_manager: AsyncCallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> dict[str, Any]:
         docs = await self.retriever.ainvoke(state["question"], config)
         return {**state, "sources": list(docs)}
 
     def _retrieve_many(
-        self, states: list[dict[str, Any]], config: list[RunnableConfig]
-    ) -> list[dict[str, Any]]:
+        self,
+        states: list[dict[str, Any]],
+        run_manager: list[CallbackManagerForChainRun],
+        config: list[RunnableConfig],
+    ) -> list[Exception | dict[str, Any]]:
         found = self.retriever.batch([s["question"] for s in states], config)
         return [{**s, "sources": list(d)} for s, d in zip(states, found, strict=True)]
 

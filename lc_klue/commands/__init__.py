@@ -1,34 +1,78 @@
 """Subcommands of the ``lc-klue`` CLI; each module has ``register(subparsers)``.
 
-Shared argument types live here, so every command checks counts the same way.
+Shared here, so every command treats its arguments the same way: count types, the rule for k,
+and filling a settings dataclass from flags named like its fields.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, TypeVar
 
-
-def positive_int(text: str) -> int:
-    """An argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """An argparse type: an integer of at least 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
-    return value
-
+T = TypeVar("T")
 
 #: How every command treats a k larger than the corpus (said in each ``--k`` help).
 K_RULE = "more than the corpus holds returns all of it"
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum``, else one clear message."""
+    what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
+        return value
+
+    parse.__name__ = f"int_at_least_{minimum}"
+    return parse
+
+
+positive_int = int_at_least(1)
+non_negative_int = int_at_least(0)
+
+
+def from_args(cls: Callable[..., T], args: argparse.Namespace, **overrides: Any) -> T:
+    """An instance of dataclass ``cls`` from the flags whose ``dest`` is one of its fields."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    given = {k: v for k, v in vars(args).items() if k in names}
+    return cls(**(given | overrides))
+
+
+def add_questions(p: argparse.ArgumentParser, corpus_help: str) -> None:
+    """The question file (``data``) and the passage file that is the search space
+    (``--corpus``)."""
+    p.add_argument(
+        "data",
+        type=Path,
+        help="questions with their gold passages (MRC format: SQuAD-style "
+        "JSON, or JSONL/parquet/CSV with question and context)",
+    )
+    p.add_argument("--corpus", type=Path, help=corpus_help)
+
+
+def add_base_model(p: argparse.ArgumentParser, default: str) -> None:
+    """``--base-model``: where a stage's model starts."""
+    p.add_argument(
+        "--base-model",
+        default=default,
+        help=f"hub id, local directory or scratch:SIZE[:ARCH] (default: {default})",
+    )
+
+
+def add_no_progress(p: argparse.ArgumentParser) -> None:
+    """``--no-progress``: no progress bar at all, ours or the libraries' (dest
+    ``show_progress``)."""
+    p.add_argument(
+        "--no-progress",
+        dest="show_progress",
+        action="store_false",
+        help="hide every progress bar (also the model libraries')",
+    )

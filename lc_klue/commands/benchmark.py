@@ -7,8 +7,15 @@ import shlex
 import sys
 from pathlib import Path
 
-from lc_klue.commands import K_RULE, non_negative_int, positive_int
-from lc_klue.evaluation.benchmark import CONFIGS, DEFAULT_CONFIGS
+from lc_klue.commands import (
+    K_RULE,
+    add_no_progress,
+    add_questions,
+    from_args,
+    non_negative_int,
+    positive_int,
+)
+from lc_klue.evaluation.configs import CONFIGS, DEFAULT_CONFIGS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,8 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "model paths; never trains. Writes OUTPUT_DIR/NAME.json, .md and .png."
         ),
     )
-    p.add_argument("data", type=Path, help="MRC file (SQuAD-style JSON, JSONL, parquet, CSV)")
-    p.add_argument("--corpus", type=Path, help="passage file (default: the data's passages)")
+    add_questions(p, "passage file (default: the data's passages)")
     p.add_argument("--sts-model", help="STS-trained bi-encoder (directory or hub id)")
     p.add_argument("--mrc-model", help="MRC fine-tuned bi-encoder")
     p.add_argument("--cross-encoder", help="cross-encoder reranker")
@@ -39,7 +45,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="full",
         help="full: all distinct passages; book: the questions' own passages (default: full)",
     )
-    p.add_argument("--questions", type=positive_int, default=1000, help="sampled test questions")
+    p.add_argument(
+        "--questions",
+        dest="n_questions",
+        type=positive_int,
+        default=1000,
+        help="sampled test questions",
+    )
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--test-size", type=float, default=0.3, help="fraction of titles for test")
     p.add_argument(
@@ -77,7 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="cpu, cuda, mps (default: best available)")
     p.add_argument("--output-dir", type=Path, default=Path("results"))
     p.add_argument("--name", default="benchmark", help="output file stem (default: benchmark)")
-    p.add_argument("--no-progress", action="store_true")
+    add_no_progress(p)
     p.set_defaults(func=run)
 
 
@@ -90,29 +102,11 @@ def run(args: argparse.Namespace) -> int:
         write_benchmark,
     )
 
-    settings = BenchmarkSettings(
-        data=args.data,
-        corpus=args.corpus,
-        sts_model=args.sts_model,
-        mrc_model=args.mrc_model,
-        cross_encoder=args.cross_encoder,
+    settings = from_args(
+        BenchmarkSettings,
+        args,
         configs=[c.strip() for c in args.configs.split(",") if c.strip()],
         protocols=("full", "book") if args.protocol == "both" else (args.protocol,),
-        n_questions=args.questions,
-        seed=args.seed,
-        test_size=args.test_size,
-        k=args.k,
-        top_n=args.top_n,
-        ce_depth=args.ce_depth,
-        threads=args.threads,
-        fusion_dense=args.fusion_dense,
-        tune_questions=args.tune_questions,
-        speed_queries=args.speed_queries,
-        latency_queries=args.latency_queries,
-        batch_size=args.batch_size,
-        max_length=args.max_length,
-        device=args.device,
-        show_progress=not args.no_progress,
         extra={"command": "lc-klue " + shlex.join(sys.argv[1:])},
     )
     result = run_benchmark(settings)

@@ -132,9 +132,9 @@ def ask(chain: Any, question: str, out: TextIO, *, as_json: bool = False) -> dic
     from lc_klue.chain import format_sources
 
     if as_json:
-        result = chain.invoke(question)
-        out.write(json.dumps(result_json(result), ensure_ascii=False) + "\n")
-        return result
+        answered: dict[str, Any] = chain.invoke(question)
+        out.write(json.dumps(result_json(answered), ensure_ascii=False) + "\n")
+        return answered
     result: dict[str, Any] = {"answer": ""}
     started = False
     for chunk in chain.stream(question):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lc_klue.commands import non_negative_int
+from lc_klue.commands import add_no_progress, non_negative_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--quick", action="store_true", help="smoke run: tiny models, one epoch per stage"
     )
     p.add_argument("--answers", type=non_negative_int, default=3, help="sample questions to answer")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_no_progress(p)
     p.set_defaults(func=run)
 
 
@@ -36,6 +36,6 @@ def run(args: argparse.Namespace) -> int:
         retrain=args.retrain,
         quick=args.quick,
         n_answers=args.answers,
-        show_progress=not args.no_progress,
+        show_progress=args.show_progress,
     )
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lc_klue.commands import K_RULE, non_negative_int, positive_int
+from lc_klue.commands import K_RULE, add_no_progress, add_questions, non_negative_int, positive_int
 from lc_klue.errors import DataError
 
 
@@ -31,8 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "`lc-klue index` (--index) or one built here over the search space (--retriever)."
         ),
     )
-    p.add_argument("data", type=Path, help="questions with their gold passages (MRC format)")
-    p.add_argument("--corpus", type=Path, help="passage file that becomes the search space")
+    add_questions(p, "passage file that becomes the search space")
     p.add_argument("--index", type=Path, help="index directory from `lc-klue index`")
     p.add_argument(
         "--retriever",
@@ -65,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--device", help="cpu, cuda, mps (default: best available)")
     p.add_argument("--output", type=Path, help="write the result as JSON here")
-    p.add_argument("--no-progress", action="store_true")
+    add_no_progress(p)
     p.set_defaults(func=run)
 
 
@@ -112,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=max(args.batch_size, 256),
         latency_queries=args.latency_queries,
         name=name,
-        show_progress=not args.no_progress,
+        show_progress=args.show_progress,
     )
     print(
         f"{es.describe()['questions']} questions, {len(es.passages)} passages "

@@ -10,9 +10,10 @@ The shared flags become one ``training.args.TrainingArgs``; each stage adds its 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
-from typing import Any
 
+from lc_klue.commands import add_base_model, add_no_progress, from_args, int_at_least, positive_int
 from training.args import STAGE_DEFAULTS, TrainingArgs
 
 
@@ -20,21 +21,23 @@ def _common(p: argparse.ArgumentParser, stage: str) -> None:
     defaults = STAGE_DEFAULTS[stage]
     p.add_argument("output", help="model directory to write (checkpoints go to OUTPUT.ckpt/)")
     p.add_argument("--epochs", type=float, default=None, help=f"default {defaults['epochs']:g}")
-    p.add_argument("--batch-size", type=int, default=16, help="default 16")
+    p.add_argument("--batch-size", type=positive_int, default=16, help="default 16")
     p.add_argument("--learning-rate", type=float, default=2e-5, help="default 2e-5")
     p.add_argument("--warmup-steps", type=int, default=100, help="default 100")
     p.add_argument(
         "--max-length",
         "--max-seq-length",
-        type=int,
+        type=positive_int,
         default=None,
         dest="max_length",
         help=f"tokens per input (default {defaults['max_length']}; capped at the model's "
         "positions)",
     )
     p.add_argument("--max-steps", type=int, default=-1, help="stop after N steps (default: off)")
-    p.add_argument("--save-steps", type=int, default=500, help="checkpoint every N steps")
-    p.add_argument("--logging-steps", type=int, default=50, help="log the loss every N steps")
+    p.add_argument("--save-steps", type=positive_int, default=500, help="checkpoint every N steps")
+    p.add_argument(
+        "--logging-steps", type=positive_int, default=50, help="log the loss every N steps"
+    )
     p.add_argument("--seed", type=int, default=42, help="seed of splits, sampling and init")
     p.add_argument("--device", default=None, help="cuda, cpu, mps (default: best available)")
     resume = p.add_mutually_exclusive_group()
@@ -57,15 +60,17 @@ def _common(p: argparse.ArgumentParser, stage: str) -> None:
     p.add_argument(
         "--push-to-hub",
         metavar="REPO_ID",
+        dest="hub_repo_id",
         default=None,
         help="upload the finished model to the Hugging Face hub",
     )
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_no_progress(p)
 
 
 def _mrc_data(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data",
+        dest="train_data",
         default="klue",
         help="MRC training data: 'klue' (hub) or a local file (default: klue)",
     )
@@ -83,16 +88,44 @@ def _mrc_data(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--pair-questions",
-        type=int,
+        type=positive_int,
         default=100,
         help="test questions of the pair evaluation (default 100)",
     )
     p.add_argument(
         "--eval-questions",
-        type=int,
+        type=positive_int,
         default=1000,
         help="held-out questions of the retrieval evaluation (default 1000)",
     )
+
+
+#: Each stage's training function and the flags (by dest) that are its own keywords.
+STAGES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sts": (
+        "training.sts:train_sts",
+        ("base_model", "train_data", "test_data", "pooling", "loss", "validation_size"),
+    ),
+    "mrc": (
+        "training.mrc:train_mrc",
+        ("model", "train_data", "test_data", "test_size", "pair_questions", "eval_questions"),
+    ),
+    "cross-encoder": (
+        "training.cross_encoder:train_cross_encoder",
+        (
+            "base_model",
+            "train_data",
+            "test_data",
+            "test_size",
+            "pair_questions",
+            "eval_questions",
+            "negatives",
+            "bi_encoder",
+            "num_negatives",
+            "candidates",
+        ),
+    ),
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -102,12 +135,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     sts = stages.add_parser("sts", help="stage 1: sentence embeddings from KLUE STS")
     _common(sts, "sts")
+    add_base_model(sts, "klue/roberta-base")
     sts.add_argument(
-        "--base-model",
-        default="klue/roberta-base",
-        help="hub id, local directory or scratch:SIZE[:ARCH]",
+        "--data",
+        dest="train_data",
+        default="klue",
+        help="STS training data: 'klue' or a local file",
     )
-    sts.add_argument("--data", default="klue", help="STS training data: 'klue' or a local file")
     sts.add_argument(
         "--test-data",
         default=None,
@@ -116,7 +150,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     sts.add_argument("--pooling", choices=["mean", "cls", "max"], default="mean")
     sts.add_argument("--loss", choices=["cosine", "cosent"], default="cosine")
     sts.add_argument("--validation-size", type=float, default=0.1)
-    sts.set_defaults(func=run_sts)
 
     mrc = stages.add_parser("mrc", help="stage 2: fine-tune the bi-encoder on question/passage")
     _common(mrc, "mrc")
@@ -124,15 +157,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--model", required=True, help="the STS stage's model directory (or a base model)"
     )
     _mrc_data(mrc)
-    mrc.set_defaults(func=run_mrc)
 
     ce = stages.add_parser("cross-encoder", help="stage 3: cross-encoder reranker")
     _common(ce, "cross-encoder")
-    ce.add_argument(
-        "--base-model",
-        default="klue/roberta-small",
-        help="hub id, local directory or scratch:SIZE[:ARCH]",
-    )
+    add_base_model(ce, "klue/roberta-small")
     _mrc_data(ce)
     ce.add_argument(
         "--negatives",
@@ -140,7 +168,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="random",
         help="random other-title passages (book) or bi-encoder hard negatives",
     )
-    ce.add_argument("--num-negatives", type=int, default=1)
+    ce.add_argument("--num-negatives", type=positive_int, default=1)
     ce.add_argument(
         "--bi-encoder",
         default=None,
@@ -148,11 +176,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     ce.add_argument(
         "--candidates",
-        type=int,
+        type=int_at_least(2),
         default=30,
         help="candidates per question in the reranking evaluation (default 30)",
     )
-    ce.set_defaults(func=run_cross_encoder)
+    for parser in (sts, mrc, ce):
+        parser.set_defaults(func=run_stage)
 
     base = stages.add_parser("base", help="build a from-scratch base model for offline use")
     base.add_argument("output", help="directory of the base model")
@@ -166,42 +195,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     base.add_argument("--test-size", type=float, default=0.3)
     base.add_argument("--size", default="small", help="tiny, mini, small, medium or base")
     base.add_argument("--arch", default="bert", choices=["bert", "roberta"])
-    base.add_argument("--max-length", type=int, default=512, help="position embeddings")
+    base.add_argument("--max-length", type=positive_int, default=512, help="position embeddings")
     base.add_argument("--seed", type=int, default=42)
     base.set_defaults(func=run_base)
 
 
-def training_args(args: argparse.Namespace) -> TrainingArgs:
-    """The shared flags as one :class:`~training.args.TrainingArgs`."""
-    return TrainingArgs(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        warmup_steps=args.warmup_steps,
-        max_length=args.max_length,
-        max_steps=args.max_steps,
-        save_steps=args.save_steps,
-        logging_steps=args.logging_steps,
-        seed=args.seed,
-        device=args.device,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        hub_repo_id=args.push_to_hub,
-        show_progress=not args.no_progress,
-    )
-
-
-def _mrc_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    return dict(
-        train_data=args.data,
-        test_data=args.test_data,
-        test_size=args.test_size,
-        pair_questions=args.pair_questions,
-        eval_questions=args.eval_questions,
-    )
-
-
-def _report(result: Any) -> int:
+def run_stage(args: argparse.Namespace) -> int:
+    """Train one stage; print its report as one JSON line on stdout."""
+    target, own = STAGES[args.stage]
+    module, name = target.split(":")
+    train = getattr(importlib.import_module(module), name)
+    kwargs = {key: getattr(args, key) for key in own}
+    result = train(args.output, **kwargs, args=from_args(TrainingArgs, args))
     m = result.metrics
     report = {
         "model_dir": str(result.model_dir),
@@ -213,51 +218,6 @@ def _report(result: Any) -> int:
     }
     print(json.dumps(report, ensure_ascii=False))
     return 0
-
-
-def run_sts(args: argparse.Namespace) -> int:
-    """Stage 1."""
-    from training.sts import train_sts
-
-    return _report(
-        train_sts(
-            args.output,
-            base_model=args.base_model,
-            train_data=args.data,
-            test_data=args.test_data,
-            pooling=args.pooling,
-            loss=args.loss,
-            validation_size=args.validation_size,
-            args=training_args(args),
-        )
-    )
-
-
-def run_mrc(args: argparse.Namespace) -> int:
-    """Stage 2."""
-    from training.mrc import train_mrc
-
-    return _report(
-        train_mrc(args.output, model=args.model, **_mrc_kwargs(args), args=training_args(args))
-    )
-
-
-def run_cross_encoder(args: argparse.Namespace) -> int:
-    """Stage 3."""
-    from training.cross_encoder import train_cross_encoder
-
-    return _report(
-        train_cross_encoder(
-            args.output,
-            base_model=args.base_model,
-            negatives=args.negatives,
-            bi_encoder=args.bi_encoder,
-            num_negatives=args.num_negatives,
-            candidates=args.candidates,
-            **_mrc_kwargs(args),
-            args=training_args(args),
-        )
-    )
 
 
 def run_base(args: argparse.Namespace) -> int:

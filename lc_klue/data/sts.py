@@ -8,15 +8,7 @@ import numpy as np
 import pandas as pd
 from datasets import Dataset, DatasetDict
 
-from lc_klue.data.io import (
-    existing_file,
-    hub_frame,
-    is_local,
-    read_json,
-    read_table,
-    require_columns,
-    require_rows,
-)
+from lc_klue.data import io
 from lc_klue.errors import DataError
 
 STS_COLUMNS = ["sentence1", "sentence2", "score"]
@@ -35,33 +27,33 @@ def load_sts(
     local file: KLUE's original JSON (``labels.label``, or ``label_key="real-label"``), a CSV
     with ``sentence1,sentence2,label`` (``score`` in 0–1 is accepted too), or KorSTS TSV.
     """
-    if not is_local(source):
+    if not io.is_local(source):
         return _from_hub(str(source), split, label_key)
-    path = existing_file(source)
+    path = io.existing_file(source)
     suffix = path.suffix.lower()
     if suffix == ".json":
         frame = _klue_json_frame(path, label_key)
     else:
-        frame = read_table(path)
+        frame = io.read_table(path)
         if "label" not in frame.columns and "score" in frame.columns:
             if suffix == ".tsv":  # KorSTS: score is 0–5
                 frame = frame.rename(columns={"score": "label"})
             else:
                 frame = frame.assign(label=pd.to_numeric(frame["score"], errors="coerce") * 5)
-        require_columns(frame, ["sentence1", "sentence2", "label"], path)
+        io.require_columns(frame, ["sentence1", "sentence2", "label"], path)
     return _normalise(frame, path)
 
 
 def _from_hub(name: str, split: str, label_key: str) -> Dataset:
-    frame = hub_frame(name, "sts", split, "KLUE JSON, CSV or KorSTS TSV")
+    frame = io.hub_frame(name, "sts", split, "KLUE JSON, CSV or KorSTS TSV")
     if "labels" in frame.columns:
         frame["label"] = [row[label_key] for row in frame["labels"]]
-    require_columns(frame, ["sentence1", "sentence2", "label"], f"hub:{name}/{split}")
+    io.require_columns(frame, ["sentence1", "sentence2", "label"], f"hub:{name}/{split}")
     return _normalise(frame, f"hub:{name}/{split}")
 
 
 def _klue_json_frame(path: Path, label_key: str) -> pd.DataFrame:
-    records = read_json(path)
+    records = io.read_json(path)
     if not isinstance(records, list):
         raise DataError(f"{path}: expected KLUE STS JSON (a list of records)")
     rows = []
@@ -76,7 +68,7 @@ def _klue_json_frame(path: Path, label_key: str) -> pd.DataFrame:
 
 
 def _normalise(frame: pd.DataFrame, where: str | Path) -> Dataset:
-    require_rows(len(frame), where)
+    io.require_rows(len(frame), where)
     labels = pd.to_numeric(frame["label"], errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(labels) | (labels < 0) | (labels > MAX_LABEL))
     if bad.size:

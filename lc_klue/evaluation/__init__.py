@@ -1,33 +1,27 @@
-"""Evaluation of retrievers: ranking metrics, the evaluator and the benchmark."""
+"""Evaluation of retrievers: the evaluator (quality and cost through the retriever
+interface), the benchmark and its configurations, and reports. Metrics live in
+:mod:`lc_klue.ranking` and are re-exported here. Names are imported on first use."""
 
-from lc_klue.evaluation.evaluator import (
-    PROTOCOLS,
-    EvalSet,
-    EvaluationResult,
-    build_eval_set,
-    evaluate,
-    evaluate_retriever,
-)
-from lc_klue.ranking import (
-    DEFAULT_KS,
-    first_relevant_rank,
-    hit_at_k,
-    mrr_at_k,
-    ndcg_at_k,
-    retrieval_metrics,
-)
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_KS",
-    "PROTOCOLS",
-    "EvalSet",
-    "EvaluationResult",
-    "build_eval_set",
-    "evaluate",
-    "evaluate_retriever",
-    "first_relevant_rank",
-    "hit_at_k",
-    "mrr_at_k",
-    "ndcg_at_k",
-    "retrieval_metrics",
-]
+from lc_klue._lazy import lazy_exports
+
+_EVALUATOR = "lc_klue.evaluation.evaluator"
+_RANKING = "lc_klue.ranking"
+_LAZY = {
+    "PROTOCOLS": _EVALUATOR,
+    "EvalSet": _EVALUATOR,
+    "EvaluationResult": _EVALUATOR,
+    "build_eval_set": _EVALUATOR,
+    "evaluate": _EVALUATOR,
+    "evaluate_retriever": _EVALUATOR,
+    "DEFAULT_KS": _RANKING,
+    "first_relevant_rank": _RANKING,
+    "hit_at_k": _RANKING,
+    "mrr_at_k": _RANKING,
+    "ndcg_at_k": _RANKING,
+    "retrieval_metrics": _RANKING,
+}
+
+__all__ = sorted(_LAZY)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -32,6 +32,13 @@ import numpy as np
 
 from lc_klue.data import load_mrc, load_passages, sample_questions, split_by_title
 from lc_klue.errors import DataError
+from lc_klue.evaluation.configs import (
+    CONFIGS,
+    DEFAULT_CONFIGS,
+    MIN_GAIN,
+    STAGE_CHAIN,
+    TUNED_BM25,
+)
 from lc_klue.evaluation.evaluator import PROTOCOLS, EvalSet, build_eval_set, evaluate, gold_ids
 from lc_klue.evaluation.report import (
     markdown_table,
@@ -43,28 +50,6 @@ from lc_klue.retrieval.pipeline import PipelineParts, PipelineSpec, build_pipeli
 from lc_klue.storage import atomic_write_text
 
 logger = logging.getLogger(__name__)
-
-#: Configuration id → (display name, models it needs; "dense" = the fusion's bi-encoder).
-CONFIGS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "sts": ("STS bi-encoder (book 1)", ("sts",)),
-    "mrc": ("MRC bi-encoder (book 2)", ("mrc",)),
-    "mrc+ce": ("MRC bi-encoder + CE 30→10 (book 3)", ("mrc", "ce")),
-    "bm25": ("BM25-Kiwi (k1=1.5, b=0.75)", ()),
-    "bm25-tuned": ("BM25-Kiwi (k1=0.9, b=0.4)", ()),
-    "hybrid": ("Hybrid RRF (BM25 + MRC)", ("mrc",)),
-    "hybrid+ce": ("Hybrid + CE 30→10", ("mrc", "ce")),
-    "hybrid+ce-rrf": ("Hybrid + CE, RRF with first stage", ("mrc", "ce")),
-    "fusion-lex": ("BM25 top30 + lexical fusion", ()),
-    "fusion-lex-dense": ("BM25 top30 + lexical + dense fusion", ("dense",)),
-    "fusion-all": ("… its top 10: fused score + CE score", ("dense", "ce")),
-}
-#: Configurations run by default (``hybrid+ce-rrf`` scores the same pairs as ``hybrid+ce``).
-DEFAULT_CONFIGS: tuple[str, ...] = tuple(c for c in CONFIGS if c != "hybrid+ce-rrf")
-#: Fusion chain whose hit@1 must not drop from one stage to the next.
-STAGE_CHAIN = ("bm25-tuned", "fusion-lex", "fusion-lex-dense", "fusion-all")
-TUNED_BM25 = {"k1": 0.9, "b": 0.4}
-#: Smallest MRR@10 gain on the tuning questions for a fusion weight change to be kept.
-MIN_GAIN = 0.001
 
 
 @dataclass
@@ -382,8 +367,13 @@ def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
     full = data.eval_sets.get("full") or build_eval_set(
         load_mrc(s.data), "full", s.n_questions, s.seed
     )
-    kw = {"device": s.device, "batch_size": s.batch_size, "max_length": s.max_length}
-    full_parts = PipelineParts(full.documents(), show_progress=s.show_progress, **kw)
+    full_parts = PipelineParts(
+        full.documents(),
+        device=s.device,
+        batch_size=s.batch_size,
+        max_length=s.max_length,
+        show_progress=s.show_progress,
+    )
     models = _model_infos(full_parts, s, {m for c in configs for m in CONFIGS[c][1]})
     tuning = _tune_fusion(full_parts, s, configs, data.train_questions, data.train_gold)
     weights = {c: t["weights"] for c, t in tuning.items() if not c.startswith("_")}

@@ -116,7 +116,7 @@ def gold_ids(gold_contexts: Sequence[str], corpus: Dataset | None = None) -> lis
 
 def build_eval_set(
     data: Dataset,
-    protocol: Protocol = "full",
+    protocol: str = "full",
     n_questions: int | None = 1000,
     seed: int = 42,
     corpus: Dataset | None = None,

@@ -101,14 +101,12 @@ def score_pairs_per_query(
     queries: Sequence[str],
     candidates: Sequence[Sequence[str]],
     batch_size: int = 64,
-    show_progress: bool = False,
 ) -> list[np.ndarray]:
-    """Reference implementation (the book's loop): one ``predict`` call per query."""
+    """Reference implementation, the book's loop: one ``predict`` call per query."""
     _check(queries, candidates)
-    out = []
-    for q, cands in zip(queries, candidates, strict=True):
-        if not cands:
-            out.append(np.zeros(0, dtype=np.float32))
-            continue
-        out.append(_predict(model, [(q, c) for c in cands], batch_size, show_progress))
-    return out
+    return [
+        _predict(model, [(q, c) for c in cands], batch_size, False)
+        if cands
+        else np.zeros(0, dtype=np.float32)
+        for q, cands in zip(queries, candidates, strict=True)
+    ]

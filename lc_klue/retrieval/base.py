@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from langchain_core.callbacks import CallbackManager
@@ -16,7 +16,9 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig, ensure_config, get_config_list
 
 from lc_klue.errors import RetrievalError
-from lc_klue.storage import atomic_write_text
+from lc_klue.storage import atomic_directory, atomic_write_text
+
+T = TypeVar("T")
 
 
 def check_query(query: Any) -> str:
@@ -26,6 +28,11 @@ def check_query(query: Any) -> str:
     if not query.strip():
         raise RetrievalError("query is empty")
     return query
+
+
+def check_search(queries: Sequence[Any], k: int, corpus_size: int) -> tuple[list[str], int]:
+    """The queries and ``k`` of a search, checked (:func:`check_query`, :func:`check_k`)."""
+    return [check_query(q) for q in queries], check_k(k, corpus_size)
 
 
 def check_k(k: int, corpus_size: int) -> int:
@@ -84,6 +91,10 @@ class BatchedRetrieverMixin:
     def _search_many(self, queries: list[str]) -> list[list[Document]]:
         raise NotImplementedError
 
+    def _can_batch(self, kwargs: dict[str, Any]) -> bool:
+        """Whether this call can take the vectorised path (else the per-query one)."""
+        return not kwargs
+
     def batch(
         self,
         inputs: list[str],
@@ -93,6 +104,10 @@ class BatchedRetrieverMixin:
         **kwargs: Any,
     ) -> list[list[Document]]:
         """Retrieve for many queries in one vectorised pass."""
+        if not self._can_batch(kwargs):
+            return super().batch(  # type: ignore[misc]
+                inputs, config, return_exceptions=return_exceptions, **kwargs
+            )
         return batch_retrieve(
             self,  # type: ignore[arg-type]
             inputs,
@@ -113,6 +128,37 @@ class BatchedRetrieverMixin:
         return await asyncio.to_thread(
             self.batch, inputs, config, return_exceptions=return_exceptions, **kwargs
         )
+
+
+def save_index(
+    path: str | Path,
+    docs: Sequence[Document],
+    config: dict[str, Any],
+    write_payload: Callable[[Path], None],
+) -> Path:
+    """Save an index directory atomically: the index's own files (``write_payload(dir)``),
+    ``documents.jsonl`` and ``config.json`` (with the passage ``count``). No pickle."""
+    with atomic_directory(path) as tmp:
+        write_payload(tmp)
+        write_documents(tmp / "documents.jsonl", docs)
+        config = {**config, "count": len(docs)}
+        atomic_write_text(tmp / "config.json", json.dumps(config, ensure_ascii=False, indent=2))
+    return Path(path)
+
+
+def read_index_files(
+    root: Path, config: dict[str, Any], what: str, read_payload: Callable[[Path], T]
+) -> tuple[list[Document], T]:
+    """The documents and the index's own files of a directory written by :func:`save_index`;
+    any damage (unreadable files, a passage count off) is one :class:`RetrievalError`."""
+    try:
+        payload = read_payload(root)
+        docs = read_documents(root / "documents.jsonl")
+    except (OSError, RuntimeError, ValueError) as e:
+        raise RetrievalError(f"{root}: damaged {what} ({e})") from e
+    if len(docs) != config.get("count"):
+        raise RetrievalError(f"{root}: damaged {what} ({len(docs)} of {config.get('count')})")
+    return docs, payload
 
 
 def write_documents(path: Path, docs: Iterable[Document]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -16,18 +15,16 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
 from lc_klue.data import MrcSource, context_id, mrc_documents
-from lc_klue.errors import DataError, RetrievalError
+from lc_klue.errors import DataError
 from lc_klue.models.embeddings import PROGRESS_MIN_TEXTS
 from lc_klue.ranking import top_k_indices
 from lc_klue.retrieval.base import (
     BatchedRetrieverMixin,
-    check_k,
-    check_query,
-    read_documents,
+    check_search,
     read_index_config,
-    write_documents,
+    read_index_files,
+    save_index,
 )
-from lc_klue.storage import atomic_directory, atomic_write_text
 from lc_klue.text import CONTENT_TAGS, kiwi_tokenize
 
 FORMAT = "lc-klue-bm25"
@@ -119,8 +116,7 @@ class KiwiBM25Retriever(BatchedRetrieverMixin, BaseRetriever):
         self, queries: Sequence[str], k: int | None = None
     ) -> list[list[tuple[Document, float]]]:
         """``(Document, BM25 score)`` for many queries (one Kiwi call for all of them)."""
-        k = check_k(self.k if k is None else k, len(self.docs))
-        queries = [check_query(q) for q in queries]
+        queries, k = check_search(queries, self.k if k is None else k, len(self.docs))
         out = []
         for tokens in kiwi_tokenize(queries):
             s = self.scores(tokens)
@@ -153,25 +149,25 @@ class KiwiBM25Retriever(BatchedRetrieverMixin, BaseRetriever):
                 "kiwipiepy": kiwipiepy.__version__,
                 "tags": sorted(CONTENT_TAGS),
             },
-            "count": len(self.docs),
         }
-        with atomic_directory(path) as tmp:
-            self.index.save(str(tmp / "bm25"), allow_pickle=False, show_progress=False)
-            write_documents(tmp / "documents.jsonl", self.docs)
-            atomic_write_text(tmp / "config.json", json.dumps(config, ensure_ascii=False, indent=2))
-        return Path(path)
+        index = self.index
+        return save_index(
+            path,
+            self.docs,
+            config,
+            lambda d: index.save(str(d / "bm25"), allow_pickle=False, show_progress=False),
+        )
 
     @classmethod
     def load(cls, path: str | Path, **kwargs: Any) -> KiwiBM25Retriever:
         """Load an index saved by :meth:`save` (``kwargs`` override e.g. ``k``)."""
         root = Path(path).expanduser()
         config = read_index_config(root, FORMAT, 1, "BM25 index")
-        try:
-            bm25 = bm25s.BM25.load(str(root / "bm25"), allow_pickle=False, show_progress=False)
-            docs = read_documents(root / "documents.jsonl")
-        except (OSError, ValueError) as e:
-            raise RetrievalError(f"{root}: damaged BM25 index ({e})") from e
+        docs, bm25 = read_index_files(
+            root,
+            config,
+            "BM25 index",
+            lambda d: bm25s.BM25.load(str(d / "bm25"), allow_pickle=False, show_progress=False),
+        )
         params = {k: config[k] for k in ("k", "k1", "b", "method")} | kwargs
-        if len(docs) != config["count"]:
-            raise RetrievalError(f"{root}: damaged BM25 index ({len(docs)} of {config['count']})")
         return cls(docs=docs, index=bm25, **params)

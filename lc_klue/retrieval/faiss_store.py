@@ -7,7 +7,6 @@ records which embedding model built it and refuses another, and reports relevanc
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -18,7 +17,6 @@ import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
-from langchain_core.runnables import RunnableConfig
 from langchain_core.vectorstores import VectorStore, VectorStoreRetriever
 
 from lc_klue.data import MrcSource, context_id, mrc_documents
@@ -33,11 +31,11 @@ from lc_klue.retrieval.base import (
     BatchedRetrieverMixin,
     check_k,
     check_query,
-    read_documents,
+    check_search,
     read_index_config,
-    write_documents,
+    read_index_files,
+    save_index,
 )
-from lc_klue.storage import atomic_directory, atomic_write_text
 
 INDEX_TYPES = ("flat", "hnsw", "ivf")
 #: ``{"title": "…"}`` (equality; a list means "one of") or a predicate on the metadata.
@@ -140,9 +138,9 @@ class KlueFAISS(VectorStore):
         vectors = _normalise(embed_passages(self.embedding, texts))
         self.delete([i for i in final if i in self._position])
         self._add_vectors(vectors)
-        for t, m, i in zip(texts, metadatas, final, strict=True):
-            self._position[i] = len(self._docs)
-            self._docs.append(Document(page_content=t, metadata=m, id=i))
+        for text, meta, doc_id in zip(texts, metadatas, final, strict=True):
+            self._position[doc_id] = len(self._docs)
+            self._docs.append(Document(page_content=text, metadata=meta, id=doc_id))
         return final
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
@@ -172,7 +170,7 @@ class KlueFAISS(VectorStore):
         if vectors is not None:
             self.index.add(vectors)
         self._docs = [self._docs[p] for p in keep]
-        self._position = {d.id: i for i, d in enumerate(self._docs) if d.id is not None}
+        self._position = {str(d.id): i for i, d in enumerate(self._docs)}
         return True
 
     def documents(self) -> list[Document]:
@@ -216,8 +214,7 @@ class KlueFAISS(VectorStore):
         ``filter`` (a dict of metadata values, or a predicate on the metadata) is applied to
         the best ``fetch_k`` hits (default ``max(50, 10 * k)``), so fewer than ``k`` may remain.
         """
-        queries = [check_query(q) for q in queries]
-        check_k(k, len(self))
+        queries, k = check_search(queries, k, len(self))
         if not queries:
             return []
         if not len(self):
@@ -272,21 +269,19 @@ class KlueFAISS(VectorStore):
         ``config.json`` (settings and the embedding model's fingerprint). No pickle."""
         if self.index is None:
             raise RetrievalError("cannot save an empty FAISS index")
+        index = self.index
         config = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
             "index_type": self.index_type,
             "params": self.params,
-            "dimension": int(self.index.d),
-            "count": len(self),
+            "dimension": int(index.d),
             "metric": "cosine (normalised inner product)",
             "embedding": embedding_fingerprint(self.embedding),
         }
-        with atomic_directory(path) as tmp:
-            faiss.write_index(self.index, str(tmp / "index.faiss"))
-            write_documents(tmp / "documents.jsonl", self._docs)
-            atomic_write_text(tmp / "config.json", json.dumps(config, ensure_ascii=False, indent=2))
-        return Path(path)
+        return save_index(
+            path, self._docs, config, lambda d: faiss.write_index(index, str(d / "index.faiss"))
+        )
 
     def save_local(self, folder_path: str | Path) -> Path:
         """Alias of :meth:`save` (the name LangChain's FAISS uses)."""
@@ -314,17 +309,15 @@ class KlueFAISS(VectorStore):
                     f"({reason}); load it with the same model or rebuild the index"
                 )
         store = cls(embedding, config["index_type"], **config["params"])
-        try:
-            store.index = faiss.read_index(str(root / "index.faiss"))
-            store._docs = read_documents(root / "documents.jsonl")
-        except (OSError, RuntimeError, ValueError) as e:
-            raise RetrievalError(f"{root}: damaged FAISS index ({e})") from e
-        store._position = {d.id: i for i, d in enumerate(store._docs)}
-        if store.index.ntotal != len(store._docs):
+        docs, index = read_index_files(
+            root, config, "FAISS index", lambda d: faiss.read_index(str(d / "index.faiss"))
+        )
+        if index.ntotal != len(docs):
             raise RetrievalError(
-                f"{root}: damaged FAISS index ({store.index.ntotal} vectors, "
-                f"{len(store._docs)} documents)"
+                f"{root}: damaged FAISS index ({index.ntotal} vectors, {len(docs)} documents)"
             )
+        store.index, store._docs = index, docs
+        store._position = {str(d.id): i for i, d in enumerate(docs)}
         store._configure_search()
         return store
 
@@ -455,17 +448,5 @@ class KlueFAISSRetriever(BatchedRetrieverMixin, VectorStoreRetriever):
         hits = store.batch_search_with_score(queries, k, **kwargs)
         return [[d for d, _ in row] for row in hits]
 
-    def batch(
-        self,
-        inputs: list[str],
-        config: RunnableConfig | list[RunnableConfig] | None = None,
-        *,
-        return_exceptions: bool = False,
-        **kwargs: Any,
-    ) -> list[list[Document]]:
-        """Retrieve for many queries: one embedding call and one FAISS matrix search."""
-        if self.search_type != "similarity" or kwargs:
-            return VectorStoreRetriever.batch(
-                self, inputs, config, return_exceptions=return_exceptions, **kwargs
-            )
-        return super().batch(inputs, config, return_exceptions=return_exceptions)
+    def _can_batch(self, kwargs: dict[str, Any]) -> bool:
+        return self.search_type == "similarity" and not kwargs

@@ -12,6 +12,7 @@ from langchain_core.callbacks import (
 )
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, Field
 
 from lc_klue.data import context_id
@@ -83,7 +84,7 @@ class HybridRetriever(BatchedRetrieverMixin, BaseRetriever):
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[Document]:
         check_query(query)
-        cfg = {"callbacks": run_manager.get_child()}
+        cfg: RunnableConfig = {"callbacks": run_manager.get_child()}
         return self._fuse([r.invoke(query, config=cfg) for r in self.retrievers], k)
 
     async def _aget_relevant_documents(
@@ -94,7 +95,7 @@ class HybridRetriever(BatchedRetrieverMixin, BaseRetriever):
         k: int | None = None,
     ) -> list[Document]:
         check_query(query)
-        cfg = {"callbacks": run_manager.get_child()}
+        cfg: RunnableConfig = {"callbacks": run_manager.get_child()}
         rankings = await asyncio.gather(*(r.ainvoke(query, config=cfg) for r in self.retrievers))
         return self._fuse(rankings, k)
 

@@ -185,7 +185,7 @@ def _rerank_stage(
     """The rerank stage of a reranker given as a path, a model or a compressor."""
     if reranker is None:
         return [], {}
-    fields = {key: kwargs[key] for key in ("fusion", "fusion_weight") if key in kwargs}
+    fields: dict[str, Any] = {k: kwargs[k] for k in ("fusion", "fusion_weight") if k in kwargs}
     if isinstance(reranker, str | Path):
         return [{"kind": "rerank", "cross_encoder": str(reranker), **fields}], {}
     if isinstance(reranker, CrossEncoderReranker):

@@ -18,8 +18,9 @@ Defaults follow the book: the first stage proposes 30 candidates, 10 are returne
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -272,10 +273,10 @@ class PipelineParts:
         batch_size: int = 64,
         max_length: int | None = None,
         show_progress: bool = False,
-        stores: dict[str, VectorStore] | None = None,
-        bm25: dict[tuple[float, float], KiwiBM25Retriever] | None = None,
-        embeddings: dict[str, Embeddings] | None = None,
-        cross_encoders: dict[str, Any] | None = None,
+        stores: Mapping[str, VectorStore] | None = None,
+        bm25: Mapping[tuple[float, float], KiwiBM25Retriever] | None = None,
+        embeddings: Mapping[str, Embeddings] | None = None,
+        cross_encoders: Mapping[str, Any] | None = None,
     ) -> None:
         self.documents = list(documents)
         if not self.documents:
@@ -290,15 +291,12 @@ class PipelineParts:
 
     def with_documents(self, documents: Sequence[Document]) -> PipelineParts:
         """Parts over another corpus that share this one's loaded models (not its indexes)."""
-        return PipelineParts(
-            documents,
-            device=self.device,
-            batch_size=self.batch_size,
-            max_length=self.max_length,
-            show_progress=self.show_progress,
-            embeddings=self._embeddings,
-            cross_encoders=self._cross_encoders,
-        )
+        other = copy.copy(self)
+        other.documents = list(documents)
+        if not other.documents:
+            raise RetrievalError("the corpus is empty: nothing to retrieve from")
+        other._stores, other._bm25, other._scorers = {}, {}, {}
+        return other
 
     def embeddings(self, name: str) -> Embeddings:
         """The bi-encoder ``name`` as LangChain embeddings (loaded once)."""

@@ -11,7 +11,7 @@ from training.data import mrc_splits
 from training.mrc import train_mrc
 from training.sts import train_sts
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_sts_stage_on_klue_sts_from_scratch(shared_data, tmp_path) -> None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from lc_klue.cli import main
 from lc_klue.resources import NEWS_QA, STS_PAIRS
 
 METRIC_KEYS = {"pair_spearman", "hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10"}
+
+pytestmark = pytest.mark.slow
 
 
 def test_sts_trains_and_reports_errors(tmp_path, tiny_models, capsys) -> None:
@@ -71,5 +75,6 @@ def test_cross_encoder_with_hard_negatives_and_bi_encoder_candidates(
 def test_bad_shared_values_are_one_line(tmp_path, capsys) -> None:
     assert main(["train", "sts", str(tmp_path / "x"), "--batch-size", "0"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "lc-klue train: error: batch_size must be a positive integer, got 0"
+        "lc-klue train sts: error: argument --batch-size: must be a positive integer, got 0 "
+        "(see --help)"
     )

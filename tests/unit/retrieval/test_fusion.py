@@ -10,7 +10,7 @@ from lc_klue.errors import DataError, RetrievalError
 from lc_klue.evaluation import build_eval_set, evaluate
 from lc_klue.retrieval.bm25 import KiwiBM25Retriever
 from lc_klue.retrieval.fusion import FIRST_STAGE, FusionRetriever
-from lc_klue.retrieval.lexical_features import LexicalFeatures, char_ngrams, with_bigrams
+from lc_klue.retrieval.lexical_features import LexicalFeatures
 
 
 @pytest.fixture(scope="module")
@@ -18,12 +18,6 @@ def news_stack(news_qa: Dataset) -> tuple:
     es = build_eval_set(news_qa, "full", n_questions=None)
     docs = es.documents()
     return es, KiwiBM25Retriever(docs=docs, k=12), LexicalFeatures(docs, windows=(8,))
-
-
-def test_token_helpers() -> None:
-    assert char_ngrams("부산시, 풍력!") == ["부산", "산시", "풍력"]
-    assert char_ngrams("a") == ["a"]
-    assert with_bigrams(["가", "나", "다"]) == ["가", "나", "다", "가\u241f나", "나\u241f다"]
 
 
 def test_first_stage_weight_reproduces_the_first_stage(news_stack: tuple) -> None:

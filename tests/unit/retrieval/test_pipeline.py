@@ -1,26 +1,24 @@
-"""Composition: first stage → rerank (ContextualCompressionRetriever), index build/load, CLI."""
+"""The pipeline builder: first stage → fusion/rerank stages, specs, shared parts."""
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 import pytest
 from langchain_classic.retrievers import ContextualCompressionRetriever
 
-from lc_klue.cli import main
 from lc_klue.errors import RetrievalError
-from lc_klue.resources import NEWS_QA
 from lc_klue.retrieval import (
     CrossEncoderReranker,
+    FusionRetriever,
+    FusionStage,
     HybridRetriever,
-    KiwiBM25Retriever,
     KlueFAISSRetriever,
+    PipelineParts,
+    PipelineSpec,
     RerankingRetriever,
     build_first_stage,
-    build_index,
+    build_pipeline,
     build_retriever,
-    load_retriever,
+    mrc_documents,
 )
 
 
@@ -89,34 +87,50 @@ async def test_async_reranking(news_store, cross_encoder, news_qa) -> None:
     assert [d.id for d in await retriever.ainvoke(q)] == [d.id for d in retriever.invoke(q)]
 
 
-def test_build_and_load_index(news_qa, tiny_models, cross_encoder, tmp_path: Path) -> None:
-    model_dir = tiny_models.bi_encoder_dir()
-    manifest = build_index(news_qa, tmp_path / "idx", model_dir, index_type="hnsw")
-    assert manifest["passages"] == 32 and manifest["kinds"] == ["dense", "bm25"]
-    assert manifest["dense"]["embedding_model"] == str(Path(model_dir).resolve())
-    hybrid = load_retriever(tmp_path / "idx", k=20, top_n=5, reranker=cross_encoder)
-    assert isinstance(hybrid.base_retriever, HybridRetriever)
-    assert len(hybrid.invoke(news_qa[0]["question"])) == 5
-    bm25 = load_retriever(tmp_path / "idx", "bm25", k=8, top_n=8)
-    assert isinstance(bm25, KiwiBM25Retriever) and len(bm25.invoke("풍력")) == 8
-    build_index(news_qa, tmp_path / "lex", kinds=["bm25"])
-    with pytest.raises(RetrievalError, match="no dense index"):
-        load_retriever(tmp_path / "lex", "dense")
-    with pytest.raises(RetrievalError, match="index directory not found"):
-        load_retriever(tmp_path / "missing")
-    with pytest.raises(RetrievalError, match="needs an embedding model"):
-        build_index(news_qa, tmp_path / "bad", kinds=["dense"])
-    assert not (tmp_path / "bad").exists()  # atomic: nothing half-written
+def test_spec_is_json_and_checked() -> None:
+    spec = PipelineSpec.checked(
+        first_stage={"kind": "bm25", "k1": 0.9, "b": 0.4},
+        stages=[{"kind": "fusion", "weights": {"first_stage": 1.0, "bm25": 0.5}, "keep": 20}],
+        k=30,
+        top_n=10,
+    )
+    assert PipelineSpec.model_validate_json(spec.model_dump_json()) == spec
+    assert isinstance(spec.stages[0], FusionStage)
+    with pytest.raises(RetrievalError, match="first_stage: first stage 'dense' needs an embedding"):
+        PipelineSpec.checked(first_stage={"kind": "dense"})
+    with pytest.raises(RetrievalError, match="top_n=40 is larger"):
+        PipelineSpec.checked(stages=[{"kind": "rerank", "cross_encoder": "m"}], top_n=40)
+    with pytest.raises(RetrievalError, match=r"pipeline stages\.0"):
+        PipelineSpec.checked(stages=[{"kind": "sort"}])
 
 
-def test_cli_index(tiny_models, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "cli-idx"
-    rc = main(["index", str(NEWS_QA), str(out), "-m", str(tiny_models.bi_encoder_dir())])
-    assert rc == 0
-    summary = json.loads(capsys.readouterr().out)
-    assert summary["passages"] == 32
-    assert sorted(p.name for p in out.iterdir()) == ["bm25", "dense", "manifest.json"]
-    assert main(["index", str(NEWS_QA), str(tmp_path / "x")]) == 2
-    assert "--embedding-model is required" in capsys.readouterr().err
-    assert main(["index", str(tmp_path / "none.json"), str(tmp_path / "y"), "--kinds", "bm25"]) == 2
-    assert "file not found" in capsys.readouterr().err
+def test_built_pipelines_share_their_parts(news_qa, tiny_models, cross_encoder) -> None:
+    docs = mrc_documents(news_qa)
+    bi = str(tiny_models.bi_encoder_dir())
+    parts = PipelineParts(docs, device="cpu", cross_encoders={"ce": cross_encoder})
+    lexical = build_pipeline(
+        PipelineSpec.checked(
+            first_stage={"kind": "bm25"}, stages=[{"kind": "fusion"}], k=8, top_n=8
+        ),
+        parts,
+    )
+    assert isinstance(lexical, FusionRetriever) and lexical.k == 8 and lexical.first_stage.k == 8
+    cascade = PipelineSpec.checked(
+        first_stage={"kind": "hybrid", "embedding_model": bi},
+        stages=[
+            {"kind": "fusion", "embedding_model": bi, "keep": 6},
+            {"kind": "rerank", "cross_encoder": "ce"},
+        ],
+        k=12,
+        top_n=4,
+    )
+    retriever = build_pipeline(cascade, parts)
+    assert isinstance(retriever, RerankingRetriever)
+    assert retriever.base_retriever.k == 6 and retriever.base_compressor.top_n == 4
+    assert len(retriever.invoke(news_qa[0]["question"])) == 4
+    assert parts.store(bi) is parts.store(bi) and parts.bm25() is parts.bm25(1.5, 0.75)
+    assert parts.lexical([12, 25]) is parts.lexical((12, 25))
+    other = parts.with_documents(docs[:5])
+    assert other.embeddings(bi) is parts.embeddings(bi) and other.store(bi) is not parts.store(bi)
+    with pytest.raises(RetrievalError, match="corpus is empty"):
+        PipelineParts([])

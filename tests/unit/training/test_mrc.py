@@ -24,6 +24,8 @@ FAST = TrainingArgs(
 )
 RETRIEVAL_KEYS = {"hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10"}
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_models, news_qa) -> StageResult:

@@ -25,6 +25,8 @@ ARGS = TrainingArgs(
     show_progress=False,
 )
 
+pytestmark = pytest.mark.slow
+
 
 def _train(out: Path, base: Path, data, **kw):
     return train_sts(

@@ -26,6 +26,8 @@ FAST = TrainingArgs(
     show_progress=False,
 )
 
+pytestmark = pytest.mark.slow
+
 
 def run(
     tmp: Path, base: Path | str, data: Dataset | str, loss: str = "cosine", **kw

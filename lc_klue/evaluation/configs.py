@@ -1,0 +1,30 @@
+"""The benchmark's configurations by id: their display names and the models they need.
+
+A light module (no heavy imports), so the CLI can list the ids in ``--help`` without loading
+any model library. :func:`lc_klue.evaluation.benchmark.config_spec` turns an id into a
+pipeline.
+"""
+
+from __future__ import annotations
+
+#: Configuration id → (display name, models it needs; "dense" = the fusion's bi-encoder).
+CONFIGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sts": ("STS bi-encoder (book 1)", ("sts",)),
+    "mrc": ("MRC bi-encoder (book 2)", ("mrc",)),
+    "mrc+ce": ("MRC bi-encoder + CE 30→10 (book 3)", ("mrc", "ce")),
+    "bm25": ("BM25-Kiwi (k1=1.5, b=0.75)", ()),
+    "bm25-tuned": ("BM25-Kiwi (k1=0.9, b=0.4)", ()),
+    "hybrid": ("Hybrid RRF (BM25 + MRC)", ("mrc",)),
+    "hybrid+ce": ("Hybrid + CE 30→10", ("mrc", "ce")),
+    "hybrid+ce-rrf": ("Hybrid + CE, RRF with first stage", ("mrc", "ce")),
+    "fusion-lex": ("BM25 top30 + lexical fusion", ()),
+    "fusion-lex-dense": ("BM25 top30 + lexical + dense fusion", ("dense",)),
+    "fusion-all": ("… its top 10: fused score + CE score", ("dense", "ce")),
+}
+#: Configurations run by default (``hybrid+ce-rrf`` scores the same pairs as ``hybrid+ce``).
+DEFAULT_CONFIGS: tuple[str, ...] = tuple(c for c in CONFIGS if c != "hybrid+ce-rrf")
+#: Fusion chain whose hit@1 must not drop from one stage to the next.
+STAGE_CHAIN = ("bm25-tuned", "fusion-lex", "fusion-lex-dense", "fusion-all")
+TUNED_BM25 = {"k1": 0.9, "b": 0.4}
+#: Smallest MRR@10 gain on the tuning questions for a fusion weight change to be kept.
+MIN_GAIN = 0.001

@@ -1,0 +1,50 @@
+"""Index directories: build, manifest, load as a retriever."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lc_klue.errors import RetrievalError
+from lc_klue.retrieval import (
+    HybridRetriever,
+    KiwiBM25Retriever,
+    build_index,
+    load_retriever,
+    read_manifest,
+)
+
+
+def test_build_and_load_index(news_qa, tiny_models, cross_encoder, tmp_path: Path) -> None:
+    model_dir = tiny_models.bi_encoder_dir()
+    manifest = build_index(news_qa, tmp_path / "idx", model_dir, index_type="hnsw")
+    assert manifest["passages"] == 32 and manifest["kinds"] == ["dense", "bm25"]
+    assert manifest["dense"]["embedding_model"] == str(Path(model_dir).resolve())
+    hybrid = load_retriever(tmp_path / "idx", k=20, top_n=5, reranker=cross_encoder)
+    assert isinstance(hybrid.base_retriever, HybridRetriever)
+    assert len(hybrid.invoke(news_qa[0]["question"])) == 5
+    bm25 = load_retriever(tmp_path / "idx", "bm25", k=8, top_n=8)
+    assert isinstance(bm25, KiwiBM25Retriever) and len(bm25.invoke("풍력")) == 8
+    build_index(news_qa, tmp_path / "lex", kinds=["bm25"])
+    with pytest.raises(RetrievalError, match="no dense index"):
+        load_retriever(tmp_path / "lex", "dense")
+    with pytest.raises(RetrievalError, match="index directory not found"):
+        load_retriever(tmp_path / "missing")
+    with pytest.raises(RetrievalError, match="needs an embedding model"):
+        build_index(news_qa, tmp_path / "bad", kinds=["dense"])
+    assert not (tmp_path / "bad").exists()  # atomic: nothing half-written
+
+
+def test_read_manifest_names_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(RetrievalError, match="index directory not found"):
+        read_manifest(tmp_path / "none")
+    with pytest.raises(RetrievalError, match=r"no manifest\.json"):
+        read_manifest(tmp_path)
+    (tmp_path / "manifest.json").write_text("{")
+    with pytest.raises(RetrievalError, match="not valid JSON"):
+        read_manifest(tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"kinds": []}))
+    with pytest.raises(RetrievalError, match="not an lc-klue index manifest"):
+        read_manifest(tmp_path)

@@ -1,0 +1,35 @@
+"""Lexical features of (query, passage) candidates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from datasets import Dataset
+from langchain_core.documents import Document
+
+from lc_klue.data import mrc_documents
+from lc_klue.errors import DataError, RetrievalError
+from lc_klue.retrieval.lexical_features import LexicalFeatures, char_ngrams, with_bigrams
+
+
+def test_token_helpers() -> None:
+    assert char_ngrams("부산시, 풍력!") == ["부산", "산시", "풍력"]
+    assert char_ngrams("a") == ["a"]
+    assert with_bigrams(["가", "나", "다"]) == ["가", "나", "다", "가\u241f나", "나\u241f다"]
+
+
+def test_features_favour_the_gold_passage(news_qa: Dataset) -> None:
+    docs = mrc_documents(news_qa)
+    lexical = LexicalFeatures(docs, windows=(8,))
+    assert lexical.names == ("bm25", "sentence", "sentence_coverage", "bigram", "char2", "window8")
+    gold = next(d for d in docs if d.page_content == news_qa[0]["context"])
+    other = next(d for d in docs if d.metadata["title"] != news_qa[0]["title"])
+    (feats,) = lexical.features([news_qa[0]["question"]], [[gold, other]])
+    assert feats.shape == (2, 6) and np.all(feats[0] >= feats[1]) and feats[0].sum() > 0
+    assert feats[:, 2].min() >= 0 and feats[:, 2].max() <= 1  # coverage is a share
+    with pytest.raises(RetrievalError, match="not in the corpus"):
+        lexical.features(["질문"], [[Document(page_content="없는 문단")]])
+    with pytest.raises(DataError, match="non-empty corpus"):
+        LexicalFeatures([])
+    with pytest.raises(DataError, match="window sizes must be positive"):
+        LexicalFeatures(docs, windows=(0,))

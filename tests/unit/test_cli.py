@@ -1,0 +1,35 @@
+"""The ``lc-klue`` console script: every command listed, a fast ``--help``, one-line errors."""
+
+import subprocess
+import sys
+import time
+
+from lc_klue.cli import COMMANDS, main
+
+
+def test_cli_lists_every_command(capsys) -> None:
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for command in COMMANDS:
+        assert command in text
+
+
+def test_help_does_not_import_the_heavy_libraries() -> None:
+    code = (
+        "import sys, time; t = time.perf_counter(); from lc_klue.cli import main;"
+        "rc = main(['--help']); print(time.perf_counter() - t);"
+        "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'datasets')"
+        " if m in sys.modules))"
+    )
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = out.stdout.strip().splitlines()
+    assert lines[-1] == "[]", lines[-1]
+    assert time.perf_counter() - start < 10  # generous on a loaded CI machine; measured < 1 s
+
+
+def test_usage_errors_are_one_line(capsys) -> None:
+    assert main(["evaluate"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert err.startswith("lc-klue evaluate: error: the following arguments are required: data")

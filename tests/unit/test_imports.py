@@ -1,0 +1,171 @@
+"""The public API: each package's ``__all__`` is exactly the expected names, and every name
+resolves. ``import lc_klue`` stays cheap (nothing heavy is imported until a name is used)."""
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+EXPECTED = {
+    "lc_klue": [
+        "CrossEncoderReranker",
+        "DataError",
+        "ExtractiveAnswerer",
+        "FusionRetriever",
+        "HybridRetriever",
+        "KiwiBM25Retriever",
+        "KlueEmbeddings",
+        "KlueFAISS",
+        "LcKlueError",
+        "ModelError",
+        "PipelineParts",
+        "PipelineSpec",
+        "RerankingRetriever",
+        "RetrievalError",
+        "__version__",
+        "add_irrelevant_contexts",
+        "build_first_stage",
+        "build_index",
+        "build_pipeline",
+        "build_rag_chain",
+        "build_retriever",
+        "context_id",
+        "evaluate_retriever",
+        "format_answer",
+        "kiwi_tokenize",
+        "load_chat_model",
+        "load_cross_encoder",
+        "load_mrc",
+        "load_passages",
+        "load_retriever",
+        "load_sts",
+        "mrc_documents",
+        "retrieval_metrics",
+        "sample_questions",
+        "score_pairs_batched",
+        "split_by_title",
+        "split_sentences",
+        "split_sts",
+    ],
+    "lc_klue.data": [
+        "MRC_COLUMNS",
+        "MrcSource",
+        "STS_COLUMNS",
+        "add_irrelevant_contexts",
+        "context_id",
+        "load_mrc",
+        "load_passages",
+        "load_sts",
+        "mrc_documents",
+        "relevance_pairs",
+        "sample_questions",
+        "split_by_title",
+        "split_sts",
+        "unique_contexts",
+    ],
+    "lc_klue.models": [
+        "KlueEmbeddings",
+        "embedding_fingerprint",
+        "fingerprint_mismatch",
+        "load_cross_encoder",
+        "score_pairs_batched",
+        "score_pairs_per_query",
+    ],
+    "lc_klue.retrieval": [
+        "CrossEncoderFeatures",
+        "CrossEncoderReranker",
+        "DenseFeatures",
+        "FirstStageSpec",
+        "FusionRetriever",
+        "FusionStage",
+        "HybridRetriever",
+        "KiwiBM25Retriever",
+        "KlueFAISS",
+        "KlueFAISSRetriever",
+        "LexicalFeatures",
+        "PipelineParts",
+        "PipelineSpec",
+        "RerankStage",
+        "RerankingRetriever",
+        "build_first_stage",
+        "build_index",
+        "build_pipeline",
+        "build_retriever",
+        "index_documents",
+        "kiwi_tokenize",
+        "load_retriever",
+        "mrc_documents",
+        "read_manifest",
+        "reciprocal_rank_fusion",
+    ],
+    "lc_klue.chain": [
+        "HUMAN_PROMPT",
+        "NO_DOCUMENTS_ANSWER",
+        "RAG_PROMPT",
+        "SYSTEM_PROMPT",
+        "ExtractiveAnswerer",
+        "RetrieveSources",
+        "SentenceCandidate",
+        "TransformersChatModel",
+        "as_cross_encoder",
+        "build_rag_chain",
+        "cited_numbers",
+        "format_answer",
+        "format_contexts",
+        "format_sources",
+        "lexical_overlap",
+        "load_chat_model",
+        "question_input",
+        "source_score",
+        "split_sentences",
+    ],
+    "lc_klue.evaluation": [
+        "DEFAULT_KS",
+        "PROTOCOLS",
+        "EvalSet",
+        "EvaluationResult",
+        "build_eval_set",
+        "evaluate",
+        "evaluate_retriever",
+        "first_relevant_rank",
+        "hit_at_k",
+        "mrr_at_k",
+        "ndcg_at_k",
+        "retrieval_metrics",
+    ],
+    "training": [
+        "SIZES",
+        "StageResult",
+        "TrainingArgs",
+        "base_texts",
+        "build_scratch_base",
+        "parse_scratch_spec",
+        "push_to_hub",
+        "train_cross_encoder",
+        "train_mrc",
+        "train_sts",
+        "train_tokenizer",
+    ],
+}
+
+
+@pytest.mark.parametrize("package", sorted(EXPECTED))
+def test_all_is_the_expected_api(package: str) -> None:
+    module = importlib.import_module(package)
+    assert sorted(module.__all__) == sorted(EXPECTED[package])
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+
+
+def test_unknown_names_are_attribute_errors() -> None:
+    import lc_klue
+
+    with pytest.raises(AttributeError):
+        lc_klue.not_a_name  # noqa: B018
+
+
+def test_import_is_cheap() -> None:
+    code = "import sys, lc_klue; print('torch' in sys.modules, 'langchain_core' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
