@@ -14,7 +14,6 @@ numbers only show that every stage runs; real numbers come from ``lc-klue benchm
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -23,6 +22,7 @@ from typing import Any, TextIO
 
 from lc_klue.data import load_mrc, load_sts, split_by_title
 from lc_klue.resources import NEWS_QA, STS_PAIRS
+from lc_klue.storage import home_dir
 
 #: The configurations of the demo's table (see ``lc_klue.evaluation.benchmark.CONFIGS``).
 DEMO_CONFIGS = ("sts", "mrc", "mrc+ce", "bm25", "hybrid", "hybrid+ce", "hybrid+ce-rrf")
@@ -34,8 +34,7 @@ RECIPE_VERSION = 3
 
 def default_cache_dir() -> Path:
     """``$LC_KLUE_HOME/demo`` or ``~/.cache/lc-klue/demo``."""
-    home = os.environ.get("LC_KLUE_HOME") or Path.home() / ".cache" / "lc-klue"
-    return Path(home).expanduser() / "demo"
+    return home_dir("demo")
 
 
 @dataclass(frozen=True)

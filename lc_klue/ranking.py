@@ -10,6 +10,7 @@ The one home of every ranking rule in lc-klue, pure NumPy (no models, no LangCha
   (:func:`retrieval_metrics`), all from the 1-based rank of the first relevant item;
   :func:`mean_reciprocal_rank` is the one MRR formula, also the objective of
 - **Tuning**: :func:`tune_weights`, coordinate ascent on MRR@k over normalised features.
+- **Term weights**: :func:`bm25_idf`, the IDF of BM25 (Lucene's, never negative).
 """
 
 from __future__ import annotations
@@ -28,6 +29,15 @@ DEFAULT_KS: tuple[int, ...] = (1, 5, 10)
 RRF_K = 60
 #: Weight values :func:`tune_weights` tries for each feature.
 DEFAULT_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
+
+# --------------------------------------------------------------------------- term weights
+
+
+def bm25_idf(doc_freq: np.ndarray | float, n_docs: int) -> np.ndarray:
+    """BM25's inverse document frequency ``log(1 + (N - df + 0.5) / (df + 0.5))``."""
+    df = np.asarray(doc_freq, dtype=np.float64)
+    return np.log1p((n_docs - df + 0.5) / (df + 0.5))
+
 
 # --------------------------------------------------------------------------- order
 

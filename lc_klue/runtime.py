@@ -8,10 +8,14 @@ The one home of three rules every loader follows:
   :func:`looks_local`) must exist, and fails at once with "not found" instead of a minute of hub
   retries; a hub id that is neither cached nor reachable fails at once too.
 - **Load errors**: :func:`load_error` words every "cannot load" message the same way.
+- **lc-klue's own modules**: a saved model whose ``modules.json`` names only
+  sentence-transformers and lc-klue classes (Kiwi base models) is loaded with
+  :func:`trusts_own_code`: exactly that code is trusted, no other.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -106,6 +110,26 @@ def resolve_model_source(name_or_path: str | Path, kind: str = "model") -> str:
         return str(path)
     check_hub_model(text, kind)
     return text
+
+
+def module_types(source: str | Path) -> list[str]:
+    """The module classes a local sentence-transformers directory names in ``modules.json``
+    (empty for a hub id or a plain transformers directory)."""
+    path = Path(str(source)).expanduser() / "modules.json"
+    if not path.is_file():
+        return []
+    try:
+        return [str(m.get("type", "")) for m in json.loads(path.read_text(encoding="utf-8"))]
+    except (OSError, ValueError, AttributeError) as e:
+        raise ModelError(f"{path}: not a valid modules.json ({e})") from e
+
+
+def trusts_own_code(source: str | Path) -> bool:
+    """Whether ``source`` is made of sentence-transformers and lc-klue modules only
+    (``lc_klue.*``, installed with this package): such a model is loaded with
+    ``trust_remote_code=True``, which trusts exactly that code; any other stays untrusted."""
+    own = [t for t in module_types(source) if not t.startswith("sentence_transformers.")]
+    return bool(own) and all(t.startswith("lc_klue.") for t in own)
 
 
 def load_error(kind: str, name: str | Path, error: BaseException) -> ModelError:

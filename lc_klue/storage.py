@@ -12,6 +12,13 @@ from pathlib import Path
 from lc_klue.errors import DataError
 
 
+def home_dir(*parts: str) -> Path:
+    """lc-klue's own folder for caches and demo models: ``$LC_KLUE_HOME`` or
+    ``~/.cache/lc-klue``, with ``parts`` appended."""
+    home = os.environ.get("LC_KLUE_HOME") or Path.home() / ".cache" / "lc-klue"
+    return Path(home).expanduser().joinpath(*parts)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -9,6 +9,7 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,16 @@ from tests.kit import TinyModelFactory, fixture_texts, tiny_causal_lm_dir
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("LC_KLUE_DATA_DIR", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lc_klue_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """lc-klue's own folder (caches such as the CoNg table) in a temporary place, never the
+    user's ``~/.cache/lc-klue``."""
+    home = tmp_path_factory.mktemp("lc-klue-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LC_KLUE_HOME", str(home))
+        yield home
 
 
 @pytest.fixture(scope="session")

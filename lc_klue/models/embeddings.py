@@ -8,7 +8,13 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from lc_klue.runtime import load_error, pick_device, resolve_model_source, set_dtype
+from lc_klue.runtime import (
+    load_error,
+    pick_device,
+    resolve_model_source,
+    set_dtype,
+    trusts_own_code,
+)
 
 #: Fixed texts whose embeddings identify a model (see :func:`embedding_fingerprint`).
 PROBE_TEXTS = (
@@ -70,7 +76,8 @@ class KlueEmbeddings(BaseModel, Embeddings):
         source = resolve_model_source(self.model_name_or_path, "embedding model")
         device = pick_device(self.device)
         try:
-            model = SentenceTransformer(source, device=device, **self.model_kwargs)
+            kwargs = {"trust_remote_code": trusts_own_code(source)} | self.model_kwargs
+            model = SentenceTransformer(source, device=device, **kwargs)
         except (OSError, ValueError) as e:
             raise load_error("embedding model", self.model_name_or_path, e) from e
         set_dtype(model, self.dtype, device)

@@ -11,7 +11,13 @@ from typing import Any
 import numpy as np
 from sentence_transformers import CrossEncoder
 
-from lc_klue.runtime import load_error, pick_device, resolve_model_source, set_dtype
+from lc_klue.runtime import (
+    load_error,
+    pick_device,
+    resolve_model_source,
+    set_dtype,
+    trusts_own_code,
+)
 
 
 def load_cross_encoder(
@@ -27,7 +33,7 @@ def load_cross_encoder(
     source = resolve_model_source(name_or_path, "cross-encoder")
     dev = pick_device(device)
     try:
-        model = CrossEncoder(source, device=dev)
+        model = CrossEncoder(source, device=dev, trust_remote_code=trusts_own_code(source))
     except (OSError, ValueError) as e:
         raise load_error("cross-encoder", name_or_path, e) from e
     limit = position_limit(model)
@@ -40,12 +46,18 @@ def load_cross_encoder(
 
 def position_limit(model: Any) -> int | None:
     """Most tokens a sentence-transformers model (bi- or cross-encoder) can take: its position
-    embeddings (RoBERTa-style models reserve two for padding); None when it does not say."""
+    embeddings (:func:`config_position_limit`); None when it does not say."""
     config = None
     try:
         config = model[0].auto_model.config
     except (AttributeError, IndexError, KeyError, TypeError):
         config = getattr(model, "config", None)
+    return config_position_limit(config)
+
+
+def config_position_limit(config: Any) -> int | None:
+    """Tokens a transformers configuration's position embeddings allow (RoBERTa-style models
+    reserve two for padding); None when it has none."""
     n = getattr(config, "max_position_embeddings", None)
     if not isinstance(n, int):
         return None

@@ -27,6 +27,7 @@ from langchain_core.documents import Document
 
 from lc_klue.data import context_id
 from lc_klue.errors import DataError, RetrievalError
+from lc_klue.ranking import bm25_idf
 from lc_klue.text import kiwi_tokenize, split_sentences
 
 PAIR_SEPARATOR = "\u241f"
@@ -111,8 +112,8 @@ class LexicalFeatures:
         self._char = _bm25([char_ngrams(t) for t in texts], k1, b)
         df = Counter(term for toks in self._tokens for term in set(toks))
         n = len(docs)
-        self._idf = {t: float(np.log(1 + (n - c + 0.5) / (c + 0.5))) for t, c in df.items()}
-        self._idf_unseen = float(np.log(1 + (n + 0.5) / 0.5))
+        self._idf = {t: float(bm25_idf(c, n)) for t, c in df.items()}
+        self._idf_unseen = float(bm25_idf(0, n))
 
     def __len__(self) -> int:
         return self._n_docs

@@ -1,0 +1,210 @@
+"""A static sentence embedding over Kiwi morphemes: CoNg semantics plus a lexical sketch.
+
+:class:`KiwiStaticEmbedding` is a sentence-transformers input module (``--base-model
+kiwi:static``). A text becomes its Kiwi content morphemes (:class:`~lc_klue.models.kiwi_vocab.
+KiwiVocab` rows) and its embedding is the concatenation of two weighted bags of them:
+
+- **semantic** (``dim`` = 256): the weighted sum of learned morpheme vectors that start from
+  Kiwi's pretrained CoNg table (:mod:`lc_klue.models.cong`), so 축구 and 야구 are close;
+- **lexical** (``lexical_dim``): the weighted sum of fixed sparse random codes, one per row
+  (``lexical_nnz`` signed coordinates). Random codes are nearly orthogonal, so this part is a
+  dense sketch of the text's weighted bag of morphemes: it preserves exact-term overlap (what
+  BM25 sees), names and numbers outside the pretrained table included.
+
+Each part is L2-normalised, scaled by ``sqrt(lexical_share)`` or ``sqrt(1 - lexical_share)``
+and concatenated, so the cosine of two texts is the share-weighted sum of the two cosines. The
+per-morpheme weights start from IDF over the texts the base was built from and are learned
+with the vectors. Fast on CPU: no attention, one Kiwi analysis per text.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from sentence_transformers.base.modules import InputModule
+from torch import nn
+
+from lc_klue.errors import ModelError
+from lc_klue.models.cong import kiwi_model_version
+from lc_klue.models.kiwi_vocab import KiwiVocab
+
+WEIGHTS_FILE = "model.safetensors"
+#: Fewest weight a morpheme can get (its learned log-weight is clamped above log of this).
+MIN_WEIGHT = 1e-3
+#: Morphemes whose lexical code is kept in memory.
+CODE_CACHE = 1_000_000
+
+
+class KiwiStaticEmbedding(InputModule):
+    """Kiwi morphemes → semantic (CoNg-initialised) ⊕ lexical (sparse random) bag embedding."""
+
+    config_file_name = "kiwi_static_config.json"
+    config_keys = [  # noqa: RUF012 (a list, as on the base class)
+        "dim",
+        "lexical_dim",
+        "lexical_nnz",
+        "lexical_share",
+        "oov_buckets",
+        "sketch_seed",
+        "max_seq_length",
+        "kiwi_model",
+    ]
+    save_in_root = True
+    #: Learning rate the training stages use unless one is given.
+    default_learning_rate = 1e-3
+
+    def __init__(
+        self,
+        dim: int = 256,
+        lexical_dim: int = 1024,
+        lexical_nnz: int = 4,
+        lexical_share: float = 0.5,
+        oov_buckets: int = 16_384,
+        sketch_seed: int = 0,
+        max_seq_length: int = 4096,
+        kiwi_model: str | None = None,
+        vectors: torch.Tensor | np.ndarray | None = None,
+        weights: torch.Tensor | np.ndarray | None = None,
+    ) -> None:
+        """``vectors`` (rows × ``dim``) and ``weights`` (one per row) start the tables; rows
+        default to zero vectors and weight 1."""
+        super().__init__()
+        if not 0.0 <= lexical_share <= 1.0:
+            raise ValueError(f"lexical_share must be in [0, 1], got {lexical_share}")
+        self.vocab = KiwiVocab(oov_buckets, content_only=True)
+        self.dim, self.lexical_dim, self.lexical_nnz = dim, lexical_dim, lexical_nnz
+        self.lexical_share, self.oov_buckets, self.sketch_seed = (
+            lexical_share,
+            oov_buckets,
+            sketch_seed,
+        )
+        self.max_seq_length = max_seq_length
+        installed = kiwi_model_version()
+        if kiwi_model is not None and kiwi_model != installed:
+            raise ModelError(
+                f"this model was built with kiwipiepy-model {kiwi_model}, but {installed} is "
+                f"installed (token ids differ): pip install kiwipiepy-model=={kiwi_model}"
+            )
+        self.kiwi_model = installed
+        rows = self.vocab.size
+        self.semantic = nn.Embedding(rows, dim)
+        self.log_weight = nn.Embedding(rows, 1)
+        self._codes: dict[int, tuple[list[int], list[float]]] = {}
+        with torch.no_grad():
+            self.semantic.weight.copy_(_table(vectors, (rows, dim), 0.0))
+            w = _table(weights, (rows,), 1.0).clamp_min(MIN_WEIGHT)
+            self.log_weight.weight.copy_(torch.log(w).unsqueeze(1))
+
+    # ------------------------------------------------------------------ inputs
+
+    def preprocess(
+        self, inputs: Sequence[Any], prompt: str | None = None, **kwargs: Any
+    ) -> dict[str, torch.Tensor]:
+        """Kiwi rows of every text, flattened with bag offsets (as ``nn.EmbeddingBag`` takes)."""
+        texts = [str(t) for t in inputs]
+        if prompt:
+            texts = self._prepend_prompt(texts, prompt)
+        encoded = [
+            (r[: self.max_seq_length], h[: self.max_seq_length])
+            for r, h in self.vocab.encode_keys(texts)
+        ]
+        rows = [i for r, _ in encoded for i in r]
+        codes = [self._code(h) for _, hashes in encoded for h in hashes]
+        offsets = np.cumsum([0] + [len(r) for r, _ in encoded[:-1]])
+        index = np.array([c[0] for c in codes], dtype=np.int64).reshape(-1, self.lexical_nnz)
+        sign = np.array([c[1] for c in codes], dtype=np.float32).reshape(-1, self.lexical_nnz)
+        return {
+            "input_ids": torch.tensor(rows, dtype=torch.long),
+            "offsets": torch.as_tensor(offsets, dtype=torch.long),
+            "lexical_index": torch.from_numpy(index),
+            "lexical_sign": torch.from_numpy(sign / math.sqrt(self.lexical_nnz)),
+        }
+
+    def _code(self, key_hash: int) -> tuple[list[int], list[float]]:
+        """The sparse random code of a morpheme: ``lexical_nnz`` coordinates and signs drawn
+        from its ``form/tag`` hash and the sketch seed (cached)."""
+        code = self._codes.get(key_hash)
+        if code is None:
+            rng = np.random.default_rng([key_hash, self.sketch_seed])
+            code = (
+                rng.integers(0, self.lexical_dim, self.lexical_nnz).tolist(),
+                (rng.integers(0, 2, self.lexical_nnz) * 2 - 1).astype(float).tolist(),
+            )
+            if len(self._codes) < CODE_CACHE:
+                self._codes[key_hash] = code
+        return code
+
+    # ------------------------------------------------------------------ forward
+
+    def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
+        """``sentence_embedding``: normalised semantic and lexical bags, share-weighted."""
+        ids, offsets = features["input_ids"], features["offsets"]
+        n = offsets.shape[0]
+        weight = torch.exp(self.log_weight(ids).squeeze(-1))
+        semantic = F.embedding_bag(
+            ids, self.semantic.weight, offsets, mode="sum", per_sample_weights=weight
+        )
+        bag = (
+            torch.bucketize(torch.arange(ids.shape[0], device=ids.device), offsets, right=True) - 1
+        )
+        flat = (bag.unsqueeze(1) * self.lexical_dim + features["lexical_index"]).reshape(-1)
+        values = (weight.unsqueeze(1) * features["lexical_sign"]).reshape(-1)
+        lexical = torch.zeros(n * self.lexical_dim, device=ids.device, dtype=semantic.dtype)
+        lexical = lexical.index_add(0, flat, values.to(semantic.dtype)).view(n, self.lexical_dim)
+        features["sentence_embedding"] = torch.cat(
+            [
+                math.sqrt(1.0 - self.lexical_share) * F.normalize(semantic, dim=-1),
+                math.sqrt(self.lexical_share) * F.normalize(lexical, dim=-1),
+            ],
+            dim=-1,
+        )
+        return features
+
+    def get_embedding_dimension(self) -> int:
+        """Size of the sentence embedding: ``dim + lexical_dim``."""
+        return self.dim + self.lexical_dim
+
+    # ------------------------------------------------------------------ save / load
+
+    def save(
+        self, output_path: str, *args: Any, safe_serialization: bool = True, **kwargs: Any
+    ) -> None:
+        """Write the configuration and the two tables (safetensors)."""
+        self.save_config(output_path)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        save_file(state, os.path.join(output_path, WEIGHTS_FILE))
+
+    @classmethod
+    def load(  # type: ignore[override]
+        cls, model_name_or_path: str, subfolder: str = "", **kwargs: Any
+    ) -> KiwiStaticEmbedding:
+        """Load a module saved by :meth:`save` (a local directory)."""
+        root = Path(model_name_or_path) / subfolder
+        config = json.loads((root / cls.config_file_name).read_text(encoding="utf-8"))
+        state = load_file(str(root / WEIGHTS_FILE))
+        return cls(
+            **config,
+            vectors=state["semantic.weight"],
+            weights=torch.exp(state["log_weight.weight"].squeeze(1)),
+        )
+
+
+def _table(
+    values: torch.Tensor | np.ndarray | None, shape: tuple[int, ...], fill: float
+) -> torch.Tensor:
+    """``values`` as a float32 tensor of ``shape`` (``fill`` when None)."""
+    if values is None:
+        return torch.full(shape, fill, dtype=torch.float32)
+    out = torch.as_tensor(values, dtype=torch.float32)
+    if tuple(out.shape) != shape:
+        raise ValueError(f"expected a table of shape {shape}, got {tuple(out.shape)}")
+    return out
