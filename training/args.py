@@ -29,8 +29,9 @@ class TrainingArgs:
     """Passes over the training data; None: the stage's default (STS 4, MRC 1, cross-encoder 1)."""
     batch_size: int = 16
     """Examples per optimiser step (per device)."""
-    learning_rate: float = 2e-5
-    """Peak learning rate (linear warm-up, then linear decay)."""
+    learning_rate: float | None = None
+    """Peak learning rate (linear warm-up, then linear decay); None: the model's own
+    (:func:`default_learning_rate`: 2e-5 for transformers, more for Kiwi static models)."""
     warmup_steps: int = 100
     """Steps of linear warm-up."""
     max_length: int | None = None
@@ -89,3 +90,17 @@ class TrainingArgs:
         if self.max_steps > 0:
             out["max_steps"] = self.max_steps
         return out
+
+
+#: Learning rate of transformer models when none is given (the book's).
+TRANSFORMER_LEARNING_RATE = 2e-5
+
+
+def default_learning_rate(model: Any) -> float:
+    """The learning rate a model trains with when none is given: its first module's
+    ``default_learning_rate`` (lc-klue's Kiwi modules), else :data:`TRANSFORMER_LEARNING_RATE`."""
+    try:
+        first = model[0]
+    except (TypeError, IndexError, KeyError):
+        return TRANSFORMER_LEARNING_RATE
+    return float(getattr(first, "default_learning_rate", TRANSFORMER_LEARNING_RATE))

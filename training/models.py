@@ -14,7 +14,15 @@ from sentence_transformers.sentence_transformer.modules import Pooling
 
 from lc_klue.errors import ModelError
 from lc_klue.models.reranker import position_limit
-from lc_klue.runtime import load_error, resolve_model_source
+from lc_klue.runtime import load_error, module_types, resolve_model_source, trusts_own_code
+from training.kiwi import (
+    KIWI_BASE_FILES,
+    STATIC_MODULE,
+    TRANSFORMER_MODULE,
+    build_kiwi_base,
+    is_kiwi_transformer,
+    parse_kiwi_spec,
+)
 from training.scratch import SCRATCH_POSITIONS, build_scratch_base, parse_scratch_spec
 
 logger = logging.getLogger(__name__)
@@ -33,16 +41,20 @@ def resolve_base_model(
     """Return something ``from_pretrained`` accepts for ``name_or_path``.
 
     ``scratch:SIZE[:ARCH]`` builds a base model in ``scratch_dir`` with a tokenizer trained on
-    ``texts()`` (reused when the directory already holds one) and ``max_length`` positions.
+    ``texts()`` (reused when the directory already holds one) and ``max_length`` positions;
+    ``kiwi:static`` builds a Kiwi-morpheme model there (:mod:`training.kiwi`).
     A string that looks like a path must exist; anything else is a hub id
     (:func:`lc_klue.runtime.resolve_model_source`).
     """
     spec = parse_scratch_spec(str(name_or_path))
-    if spec is not None:
+    kiwi = parse_kiwi_spec(str(name_or_path))
+    if spec is not None or kiwi is not None:
         if texts is None or scratch_dir is None:
-            raise ModelError(f"{name_or_path}: building a base model from scratch needs texts")
+            raise ModelError(f"{name_or_path}: building a base model needs texts")
         out = Path(scratch_dir)
-        if not (out / "config.json").exists():
+        if kiwi is not None and not any((out / f).exists() for f in KIWI_BASE_FILES):
+            build_kiwi_base(kiwi, texts(), out, seed=seed)
+        elif spec is not None and not (out / "config.json").exists():
             build_scratch_base(texts(), out, spec[0], spec[1], max_length=max_length, seed=seed)
         return str(out)
     source = resolve_model_source(name_or_path)
@@ -87,7 +99,15 @@ def make_bi_encoder(
     name = str(base)
     try:
         if (Path(name) / "modules.json").exists():
-            model = SentenceTransformer(name, device=device)
+            model = SentenceTransformer(
+                name, device=device, trust_remote_code=trusts_own_code(name)
+            )
+        elif is_kiwi_transformer(name):
+            from lc_klue.models.kiwi_transformer import KiwiTransformer
+
+            encoder = KiwiTransformer.load(name, task="embedding")
+            pool = Pooling(encoder.get_embedding_dimension(), pooling_mode=pooling)
+            model = SentenceTransformer(modules=[encoder, pool], device=device)
         else:
             transformer = Transformer(name, max_seq_length=max_seq_length)
             pool = Pooling(transformer.get_embedding_dimension(), pooling_mode=pooling)
@@ -102,10 +122,29 @@ def make_cross_encoder(
     base: str | Path, max_length: int = 512, device: str | None = None
 ) -> CrossEncoder:
     """A cross-encoder with one output (relevance score) on top of ``base``, its length capped
-    at the model's positions (:func:`fit_length`)."""
+    at the model's positions (:func:`fit_length`). On a ``kiwi:static`` model it is a
+    :class:`~lc_klue.models.kiwi_interaction.KiwiInteraction` over the model's morpheme
+    vectors and weights; on a ``kiwi:SIZE`` base or bi-encoder, its encoder with a fresh score
+    head; a saved cross-encoder directory is loaded as it is."""
     name = str(base)
     try:
-        model = CrossEncoder(name, num_labels=1, max_length=max_length, device=device)
+        types = module_types(name)
+        if STATIC_MODULE in types:
+            from lc_klue.models.kiwi_interaction import KiwiInteraction
+
+            static = SentenceTransformer(
+                name, device="cpu", trust_remote_code=trusts_own_code(name)
+            )[0]
+            return CrossEncoder(modules=[KiwiInteraction.from_static(static)], device=device)
+        if is_kiwi_transformer(name) and types != [TRANSFORMER_MODULE]:
+            from lc_klue.models.kiwi_transformer import KiwiTransformer
+
+            encoder = KiwiTransformer.load(name, task="score")  # a base or a bi-encoder
+            model = CrossEncoder(modules=[encoder], device=device)
+        elif any(t.startswith("lc_klue.") for t in types):  # a saved Kiwi cross-encoder
+            model = CrossEncoder(name, device=device, trust_remote_code=trusts_own_code(name))
+        else:
+            model = CrossEncoder(name, num_labels=1, max_length=max_length, device=device)
     except (OSError, ValueError) as e:
         raise load_error("model", name, e) from e
     model.max_seq_length = fit_length(model, max_length, name)

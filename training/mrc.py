@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from datasets import Dataset
 from sentence_transformers.base.sampler import BatchSamplers
 from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
 from lc_klue.data import sample_questions, unique_contexts
 from lc_klue.errors import DataError
 from training.args import TrainingArgs
-from training.data import DataSource, mrc_card_data, mrc_splits
+from training.data import DataSource, mrc_card_data, mrc_splits, positives
 from training.evaluation import dense_retrieval_metrics, pair_evaluator, primary
 from training.outputs import StageResult
 from training.runner import StageContext, StagePlan, run_stage
@@ -29,6 +30,8 @@ def train_mrc(
     train_data: DataSource = "klue",
     test_data: DataSource | None = None,
     test_size: float = 0.3,
+    dev_size: float = 0.0,
+    pairs: str = "questions",
     pooling: str = "mean",
     pair_questions: int = 100,
     eval_questions: int = 1000,
@@ -38,14 +41,17 @@ def train_mrc(
 
     ``train_data``/``test_data``: ``"klue"`` (KLUE MRC train/validation from the hub), a local
     MRC file or a Dataset. Without ``test_data`` the training data is split by title
-    (``test_size``, seeded). ``model`` may also be a base LM or ``scratch:SIZE`` (pooling
-    added). Retrieval metrics use ``eval_questions`` held-out questions (the book's seeded
-    sample) against all distinct held-out passages.
+    (``test_size``, seeded); ``dev_size`` of the training titles are then held out as dev
+    (not trained on; the benchmark tunes fusion weights on them). ``pairs="ict"`` trains on
+    inverse-cloze pairs of any passage collection instead of questions (no questions needed).
+    ``model`` may also be a base LM or ``scratch:SIZE`` (pooling added). Retrieval metrics
+    use ``eval_questions`` held-out questions (the book's seeded sample) against all distinct
+    held-out passages.
     """
 
     def plan(ctx: StageContext) -> StagePlan:
         seed = ctx.args.seed
-        parts = mrc_splits(train_data, test_data, test_size, seed)
+        parts = mrc_splits(train_data, test_data, test_size, seed, dev_size, pairs)
         train, test = parts["train"], parts["test"]
         if len(set(test["title"])) < 2:
             raise DataError(
@@ -68,7 +74,9 @@ def train_mrc(
 
         return StagePlan(
             model=st,
-            train_dataset=train.select_columns(["question", "context"]),
+            train_dataset=Dataset.from_dict(
+                {"question": list(train["question"]), "context": positives(train)}
+            ),
             loss=MultipleNegativesRankingLoss(st),
             evaluate=evaluate,
             card={

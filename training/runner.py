@@ -36,7 +36,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from lc_klue.errors import ModelError
 from lc_klue.runtime import pick_device, precision_kwargs
 from lc_klue.storage import refuse_existing
-from training.args import TrainingArgs
+from training.args import TrainingArgs, default_learning_rate
 from training.models import make_bi_encoder, make_cross_encoder, resolve_base_model
 from training.outputs import StageResult, complete_stage
 
@@ -130,7 +130,11 @@ def run_stage(
     metrics: dict[str, Any] = {
         **p.card,
         "loss": type(p.loss).__name__,
-        "hyperparameters": {**args.hyperparameters(), **p.hyperparameters},
+        "hyperparameters": {
+            **args.hyperparameters(),
+            "learning_rate": args.learning_rate or default_learning_rate(p.model),
+            **p.hyperparameters,
+        },
         "before": before,
         "after": after,
     }
@@ -162,7 +166,7 @@ def make_trainer(plan: StagePlan, ctx: StageContext) -> Any:
         max_steps=a.max_steps,
         per_device_train_batch_size=a.batch_size,
         per_device_eval_batch_size=a.batch_size,
-        learning_rate=a.learning_rate,
+        learning_rate=a.learning_rate or default_learning_rate(plan.model),
         warmup_steps=a.warmup_steps,
         seed=a.seed,
         data_seed=a.seed,

@@ -122,9 +122,14 @@ def train_tokenizer(
         bos_token=sp["cls"] if arch == "roberta" else None,
         eos_token=sp["sep"] if arch == "roberta" else None,
         model_max_length=max_length,
+        # BERT takes segment ids (question 0, passage 1) for a pair; RoBERTa has none. Saved
+        # with the tokenizer, so a reloaded BERT cross-encoder still sees which side is which.
+        model_input_names=(
+            ["input_ids", "attention_mask"]
+            if arch == "roberta"
+            else ["input_ids", "token_type_ids", "attention_mask"]
+        ),
     )
-    if arch == "roberta":
-        fast.model_input_names = ["input_ids", "attention_mask"]
     return fast
 
 

@@ -22,7 +22,13 @@ def _common(p: argparse.ArgumentParser, stage: str) -> None:
     p.add_argument("output", help="model directory to write (checkpoints go to OUTPUT.ckpt/)")
     p.add_argument("--epochs", type=float, default=None, help=f"default {defaults['epochs']:g}")
     p.add_argument("--batch-size", type=positive_int, default=16, help="default 16")
-    p.add_argument("--learning-rate", type=float, default=2e-5, help="default 2e-5")
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="default 2e-5 (transformers) or the Kiwi model's own (kiwi:static: 1e-3, its "
+        "cross-encoder 1e-2)",
+    )
     p.add_argument("--warmup-steps", type=int, default=100, help="default 100")
     p.add_argument(
         "--max-length",
@@ -87,6 +93,20 @@ def _mrc_data(p: argparse.ArgumentParser) -> None:
         help="fraction of titles held out when --test-data is not given",
     )
     p.add_argument(
+        "--pairs",
+        choices=["questions", "ict"],
+        default="questions",
+        help="questions: the data's questions; ict: inverse-cloze pairs (a sentence of a "
+        "passage as the question), for a passage file with no questions",
+    )
+    p.add_argument(
+        "--dev-size",
+        type=float,
+        default=0.0,
+        help="fraction of the training titles held out as dev and not trained on, for "
+        "tuning fusion weights honestly (lc-klue benchmark --dev-size; default 0)",
+    )
+    p.add_argument(
         "--pair-questions",
         type=positive_int,
         default=100,
@@ -108,7 +128,16 @@ STAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "mrc": (
         "training.mrc:train_mrc",
-        ("model", "train_data", "test_data", "test_size", "pair_questions", "eval_questions"),
+        (
+            "model",
+            "train_data",
+            "test_data",
+            "test_size",
+            "dev_size",
+            "pairs",
+            "pair_questions",
+            "eval_questions",
+        ),
     ),
     "cross-encoder": (
         "training.cross_encoder:train_cross_encoder",
@@ -117,12 +146,17 @@ STAGES: dict[str, tuple[str, tuple[str, ...]]] = {
             "train_data",
             "test_data",
             "test_size",
+            "dev_size",
+            "pairs",
             "pair_questions",
             "eval_questions",
             "negatives",
             "bi_encoder",
             "num_negatives",
+            "loss",
+            "distill",
             "candidates",
+            "first_stage",
         ),
     ),
 }
@@ -164,11 +198,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     _mrc_data(ce)
     ce.add_argument(
         "--negatives",
-        choices=["random", "hard"],
+        choices=["random", "hard", "bm25"],
         default="random",
-        help="random other-title passages (book) or bi-encoder hard negatives",
+        help="random other-title passages (book), bi-encoder hard negatives of other titles, "
+        "or BM25's best passages, other paragraphs of the same article included",
     )
-    ce.add_argument("--num-negatives", type=positive_int, default=1)
+    ce.add_argument(
+        "--num-negatives", type=positive_int, default=1, help="negatives per question (default 1)"
+    )
+    ce.add_argument(
+        "--loss",
+        choices=["bce", "listwise"],
+        default="bce",
+        help="binary cross-entropy on pairs (book) or a softmax over each question's gold "
+        "passage and its negatives",
+    )
+    ce.add_argument(
+        "--distill",
+        type=float,
+        default=0.0,
+        help="listwise: share of the target given to the first stage's order, in [0, 1) "
+        "(default 0: the gold passage only)",
+    )
     ce.add_argument(
         "--bi-encoder",
         default=None,
@@ -179,6 +230,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int_at_least(2),
         default=30,
         help="candidates per question in the reranking evaluation (default 30)",
+    )
+    ce.add_argument(
+        "--first-stage",
+        choices=["bm25", "dense", "random"],
+        default=None,
+        help="where the evaluation's candidates come from (default: dense with --bi-encoder, "
+        "else bm25)",
     )
     for parser in (sts, mrc, ce):
         parser.set_defaults(func=run_stage)

@@ -1,6 +1,7 @@
 """Data layer shared by ``training`` and ``lc_klue``: KLUE STS and MRC in one normal form,
 and passages (the unit of retrieval) with their one identity, :func:`context_id`."""
 
+from lc_klue.data.ict import inverse_cloze_pairs
 from lc_klue.data.mrc import (
     MRC_COLUMNS,
     add_irrelevant_contexts,
@@ -8,6 +9,7 @@ from lc_klue.data.mrc import (
     relevance_pairs,
     sample_questions,
     split_by_title,
+    split_dev,
 )
 from lc_klue.data.passages import (
     MrcSource,
@@ -24,6 +26,7 @@ __all__ = [
     "MrcSource",
     "add_irrelevant_contexts",
     "context_id",
+    "inverse_cloze_pairs",
     "load_mrc",
     "load_passages",
     "load_sts",
@@ -31,6 +34,7 @@ __all__ = [
     "relevance_pairs",
     "sample_questions",
     "split_by_title",
+    "split_dev",
     "split_sts",
     "unique_contexts",
 ]

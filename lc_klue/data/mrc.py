@@ -152,6 +152,14 @@ def split_by_title(ds: Dataset, test_size: float = 0.3, seed: int = 42) -> Datas
     )
 
 
+def split_dev(train: Dataset, dev_size: float, seed: int = 42) -> DatasetDict:
+    """Hold out ``dev_size`` of the *training* titles as ``dev`` (:func:`split_by_title` with
+    the same seed): questions no model trains on, for tuning what sits on top of the models
+    (fusion weights) without touching the test titles."""
+    parts = split_by_title(train, test_size=dev_size, seed=seed)
+    return DatasetDict(train=parts["train"], dev=parts["test"])
+
+
 def sample_questions(ds: Dataset, n: int = 1000, seed: int = 42) -> Dataset:
     """The book's evaluation sample: ``train_test_split(test_size=n, seed=seed)["test"]``.
 

@@ -20,7 +20,7 @@ def test_hyperparameters_report_the_recipe_not_the_plumbing() -> None:
     assert args.hyperparameters() == {
         "epochs": 1,
         "batch_size": 16,
-        "learning_rate": 2e-5,
+        "learning_rate": None,
         "warmup_steps": 100,
         "max_length": 256,
         "seed": 42,

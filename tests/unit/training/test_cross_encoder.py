@@ -37,6 +37,7 @@ def trained(tmp_path_factory, tiny_models, news_qa) -> StageResult:
         test_data=news_qa,
         eval_questions=24,
         candidates=5,
+        first_stage="random",
         args=FAST,
     )
 
@@ -64,7 +65,15 @@ def test_bad_arguments_give_clear_errors(tmp_path, tiny_models, news_qa: Dataset
     with pytest.raises(ModelError, match="needs a bi-encoder"):
         train_cross_encoder(tmp_path / "c", base_model=base, train_data=news_qa, negatives="hard")
     with pytest.raises(DataError, match="unknown negatives"):
-        train_cross_encoder(tmp_path / "c", base_model=base, train_data=news_qa, negatives="bm25")
+        train_cross_encoder(tmp_path / "c", base_model=base, train_data=news_qa, negatives="bm2")
+    with pytest.raises(DataError, match="unknown loss"):
+        train_cross_encoder(tmp_path / "c", base_model=base, train_data=news_qa, loss="mse")
+    with pytest.raises(DataError, match=r"distill must be in \[0, 1\)"):
+        train_cross_encoder(tmp_path / "c", base_model=base, train_data=news_qa, distill=1.5)
+    with pytest.raises(ModelError, match="first_stage='dense' needs a bi-encoder"):
+        train_cross_encoder(
+            tmp_path / "c", base_model=base, train_data=news_qa, first_stage="dense"
+        )
     with pytest.raises(ModelError, match="not a sentence-transformers model"):
         train_cross_encoder(tmp_path / "c", base_model=base, train_data=news_qa, bi_encoder=base)
     with pytest.raises(DataError, match=r"missing column.*context"):
@@ -74,3 +83,29 @@ def test_bad_arguments_give_clear_errors(tmp_path, tiny_models, news_qa: Dataset
     with pytest.raises(ModelError, match="not found"):
         train_cross_encoder(tmp_path / "c", base_model=str(tmp_path / "none"), train_data=news_qa)
     assert not any(tmp_path.iterdir())
+
+
+def test_kiwi_reranker_learns_listwise_from_bm25_negatives(tmp_path, tiny_models, news_qa) -> None:
+    # the product's recipe: kiwi:static base, BM25 negatives (same article included), listwise
+    result = train_cross_encoder(
+        tmp_path / "kiwi-ce",
+        base_model=str(tiny_models.kiwi_static()),
+        train_data=news_qa,
+        test_data=news_qa,
+        negatives="bm25",
+        num_negatives=3,
+        loss="listwise",
+        distill=0.2,
+        eval_questions=24,
+        candidates=5,
+        args=TrainingArgs(
+            epochs=5, batch_size=8, warmup_steps=0, logging_steps=1, show_progress=False
+        ),
+    )
+    m = result.metrics
+    assert m["loss"] == "ListNetLoss" and m["hyperparameters"]["learning_rate"] == 1e-2
+    assert "BM25-Kiwi top 5" in m["data"]["rerank_evaluation"]
+    assert "same-article paragraphs included" in m["data"]["train"]
+    assert m["after"]["mrr@10"] > m["before"]["mrr@10"]
+    model = CrossEncoder(str(result.model_dir), trust_remote_code=True, device="cpu")
+    assert np.asarray(model.predict([("질문", "문서")])).shape == (1,)

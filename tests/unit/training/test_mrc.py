@@ -70,3 +70,26 @@ def test_bad_arguments_give_clear_errors(tmp_path, tiny_models, news_qa: Dataset
     with pytest.raises(ModelError, match="not found"):
         train_mrc(tmp_path / "m", model=str(tmp_path / "no-model"), train_data=news_qa)
     assert not any(tmp_path.iterdir())
+
+
+def test_a_passage_file_without_questions_trains_on_inverse_cloze_pairs(
+    tmp_path, tiny_models, news_qa: Dataset
+) -> None:
+    from lc_klue.data import unique_contexts
+
+    passages = tmp_path / "passages.csv"
+    unique_contexts(news_qa).to_pandas()[["title", "context"]].to_csv(passages, index=False)
+    result = train_mrc(
+        tmp_path / "ict",
+        model=str(tiny_models.bi_encoder_dir("bert")),
+        train_data=str(passages),
+        pairs="ict",
+        test_size=0.3,
+        dev_size=0.2,
+        args=FAST,
+    )
+    data = result.metrics["data"]
+    assert "held out as dev" in data["train"]
+    assert result.metrics["after"]["mrr@10"] > result.metrics["before"]["mrr@10"]
+    with pytest.raises(DataError, match="unknown pairs"):
+        train_mrc(tmp_path / "x", model="scratch:tiny", train_data=news_qa, pairs="cloze")

@@ -1,14 +1,75 @@
-"""Negative mining."""
+"""Negative mining: BM25 (same article allowed) and bi-encoder (other titles) candidates."""
 
+from __future__ import annotations
+
+import numpy as np
+import pytest
 from datasets import Dataset
 
-from training.negatives import hard_negative_pairs
+from lc_klue.data import unique_contexts
+from training.negatives import (
+    bm25_candidates,
+    dense_candidates,
+    gold_ids,
+    gold_scores,
+    listwise_examples,
+    negatives_for,
+    pair_examples,
+)
 
 
-def test_hard_negatives_come_from_other_titles(tiny_models, news_qa: Dataset) -> None:
-    pairs = hard_negative_pairs(tiny_models.bi_encoder(), news_qa, num_negatives=2)
-    assert len(pairs) == 3 * len(news_qa)
-    title_of = dict(zip(news_qa["context"], news_qa["title"], strict=False))
-    q_title = dict(zip(news_qa["question"], news_qa["title"], strict=False))
-    for q, c, label in zip(pairs["question"], pairs["context"], pairs["label"], strict=True):
-        assert (title_of[c] == q_title[q]) == (label == 1.0)
+@pytest.fixture(scope="module")
+def corpus(news_qa: Dataset) -> Dataset:
+    return unique_contexts(news_qa)
+
+
+def test_bm25_negatives_keep_same_article_paragraphs(news_qa: Dataset, corpus) -> None:
+    texts, ids, titles = list(corpus["context"]), list(corpus["context_id"]), list(corpus["title"])
+    found = bm25_candidates(news_qa["question"], texts, k=5)
+    assert all(len(c) == 5 for c in found)
+    assert all(c[0][1] >= c[-1][1] for c in found)  # best first
+    picked = negatives_for(found, gold_ids(news_qa), ids, 3)
+    gold = gold_ids(news_qa)
+    assert all(ids[j] != g for negs, g in zip(picked, gold, strict=True) for j, _ in negs)
+    own = [
+        titles[j] == t for negs, t in zip(picked, news_qa["title"], strict=True) for j, _ in negs
+    ]
+    assert any(own)  # the bundled articles have several paragraphs: some negatives share a title
+    # the book's rule drops them
+    strict = negatives_for(
+        found, gold, ids, 3, titles=titles, question_titles=list(news_qa["title"])
+    )
+    assert not any(
+        titles[j] == t for negs, t in zip(strict, news_qa["title"], strict=True) for j, _ in negs
+    )
+
+
+def test_dense_candidates_are_ranked_indices(tiny_models, news_qa: Dataset, corpus) -> None:
+    found = dense_candidates(
+        tiny_models.bi_encoder(), news_qa["question"][:4], corpus["context"], 3
+    )
+    assert [len(c) for c in found] == [3] * 4
+    assert all(s == 1.0 / (r + 1) for c in found for r, (_, s) in enumerate(c))
+
+
+def test_pairs_and_lists(news_qa: Dataset, corpus) -> None:
+    texts, ids = list(corpus["context"]), list(corpus["context_id"])
+    found = bm25_candidates(news_qa["question"], texts, k=5)
+    picked = negatives_for(found, gold_ids(news_qa), ids, 2)
+    pairs = pair_examples(news_qa, texts, picked)
+    assert pairs.column_names == ["question", "context", "label"]
+    assert sum(pairs["label"]) == len(news_qa)
+
+    onehot = listwise_examples(news_qa, texts, picked)
+    assert onehot.column_names == ["query", "docs", "labels"]
+    first = np.exp(onehot["labels"][0])
+    assert onehot["docs"][0][0] == news_qa["context"][0]
+    assert first[0] == pytest.approx(1.0, abs=1e-4)  # softmax(labels) is the target
+
+    golds = gold_scores(found, gold_ids(news_qa), ids)
+    taught = listwise_examples(news_qa, texts, picked, distill=0.5, gold_scores=golds)
+    target = np.exp(taught["labels"][0])
+    assert target.sum() == pytest.approx(1.0, abs=1e-4)
+    assert 0.5 < target[0] < 1.0 and target[1] >= target[2]  # the first stage's order
+    with pytest.raises(ValueError, match="distill"):
+        listwise_examples(news_qa, texts, picked, distill=1.0)

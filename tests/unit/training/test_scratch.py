@@ -34,3 +34,14 @@ def test_a_scratch_base_has_positions_for_every_stage(tmp_path, news_qa) -> None
     out = build_scratch_base(texts, tmp_path / "base", "tiny")
     config = json.loads((out / "config.json").read_text())
     assert config["max_position_embeddings"] == SCRATCH_POSITIONS >= 512
+
+
+def test_a_bert_tokenizer_gives_segment_ids_for_pairs_after_reloading(tmp_path, news_qa) -> None:
+    from transformers import AutoTokenizer
+
+    texts = sorted(set(news_qa["context"])) + list(news_qa["question"])
+    train_tokenizer(texts, 800, "bert").save_pretrained(tmp_path / "bert")
+    pair = AutoTokenizer.from_pretrained(tmp_path / "bert")("질문입니다", "문서입니다")
+    assert set(pair["token_type_ids"]) == {0, 1}
+    roberta = train_tokenizer(texts, 800, "roberta")("질문입니다", "문서입니다")
+    assert "token_type_ids" not in roberta

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Reproduce the Kiwi-CoNg rows of results/: the three stages on Kiwi base models, CPU, real data.
+#   STS: KLUE STS train (10% held out, seed 42) → evaluated on KLUE STS dev (klue_sts_val.csv).
+#   MRC + cross-encoder: KorQuAD 1.0 dev split by title (test_size 0.3, seed 42); 15% of the
+#   training titles are held out as dev (--dev-size 0.15, never trained on) so that
+#   `lc-klue benchmark --dev-size 0.15` can tune fusion weights on them honestly.
+# Usage: training/reproduce_kiwi.sh [DATA_DIR] [MODELS_DIR] [KINDS]   (from the repo root)
+#   KINDS: "static mini" (default) — which Kiwi bases to train.
+set -euo pipefail
+DATA=${1:-${LC_KLUE_DATA_DIR:-../shared/data}}
+OUT=${2:-models/kiwi}
+KINDS=${3:-static mini}
+STS_TRAIN=$DATA/klue-sts/klue_sts_train.csv
+STS_DEV=$DATA/klue-sts/klue_sts_val.csv
+KORQUAD=$DATA/korquad-1.0/KorQuAD_v1.0_dev.json
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
+mkdir -p "$OUT" results/training
+T="/usr/bin/time -v"
+SPLIT=(--data "$KORQUAD" --test-size 0.3 --dev-size 0.15 --seed 42)
+
+for kind in $KINDS; do
+  dir=$OUT/$kind
+  mkdir -p "$dir"
+  # 1. STS bi-encoder on the Kiwi base (learning rate: the Kiwi model's own default).
+  $T lc-klue train sts "$dir/sts" --base-model "kiwi:$kind" --data "$STS_TRAIN" \
+    --test-data "$STS_DEV" --epochs 1 --batch-size 32 --warmup-steps 0 --max-seq-length 128 \
+    --seed 42 --no-progress --overwrite 2> "$dir/sts.time"
+  # 2. MRC bi-encoder from the STS model: MNR, no-duplicate batches, 1 epoch.
+  $T lc-klue train mrc "$dir/mrc" --model "$dir/sts" "${SPLIT[@]}" --epochs 1 --batch-size 32 \
+    --warmup-steps 0 --max-seq-length 256 --eval-questions 1000 --no-progress --overwrite \
+    2> "$dir/mrc.time"
+  # 3. Cross-encoder on the Kiwi base: 7 BM25 negatives per question (other paragraphs of the
+  #    same article included), listwise loss; evaluated by reranking BM25's top 30.
+  $T lc-klue train cross-encoder "$dir/cross-encoder" --base-model "kiwi:$kind" "${SPLIT[@]}" \
+    --negatives bm25 --num-negatives 7 --loss listwise --epochs 1 --batch-size 16 \
+    --warmup-steps 0 --max-length 256 --eval-questions 1000 --no-progress --overwrite \
+    2> "$dir/cross-encoder.time"
+  for stage in sts mrc cross-encoder; do
+    cp "$dir/$stage/metrics.json" "results/training/kiwi-$kind-$stage.json"
+  done
+done
+grep -H "Maximum resident\|Elapsed (wall" "$OUT"/*/*.time
