@@ -68,6 +68,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--tune-questions", type=positive_int, default=1000, help="train-title questions"
     )
     p.add_argument(
+        "--dev-size",
+        type=float,
+        default=0.0,
+        help="tune fusion weights on this share of the train titles, held out from training "
+        "with the same `lc-klue train --dev-size` (default 0: on train-title questions)",
+    )
+    p.add_argument(
+        "--tag", help="prefix of the ids of rows that use models (e.g. kiwi → kiwi-bm25+ce)"
+    )
+    p.add_argument(
         "--speed-queries", type=non_negative_int, default=50, help="reranking speed test size"
     )
     p.add_argument(

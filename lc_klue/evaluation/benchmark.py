@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from lc_klue.data import load_mrc, load_passages, sample_questions, split_by_title
+from lc_klue.data import load_mrc, load_passages, sample_questions, split_by_title, split_dev
 from lc_klue.errors import DataError
 from lc_klue.evaluation.configs import (
     CONFIGS,
@@ -70,6 +70,11 @@ class BenchmarkSettings:
     top_n: int = 10
     ce_depth: int = 10
     tune_questions: int = 1000
+    dev_size: float = 0.0
+    """Tune fusion weights on the questions of this share of the TRAIN titles (the stages'
+    ``--dev-size`` hold-out, so no model trained on them); 0: on train-title questions."""
+    tag: str | None = None
+    """Prefix of the ids of rows that use models (``kiwi`` → ``kiwi-mrc``, ``kiwi-bm25+ce``)."""
     speed_queries: int = 50
     latency_queries: int = 50
     threads: int | None = None
@@ -163,6 +168,7 @@ def config_spec(
         "mrc+ce": (mrc, [rerank]),
         "bm25": (bm25, []),
         "bm25-tuned": (tuned, []),
+        "bm25+ce": (tuned, [rerank]),
         "hybrid": (hybrid, []),
         "hybrid+ce": (hybrid, [rerank]),
         "hybrid+ce-rrf": (hybrid, [rerank | {"fusion": "rrf"}]),
@@ -317,7 +323,10 @@ def _load_data(s: BenchmarkSettings) -> _Data:
         )
         for p in s.protocols
     }
-    train = sample_questions(parts["train"], s.tune_questions, seed=s.seed)
+    tune_from = (
+        split_dev(parts["train"], s.dev_size, s.seed)["dev"] if s.dev_size else parts["train"]
+    )
+    train = sample_questions(tune_from, s.tune_questions, seed=s.seed)
     return _Data(
         questions=len(ds),
         titles=len(set(ds["title"])),
@@ -348,7 +357,12 @@ def _run_protocol(
             show_progress=s.show_progress,
         )
         row = result_row(result.to_dict())
-        row |= {"id": config, "name": CONFIGS[config][0], "group": es.protocol}
+        row |= {
+            "id": row_id(config, s.tag),
+            "config": config,
+            "name": CONFIGS[config][0],
+            "group": es.protocol,
+        }
         rows.append(row)
         logger.info("%s/%s: %s in %.1f s", es.protocol, config, result.metrics, result.total_s)
     return rows
@@ -408,7 +422,14 @@ def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
             "ce_depth": s.ce_depth,
             "latency_queries": s.latency_queries,
             "tune_questions": len(data.train_questions),
-            "tuned_on": "questions of the TRAIN titles (never the evaluated questions)",
+            "tuned_on": (
+                f"questions of the dev titles ({s.dev_size} of the TRAIN titles, held out from "
+                "training)"
+                if s.dev_size
+                else "questions of the TRAIN titles (never the evaluated questions)"
+            ),
+            "dev_size": s.dev_size,
+            "tag": s.tag,
             "bm25_tuned": TUNED_BM25,
             "fusion_dense": s.fusion_dense,
             **s.extra,
@@ -433,11 +454,16 @@ def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
     }
 
 
+def row_id(config: str, tag: str | None) -> str:
+    """A row's id: the configuration, prefixed with ``tag`` when it uses models."""
+    return f"{tag}-{config}" if tag and CONFIGS[config][1] else config
+
+
 def stage_check(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per protocol, whether each added fusion stage kept hit@1 at least at the stage before."""
     out = []
     for protocol in dict.fromkeys(r["group"] for r in rows):
-        by_id = {r["id"]: r for r in rows if r["group"] == protocol}
+        by_id = {r.get("config", r["id"]): r for r in rows if r["group"] == protocol}
         chain = [c for c in STAGE_CHAIN if c in by_id]
         for prev, cur in itertools.pairwise(chain):
             out.append(

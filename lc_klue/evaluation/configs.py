@@ -14,6 +14,7 @@ CONFIGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "mrc+ce": ("MRC bi-encoder + CE 30→10 (book 3)", ("mrc", "ce")),
     "bm25": ("BM25-Kiwi (k1=1.5, b=0.75)", ()),
     "bm25-tuned": ("BM25-Kiwi (k1=0.9, b=0.4)", ()),
+    "bm25+ce": ("BM25-Kiwi (tuned) top 30 + CE alone", ("ce",)),
     "hybrid": ("Hybrid RRF (BM25 + MRC)", ("mrc",)),
     "hybrid+ce": ("Hybrid + CE 30→10", ("mrc", "ce")),
     "hybrid+ce-rrf": ("Hybrid + CE, RRF with first stage", ("mrc", "ce")),

@@ -104,3 +104,31 @@ def test_rerank_speed_compares_the_same_pairs(tiny_models: TinyModelFactory) -> 
     out = rerank_speed(model, queries, cands, batch_size=4)
     assert out["pairs"] == 5 and out["identical_rankings"] == 2
     assert out["per_query_s"] > 0 and out["batched_s"] > 0
+
+
+def test_tagged_rows_and_dev_tuning(tiny_models: TinyModelFactory) -> None:
+    # bm25+ce is the cross-encoder alone over BM25's candidates; a tag names the model set;
+    # with dev_size the fusion weights are tuned on held-out train titles
+    settings = BenchmarkSettings(
+        data=NEWS_QA,
+        cross_encoder=str(tiny_models.cross_encoder_dir("bert")),
+        configs=["bm25-tuned", "bm25+ce", "fusion-lex"],
+        n_questions=20,
+        tune_questions=20,
+        dev_size=0.3,
+        tag="kiwi",
+        k=8,
+        top_n=5,
+        speed_queries=0,
+        latency_queries=2,
+        batch_size=16,
+        max_length=128,
+        device="cpu",
+        show_progress=False,
+    )
+    result = run_benchmark(settings)
+    assert [r["id"] for r in result["rows"]] == ["bm25-tuned", "kiwi-bm25+ce", "fusion-lex"]
+    assert [r["config"] for r in result["rows"]] == ["bm25-tuned", "bm25+ce", "fusion-lex"]
+    assert "dev titles" in result["settings"]["tuned_on"]
+    # 11 titles: 3 test, 8 train of which 2 are dev: tuning questions come from those 2 alone
+    assert 0 < result["settings"]["tune_questions"] < result["data"]["train_questions"] / 2
