@@ -18,6 +18,7 @@ loop and checks that both give the same rankings. It never trains a model.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -91,7 +92,7 @@ class BenchmarkSettings:
 
 def _model_info(model: Any, path: str | None) -> dict[str, Any]:
     """Path, parameter count and architecture of a SentenceTransformer or CrossEncoder."""
-    torch_model = getattr(model, "model", model)
+    torch_model = getattr(model, "model", None) or model
     n_params = sum(p.numel() for p in torch_model.parameters())
     cfg = None
     for candidate in (getattr(model, "config", None), getattr(torch_model, "config", None)):
@@ -104,6 +105,8 @@ def _model_info(model: Any, path: str | None) -> dict[str, Any]:
         except (AttributeError, IndexError, KeyError, TypeError):
             cfg = None
     info: dict[str, Any] = {"path": path, "parameters": int(n_params)}
+    with contextlib.suppress(IndexError, KeyError, TypeError):
+        info["module"] = type(model[0]).__name__  # e.g. Transformer, KiwiStaticEmbedding
     if cfg is not None:
         info |= {
             "model_type": getattr(cfg, "model_type", None),
