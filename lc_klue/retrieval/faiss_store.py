@@ -51,7 +51,7 @@ def cosine_relevance(score: float) -> float:
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    x = np.require(x, np.float32, ["C_CONTIGUOUS", "WRITEABLE"])  # normalised in place
     if x.ndim != 2:
         raise ValueError(f"expected a 2-D matrix of embeddings, got shape {x.shape}")
     faiss.normalize_L2(x)
@@ -120,7 +120,24 @@ class KlueFAISS(VectorStore):
         texts, metadatas, final = passages_to_add(texts, metadatas, ids)
         if not texts:
             return []
-        vectors = _normalise(embed_passages(self.embedding, texts))
+        return self.add_vectors(texts, embed_passages(self.embedding, texts), metadatas, ids=final)
+
+    def add_vectors(
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        metadatas: Sequence[dict] | None = None,
+        *,
+        ids: Sequence[str | None] | None = None,
+    ) -> list[str]:
+        """Add passages whose embeddings by the store's model are already computed (one row
+        of ``vectors`` each), as :meth:`add_texts` does."""
+        texts, metadatas, final = passages_to_add(texts, metadatas, ids)
+        if not texts:
+            return []
+        vectors = _normalise(np.array(vectors, dtype=np.float32))  # a copy: the caller's stays
+        if len(vectors) != len(texts):
+            raise DataError(f"{len(texts)} texts but {len(vectors)} vectors")
         self.delete([i for i in final if i in self._position])
         self._add_vectors(vectors)
         for text, meta, doc_id in zip(texts, metadatas, final, strict=True):

@@ -422,10 +422,7 @@ class KlueQdrant(QdrantVectorStore):
             return []
         tokens = kiwi_tokenize(texts, show_progress=show_progress) if self._writes["bm25"] else None
         if tokens is not None and self.sparse is not None and self.sparse.avgdl is None:
-            self.sparse.fit_tokens(tokens)
-            config = collection_config(self.client, self.collection_name)
-            config["sparse"] = self.sparse.config()
-            self.client.update_collection(self.collection_name, metadata={"lc_klue": config})
+            self.fit_bm25(tokens)
         bar = _progress(len(texts), show_progress)
         for start in range(0, len(texts), self.batch_size):
             end = start + self.batch_size
@@ -445,6 +442,16 @@ class KlueQdrant(QdrantVectorStore):
         if bar is not None:
             bar.close()
         return final
+
+    def fit_bm25(self, token_lists: Sequence[Sequence[str]]) -> None:
+        """Measure the BM25 ``avgdl`` on tokenised passages and keep it with the collection
+        (done by the first :meth:`add_texts`; call it before :meth:`upsert_vectors`)."""
+        if self.sparse is None:
+            raise RetrievalError(f"Qdrant collection {self.collection_name!r} has no BM25 vectors")
+        self.sparse.fit_tokens(token_lists)
+        config = collection_config(self.client, self.collection_name)
+        config["sparse"] = self.sparse.config()
+        self.client.update_collection(self.collection_name, metadata={"lc_klue": config})
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
         """Add Documents (ids from ``ids=``, else each ``Document.id``, else as
@@ -583,6 +590,25 @@ class KlueQdrant(QdrantVectorStore):
             if self.mode != "dense" and self.sparse is not None
             else None
         )
+        return self.search_vectors(
+            dense, sparse, k, filter=filter, search_params=search_params, n=len(queries)
+        )
+
+    def search_vectors(
+        self,
+        dense: np.ndarray | None,
+        sparse: Sequence[Any] | None,
+        k: int = 4,
+        *,
+        filter: models.Filter | None = None,
+        search_params: models.SearchParams | None = None,
+        n: int | None = None,
+    ) -> list[list[tuple[Document, float]]]:
+        """Search with query vectors already computed: ``dense`` rows and/or ``sparse``
+        vectors (:meth:`KiwiBM25Sparse.query_vectors`) as the mode needs, in one request."""
+        if (self.mode != "bm25" and dense is None) or (self.mode != "dense" and sparse is None):
+            raise RetrievalError(f"{self.mode} search needs its query vectors")
+        n = n if n is not None else len(dense if dense is not None else sparse or [])
         requests = [
             self._request(
                 dense[i] if dense is not None else None,
@@ -591,7 +617,7 @@ class KlueQdrant(QdrantVectorStore):
                 filter,
                 search_params,
             )
-            for i in range(len(queries))
+            for i in range(n)
         ]
         try:
             responses = self.client.query_batch_points(self.collection_name, requests=requests)
