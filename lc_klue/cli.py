@@ -12,7 +12,7 @@ from typing import NoReturn
 from lc_klue.errors import LcKlueError
 
 # Order of the story: data → training → indexes → chat → evaluation, and the offline demo.
-COMMANDS = ("data", "train", "index", "chat", "evaluate", "benchmark", "demo")
+COMMANDS = ("data", "train", "index", "chat", "evaluate", "benchmark", "benchmark_scale", "demo")
 
 
 class Parser(argparse.ArgumentParser):
