@@ -32,7 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=[10_000, 100_000, 1_000_000],
         help="corpus sizes (default 10000,100000,1000000)",
     )
-    p.add_argument("--stores", default=DEFAULT_STORES, help=f"default: {DEFAULT_STORES}")
+    p.add_argument(
+        "--stores",
+        default=DEFAULT_STORES,
+        help=f"default: {DEFAULT_STORES}; also qdrant-edge-dense, qdrant-edge-bm25 (the Qdrant "
+        "engine in process: pip install qdrant-edge-py)",
+    )
     p.add_argument("--dimension", type=positive_int, default=128, help="dense vector size")
     p.add_argument("--queries", type=positive_int, default=200, help="questions for recall@10")
     p.add_argument(

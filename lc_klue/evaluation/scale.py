@@ -40,8 +40,19 @@ from lc_klue.errors import DataError
 
 logger = logging.getLogger(__name__)
 
-STORES = ("faiss-flat", "faiss-hnsw", "faiss-ivf", "bm25s", "qdrant-dense", "qdrant-bm25")
-DENSE_STORES = ("faiss-flat", "faiss-hnsw", "faiss-ivf", "qdrant-dense")
+STORES = (
+    "faiss-flat",
+    "faiss-hnsw",
+    "faiss-ivf",
+    "bm25s",
+    "qdrant-dense",
+    "qdrant-bm25",
+    "qdrant-edge-dense",
+    "qdrant-edge-bm25",
+)
+DENSE_STORES = ("faiss-flat", "faiss-hnsw", "faiss-ivf", "qdrant-dense", "qdrant-edge-dense")
+#: Measured unless ``stores`` says otherwise (Qdrant Edge needs ``pip install qdrant-edge-py``).
+DEFAULT_STORES = STORES[:6]
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 K = 10
 
@@ -241,6 +252,80 @@ def _recall(found: Sequence[Sequence[int]], exact: Sequence[Sequence[int]]) -> f
     return float(np.mean(scores)) if scores else None
 
 
+def _qdrant_edge(
+    path: Path,
+    texts: list[str],
+    metas: list[dict[str, Any]],
+    ids: list[str],
+    vectors: np.ndarray | None,
+    tokens: list[list[str]] | None,
+    query_tokens: list[list[str]],
+    query_vectors: np.ndarray,
+) -> tuple[float, Callable[[int], list[int]], Callable[[], None], Callable[[], None]]:
+    """Build a Qdrant Edge shard (dense or BM25 with the IDF modifier) and its search."""
+    import qdrant_edge as edge
+
+    from lc_klue.retrieval.qdrant_store import DENSE, SPARSE, point_id
+    from lc_klue.retrieval.sparse import KiwiBM25Sparse
+
+    start = time.perf_counter()
+    dense = vectors is not None
+    config = edge.EdgeConfig(
+        vectors={DENSE: edge.EdgeVectorParams(size=vectors.shape[1], distance=edge.Distance.Cosine)}
+        if vectors is not None
+        else None,
+        sparse_vectors=None
+        if dense
+        else {SPARSE: edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
+    )
+    shard = edge.EdgeShard.create(str(path), config)
+    encoder = KiwiBM25Sparse().fit_tokens(tokens) if tokens is not None else None
+    for s in range(0, len(texts), 1000):
+        end = min(len(texts), s + 1000)
+        if vectors is not None:
+            rows: list[Any] = [{DENSE: v} for v in np.asarray(vectors[s:end]).tolist()]
+        else:
+            assert encoder is not None and tokens is not None
+            rows = [
+                {SPARSE: edge.SparseVector(indices=v.indices, values=v.values)}
+                for v in encoder.document_vectors(tokens[s:end])
+            ]
+        points = [
+            edge.Point(
+                id=point_id(ids[i]),
+                vector=rows[i - s],
+                payload={"page_content": texts[i], "metadata": metas[i], "doc_id": ids[i]},
+            )
+            for i in range(s, end)
+        ]
+        shard.update(edge.UpdateOperation.upsert_points(points))
+    shard.optimize()
+    build_s = time.perf_counter() - start
+    sparse_q = KiwiBM25Sparse.query_vectors(query_tokens)
+    position = {doc_id: i for i, doc_id in enumerate(ids)}
+    holder = {"shard": shard}
+
+    def search(i: int) -> list[int]:
+        query = (
+            edge.Query.Nearest(query_vectors[i].tolist(), using=DENSE)
+            if dense
+            else edge.Query.Nearest(
+                edge.SparseVector(indices=sparse_q[i].indices, values=sparse_q[i].values),
+                using=SPARSE,
+            )
+        )
+        hits = holder["shard"].query(edge.QueryRequest(limit=K, query=query, with_payload=True))
+        return [position[(h.payload or {})["doc_id"]] for h in hits]
+
+    def save() -> None:
+        holder["shard"].close()
+
+    def load() -> None:
+        edge.EdgeShard.load(str(path)).close()
+
+    return build_s, search, save, load
+
+
 def _warm_up(embeddings: MorphemeHashEmbeddings) -> None:
     """Import every store and load Kiwi, so neither counts in a store's time or memory."""
     import lc_klue.retrieval.bm25
@@ -325,6 +410,21 @@ def measure(job: dict[str, Any]) -> Measurement:
             def load() -> None:
                 KiwiBM25Retriever.load(path)
 
+        elif store.startswith("qdrant-edge"):
+            build_s, edge_search, edge_save, edge_load = _qdrant_edge(
+                path, texts, metas, ids, vectors, tokens, queries["tokens"], query_vectors
+            )
+
+            def search(i: int) -> list[int]:
+                return edge_search(i)
+
+            def save() -> None:
+                edge_save()
+
+            def load() -> None:
+                edge_load()
+
+            notes.append("Qdrant Edge: the Qdrant engine in process (HNSW m 16, ef_construct 100)")
         else:
             from lc_klue.retrieval.qdrant_store import KlueQdrant, close, connect
 
@@ -454,7 +554,7 @@ def _projection(history: list[Measurement], n: int) -> tuple[float, float]:
 def run(
     data: str | Path,
     sizes: Sequence[int] = DEFAULT_SIZES,
-    stores: Sequence[str] = STORES,
+    stores: Sequence[str] = DEFAULT_STORES,
     *,
     dimension: int = 128,
     queries: int = 200,
@@ -495,8 +595,9 @@ def run(
     stopped: list[dict[str, Any]] = []
     history: dict[str, list[Measurement]] = {s: [] for s in stores}
     order = [s for s in STORES if s in stores]
-    if "qdrant-bm25" in order and "bm25s" not in order:
-        order.insert(order.index("qdrant-bm25"), "bm25s")  # the exact BM25 reference
+    sparse = [s for s in order if s.endswith("-bm25")]
+    if sparse and "bm25s" not in order:
+        order.insert(order.index(sparse[0]), "bm25s")  # the exact BM25 reference
     try:
         for n in sorted(sizes):
             todo = []
@@ -551,6 +652,9 @@ def run(
             "vocabulary": len(source.vocab),
             "faiss": "KlueFAISS defaults: HNSW M 32, efConstruction 200, efSearch 128; "
             "IVF nlist ~4·sqrt(n), nprobe 16",
+            "qdrant": "qdrant-dense/-bm25: KlueQdrant on qdrant-client's embedded local mode "
+            "(QdrantClient(path=...)); qdrant-edge-*: Qdrant Edge (qdrant-edge-py), the Qdrant "
+            "engine in process, its defaults (HNSW m 16, ef_construct 100)",
         },
         "machine": {"cpus": len(os.sched_getaffinity(0)), "torch_threads": 1},
         "kiwi_passages_per_s": source.kiwi_passages_per_s,

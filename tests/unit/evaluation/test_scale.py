@@ -64,17 +64,19 @@ def test_a_small_run_measures_and_stops(source: Source, tmp_path: Path) -> None:
     report = run(
         NEWS_QA,
         sizes=[300, 3000],
-        stores=["faiss-flat", "qdrant-bm25"],
+        stores=["faiss-flat", "qdrant-bm25", "qdrant-edge-bm25"],
         dimension=16,
         queries=20,
         latency_queries=10,
         budget_s=1e-6,  # nothing may grow past the first size
     )
     rows = {r["store"]: r for r in report["rows"]}
-    assert list(rows) == ["faiss-flat", "bm25s", "qdrant-bm25"]  # bm25s: the exact reference
+    # bm25s joins as the exact reference of the BM25 stores
+    assert list(rows) == ["faiss-flat", "bm25s", "qdrant-bm25", "qdrant-edge-bm25"]
     assert all(r["passages"] == 300 for r in rows.values())
     assert rows["faiss-flat"]["recall_at_10"] == pytest.approx(1.0)
     assert rows["qdrant-bm25"]["recall_at_10"] > 0.9
+    assert rows["qdrant-edge-bm25"]["recall_at_10"] > 0.9
     assert rows["bm25s"]["disk_mb"] > 0 and rows["faiss-flat"]["query_p50_ms"] > 0
     assert {s["store"] for s in report["stopped"]} == set(rows)
     assert all("projected build" in s["reason"] for s in report["stopped"])
