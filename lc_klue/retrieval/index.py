@@ -99,6 +99,7 @@ def build_index(
     returns the manifest. ``store``: ``faiss`` (FAISS + bm25s files), ``qdrant`` (an embedded
     Qdrant in the directory), ``qdrant:PATH`` or ``qdrant:URL`` (collection ``collection``)."""
     store_kind, location = parse_store(store)
+    qdrant = qdrant_store() if store_kind == "qdrant" else None  # a missing extra: before work
     kinds = list(dict.fromkeys(kinds))
     unknown = [k for k in kinds if k not in INDEX_KINDS]
     if unknown or not kinds:
@@ -121,8 +122,8 @@ def build_index(
             )
             name = model_path(embedding_fingerprint(embeddings)["name"])
             manifest["dense"] = {"index_type": index_type, "embedding_model": name}
-        if store_kind == "qdrant":
-            info = qdrant_store().write_qdrant_index(
+        if qdrant is not None:
+            info = qdrant.write_qdrant_index(
                 docs, tmp, location, embeddings, bm25="bm25" in kinds, collection=collection
             )
             manifest["store"] = info

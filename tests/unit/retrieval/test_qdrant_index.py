@@ -85,3 +85,19 @@ def test_errors_write_nothing(news_qa, tiny_models, tmp_path: Path) -> None:
     (out / "qdrant").rmdir()
     with pytest.raises(RetrievalError, match="embedded Qdrant directory is missing"):
         load_retriever(out)
+
+
+def test_without_the_qdrant_extra_it_is_one_line(news_qa, tmp_path: Path, monkeypatch) -> None:
+    import sys
+
+    import lc_klue.retrieval
+
+    monkeypatch.setitem(sys.modules, "qdrant_client", None)  # as if not installed
+    monkeypatch.delitem(sys.modules, "lc_klue.retrieval.qdrant_store")
+    monkeypatch.delattr(lc_klue.retrieval, "qdrant_store")
+    with pytest.raises(
+        RetrievalError, match=r"needs the qdrant extra: pip install 'lc-klue\[qdrant\]'"
+    ):
+        build_index(news_qa, tmp_path / "q", kinds=["bm25"], store="qdrant")
+    assert not (tmp_path / "q").exists()
+    build_index(news_qa, tmp_path / "f", kinds=["bm25"])  # the FAISS/bm25s store needs no Qdrant
