@@ -208,3 +208,33 @@ def test_store_specs() -> None:
             parse_store(bad)
     with pytest.raises(RetrievalError, match="search mode 'hybrid' needs an embedding model"):
         KlueQdrant(connect(":memory:"), "x", None, sparse=None, mode="hybrid")
+
+
+def test_a_server_key_comes_from_the_environment(monkeypatch) -> None:
+    from lc_klue.retrieval import qdrant_store
+
+    seen: dict = {}
+    status: list[int] = []
+
+    class Denied(Exception):
+        status_code = 401
+
+    class Server:  # stands in for QdrantClient(url=...): records how it is built
+        def __init__(self, **kwargs) -> None:
+            seen.update(kwargs)
+
+        def get_collections(self) -> None:
+            if status:
+                raise Denied()
+
+    monkeypatch.setattr(qdrant_store, "QdrantClient", Server)
+    monkeypatch.setenv("QDRANT_API_KEY", "s3cret")
+    connect("https://q.example:6333")
+    assert seen["url"] == "https://q.example:6333" and seen["api_key"] == "s3cret"
+    assert seen["timeout"] == 5
+    monkeypatch.delenv("QDRANT_API_KEY")
+    connect("https://q.example:6333")
+    assert seen["api_key"] is None
+    status.append(401)
+    with pytest.raises(RetrievalError, match=r"refused access \(HTTP 401\); set QDRANT_API_KEY"):
+        connect("https://q.example:6333")
