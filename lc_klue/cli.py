@@ -12,7 +12,7 @@ from typing import NoReturn
 from lc_klue.errors import LcKlueError
 
 # Order of the story: data → training → indexes → chat → evaluation, and the offline demo.
-COMMANDS = ("data", "train", "index", "chat", "evaluate", "benchmark", "demo")
+COMMANDS = ("data", "train", "index", "chat", "evaluate", "benchmark", "benchmark-scale", "demo")
 
 
 class Parser(argparse.ArgumentParser):
@@ -32,10 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
+        path = f"lc_klue.commands.{name.replace('-', '_')}"
         try:
-            module = importlib.import_module(f"lc_klue.commands.{name}")
+            module = importlib.import_module(path)
         except ModuleNotFoundError as e:
-            if e.name == f"lc_klue.commands.{name}":
+            if e.name == path:
                 continue  # command not part of this build
             raise
         module.register(sub)

@@ -119,7 +119,9 @@ def complete_stage(
 ) -> StageResult:
     """Add the run's figures (steps, first/last loss, device, ``meter``'s time and memory) to
     ``metrics``, save the model atomically, drop the checkpoints and upload when
-    ``hub_repo_id`` is given."""
+    ``hub_repo_id`` is given. Under ``torchrun``/``accelerate launch`` only the main process
+    saves and uploads; the others wait for it (two ranks replacing one directory at once left
+    it without its weights)."""
     losses = loss_history(trainer)
     metrics = {"stage": stage, **metrics}
     metrics["hyperparameters"] = {
@@ -132,8 +134,11 @@ def complete_stage(
         "device": device,
         **meter,
     }
-    model_dir = finalize(model, output_dir, metrics, work_dir)
-    pushed = push_to_hub(model_dir, hub_repo_id) if hub_repo_id else None
+    model_dir, pushed = Path(output_dir).expanduser().resolve(), None
+    if trainer.is_world_process_zero():
+        model_dir = finalize(model, output_dir, metrics, work_dir)
+        pushed = push_to_hub(model_dir, hub_repo_id) if hub_repo_id else None
+    trainer.accelerator.wait_for_everyone()
     return StageResult(stage, model_dir, metrics, losses, pushed)
 
 

@@ -39,6 +39,21 @@ positive_int = int_at_least(1)
 non_negative_int = int_at_least(0)
 
 
+def int_list(flag: str, example: str) -> Callable[[str], tuple[int, ...]]:
+    """An argparse type: comma-separated integers (``1,5,10``), else one clear message."""
+
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            return tuple(int(x.replace("_", "")) for x in text.split(",") if x.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{flag} must be integers like {example}, got {text!r}"
+            ) from None
+
+    parse.__name__ = f"int_list_{flag.strip('-')}"
+    return parse
+
+
 def from_args(cls: Callable[..., T], args: argparse.Namespace, **overrides: Any) -> T:
     """An instance of dataclass ``cls`` from the flags whose ``dest`` is one of its fields."""
     names = {f.name for f in fields(cls)}  # type: ignore[arg-type]

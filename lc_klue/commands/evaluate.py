@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lc_klue.commands import K_RULE, add_no_progress, add_questions, non_negative_int, positive_int
+from lc_klue.commands import (
+    K_RULE,
+    add_no_progress,
+    add_questions,
+    int_list,
+    non_negative_int,
+    positive_int,
+)
 from lc_klue.errors import DataError
 
-
-def _ks(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--ks must be integers like 1,5,10, got {text!r}"
-        ) from None
+_ks = int_list("--ks", "1,5,10")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

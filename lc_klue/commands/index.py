@@ -1,4 +1,5 @@
-"""``lc-klue index``: build and save dense (FAISS) and BM25 indexes from MRC-format data."""
+"""``lc-klue index``: build and save dense and BM25 indexes (FAISS and bm25s files, or a Qdrant
+collection) from MRC-format data."""
 
 from __future__ import annotations
 
@@ -33,6 +34,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="flat",
         help="FAISS index type (default: flat = exact search)",
     )
+    p.add_argument(
+        "--store",
+        default="faiss",
+        metavar="faiss|qdrant[:PATH|URL]",
+        help="where the passages and vectors go: faiss (files in OUTPUT_DIR, the default), "
+        "qdrant (an embedded Qdrant in OUTPUT_DIR), qdrant:PATH (an embedded Qdrant directory) "
+        "or qdrant:URL (a Qdrant server or cluster; API key from $QDRANT_API_KEY)",
+    )
+    p.add_argument(
+        "--collection", default="lc_klue", help="Qdrant collection name (default: lc_klue)"
+    )
     p.add_argument("--nlist", type=int, default=None, help="IVF lists (default ~4*sqrt(n))")
     p.add_argument("--hnsw-m", type=int, default=32, help="HNSW graph degree (default 32)")
     p.add_argument(
@@ -65,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         index_type=args.index_type,
         device=args.device,
         batch_size=args.batch_size,
+        store=args.store,
+        collection=args.collection,
         **params,
     )
     print(json.dumps({"output_dir": args.output_dir, **manifest}, ensure_ascii=False))

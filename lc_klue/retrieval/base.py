@@ -15,7 +15,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig, ensure_config, get_config_list
 
-from lc_klue.errors import RetrievalError
+from lc_klue.errors import DataError, RetrievalError
 from lc_klue.storage import atomic_directory, atomic_write_text
 
 T = TypeVar("T")
@@ -41,6 +41,36 @@ def check_k(k: int, corpus_size: int) -> int:
     if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
         raise RetrievalError(f"k must be a positive integer, got {k!r}")
     return min(int(k), corpus_size)
+
+
+def passages_to_add(
+    texts: Iterable[str],
+    metadatas: Sequence[dict] | None,
+    ids: Sequence[str | None] | None,
+) -> tuple[list[str], list[dict[str, Any]], list[str]]:
+    """The texts, metadata copies and ids of a vector store's ``add_texts``, checked: an id
+    left out is ``metadata["context_id"]`` or the passage's :func:`~lc_klue.data.context_id`;
+    an empty passage, a length mismatch or an id given twice is a :class:`DataError`."""
+    from lc_klue.data import context_id
+
+    texts = list(texts)
+    metas = [dict(m) for m in metadatas] if metadatas else [{} for _ in texts]
+    if len(metas) != len(texts):
+        raise DataError(f"{len(texts)} texts but {len(metas)} metadatas")
+    given = list(ids) if ids is not None else [None] * len(texts)
+    if len(given) != len(texts):
+        raise DataError(f"{len(texts)} texts but {len(given)} ids")
+    for i, t in enumerate(texts):
+        if not isinstance(t, str) or not t.strip():
+            raise DataError(f"passage {i} is empty")
+    final = [
+        str(i) if i is not None else str(m.get("context_id") or context_id(t))
+        for i, t, m in zip(given, texts, metas, strict=True)
+    ]
+    if len(set(final)) != len(final):
+        dup = next(i for i in final if final.count(i) > 1)
+        raise DataError(f"duplicate document id {dup!r} in one call")
+    return texts, metas, final
 
 
 def batch_retrieve(

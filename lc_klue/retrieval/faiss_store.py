@@ -19,7 +19,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore, VectorStoreRetriever
 
-from lc_klue.data import MrcSource, context_id, mrc_documents
+from lc_klue.data import MrcSource, mrc_documents
 from lc_klue.errors import DataError, ModelError, RetrievalError
 from lc_klue.models.embeddings import (
     embed_passages,
@@ -32,6 +32,7 @@ from lc_klue.retrieval.base import (
     check_k,
     check_query,
     check_search,
+    passages_to_add,
     read_index_config,
     read_index_files,
     save_index,
@@ -50,7 +51,7 @@ def cosine_relevance(score: float) -> float:
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    x = np.require(x, np.float32, ["C_CONTIGUOUS", "WRITEABLE"])  # normalised in place
     if x.ndim != 2:
         raise ValueError(f"expected a 2-D matrix of embeddings, got shape {x.shape}")
     faiss.normalize_L2(x)
@@ -116,26 +117,27 @@ class KlueFAISS(VectorStore):
     ) -> list[str]:
         """Embed and add ``texts``; an id left out is ``metadata["context_id"]`` or the
         passage's :func:`~lc_klue.data.context_id`. An id already stored is replaced."""
-        texts = list(texts)
+        texts, metadatas, final = passages_to_add(texts, metadatas, ids)
         if not texts:
             return []
-        metadatas = [dict(m) for m in metadatas] if metadatas else [{} for _ in texts]
-        if len(metadatas) != len(texts):
-            raise DataError(f"{len(texts)} texts but {len(metadatas)} metadatas")
-        given = list(ids) if ids is not None else [None] * len(texts)
-        if len(given) != len(texts):
-            raise DataError(f"{len(texts)} texts but {len(given)} ids")
-        for i, t in enumerate(texts):
-            if not isinstance(t, str) or not t.strip():
-                raise DataError(f"passage {i} is empty")
-        final = [
-            str(i) if i is not None else str(m.get("context_id") or context_id(t))
-            for i, t, m in zip(given, texts, metadatas, strict=True)
-        ]
-        if len(set(final)) != len(final):
-            dup = next(i for i in final if final.count(i) > 1)
-            raise DataError(f"duplicate document id {dup!r} in one call")
-        vectors = _normalise(embed_passages(self.embedding, texts))
+        return self.add_vectors(texts, embed_passages(self.embedding, texts), metadatas, ids=final)
+
+    def add_vectors(
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        metadatas: Sequence[dict] | None = None,
+        *,
+        ids: Sequence[str | None] | None = None,
+    ) -> list[str]:
+        """Add passages whose embeddings by the store's model are already computed (one row
+        of ``vectors`` each), as :meth:`add_texts` does."""
+        texts, metadatas, final = passages_to_add(texts, metadatas, ids)
+        if not texts:
+            return []
+        vectors = _normalise(np.array(vectors, dtype=np.float32))  # a copy: the caller's stays
+        if len(vectors) != len(texts):
+            raise DataError(f"{len(texts)} texts but {len(vectors)} vectors")
         self.delete([i for i in final if i in self._position])
         self._add_vectors(vectors)
         for text, meta, doc_id in zip(texts, metadatas, final, strict=True):

@@ -3,7 +3,9 @@ back as a retriever through :func:`~lc_klue.retrieval.pipeline.build_pipeline`.
 
 Layout: ``dense/`` (:class:`~lc_klue.retrieval.faiss_store.KlueFAISS`), ``bm25/``
 (:class:`~lc_klue.retrieval.bm25.KiwiBM25Retriever`) and ``manifest.json`` (kinds, passage
-count, embedding model), read by :func:`read_manifest` alone.
+count, embedding model), read by :func:`read_manifest` alone. With ``store="qdrant"`` both
+live in one Qdrant collection instead (:mod:`~lc_klue.retrieval.qdrant_store`): embedded under
+``qdrant/``, in another embedded directory, or on a server, as the manifest's ``store`` says.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.vectorstores import VectorStore
@@ -38,6 +41,36 @@ INDEX_KINDS = ("dense", "bm25")
 NEEDED = {"dense": ["dense"], "bm25": ["bm25"], "hybrid": ["dense", "bm25"]}
 
 
+#: The stores an index directory can keep its passages in (``--store``).
+STORES = ("faiss", "qdrant")
+
+
+def parse_store(spec: str) -> tuple[str, str | None]:
+    """``faiss``, ``qdrant`` (embedded, inside the index directory), ``qdrant:PATH`` (an
+    embedded directory) or ``qdrant:URL`` (a server) → ``(kind, location or None)``."""
+    kind, _, location = str(spec).partition(":")
+    if kind not in STORES or (kind == "faiss" and location):
+        raise RetrievalError(
+            f"unknown store {spec!r}; use faiss, qdrant, qdrant:PATH or qdrant:URL"
+        )
+    if kind == "qdrant" and location == ":memory:":
+        raise RetrievalError("an index directory cannot keep a :memory: Qdrant; give a PATH or URL")
+    return kind, location or None
+
+
+def qdrant_store() -> Any:
+    """:mod:`lc_klue.retrieval.qdrant_store`, or one clear line when the extra is missing."""
+    try:
+        from lc_klue.retrieval import qdrant_store as module
+    except ModuleNotFoundError as e:
+        if e.name not in ("qdrant_client", "langchain_qdrant"):
+            raise
+        raise RetrievalError(
+            "the Qdrant store needs the qdrant extra: pip install 'lc-klue[qdrant]'"
+        ) from None
+    return module
+
+
 def index_documents(store: VectorStore, data: MrcSource, batch_size: int = 10_000) -> list[str]:
     """Add the distinct passages of MRC data to any LangChain ``VectorStore`` (ids =
     ``context_id``), in chunks of ``batch_size``."""
@@ -58,10 +91,15 @@ def build_index(
     *,
     device: str | None = None,
     batch_size: int = 64,
+    store: str = "faiss",
+    collection: str = "lc_klue",
     **index_params: Any,
 ) -> dict[str, Any]:
     """Build and save the indexes ``kinds`` of MRC data under ``output_dir`` (atomically);
-    returns the manifest."""
+    returns the manifest. ``store``: ``faiss`` (FAISS + bm25s files), ``qdrant`` (an embedded
+    Qdrant in the directory), ``qdrant:PATH`` or ``qdrant:URL`` (collection ``collection``)."""
+    store_kind, location = parse_store(store)
+    qdrant = qdrant_store() if store_kind == "qdrant" else None  # a missing extra: before work
     kinds = list(dict.fromkeys(kinds))
     unknown = [k for k in kinds if k not in INDEX_KINDS]
     if unknown or not kinds:
@@ -71,6 +109,7 @@ def build_index(
     docs = mrc_documents(data)
     manifest: dict[str, Any] = {"kinds": kinds, "passages": len(docs)}
     with atomic_directory(output_dir) as tmp:
+        embeddings = None
         if "dense" in kinds:
             from lc_klue.models.embeddings import KlueEmbeddings, embedding_fingerprint
 
@@ -81,13 +120,25 @@ def build_index(
                     model_name_or_path=str(embedding_model), device=device, batch_size=batch_size
                 )
             )
-            store = KlueFAISS.from_mrc(docs, embeddings, index_type=index_type, **index_params)
-            store.save(tmp / "dense")
             name = model_path(embedding_fingerprint(embeddings)["name"])
             manifest["dense"] = {"index_type": index_type, "embedding_model": name}
-        if "bm25" in kinds:
-            KiwiBM25Retriever.from_mrc(docs).save(tmp / "bm25")
-            manifest["bm25"] = {"tokenizer": "kiwi"}
+        if qdrant is not None:
+            info = qdrant.write_qdrant_index(
+                docs, tmp, location, embeddings, bm25="bm25" in kinds, collection=collection
+            )
+            manifest["store"] = info
+            if "dense" in kinds:
+                manifest["dense"]["index_type"] = "qdrant"
+            if "bm25" in kinds:
+                sparse = info["sparse"]
+                manifest["bm25"] = {"tokenizer": "kiwi", "k1": sparse["k1"], "b": sparse["b"]}
+        else:
+            if embeddings is not None:
+                dense = KlueFAISS.from_mrc(docs, embeddings, index_type=index_type, **index_params)
+                dense.save(tmp / "dense")
+            if "bm25" in kinds:
+                KiwiBM25Retriever.from_mrc(docs).save(tmp / "bm25")
+                manifest["bm25"] = {"tokenizer": "kiwi"}
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
     return manifest
 
@@ -118,12 +169,14 @@ def load_retriever(
     k: int = 30,
     top_n: int = 10,
     device: str | None = None,
+    hybrid_fusion: str | None = None,
     **reranker_kwargs: Any,
 ) -> BaseRetriever:
     """Load the indexes of ``index_dir`` and compose the retriever.
 
     ``kind`` defaults to ``hybrid`` when both indexes exist, else the one that does;
-    ``embedding_model`` defaults to the model recorded in the manifest. ``reranker`` (a model
+    ``embedding_model`` defaults to the model recorded in the manifest. ``hybrid_fusion``:
+    ``store`` (inside Qdrant, the default for a Qdrant index) or ``package``. ``reranker`` (a model
     path, a ``CrossEncoder`` or a :class:`CrossEncoderReranker`) reorders ``k`` candidates to
     ``top_n``; ``reranker_kwargs`` are :class:`~lc_klue.retrieval.pipeline.RerankStage` fields.
     """
@@ -137,7 +190,8 @@ def load_retriever(
     missing = [n for n in NEEDED[kind] if n not in kinds]
     if missing:
         raise RetrievalError(f"{root}: no {' or '.join(missing)} index (has: {', '.join(kinds)})")
-    stores: dict[str, KlueFAISS] = {}
+    qdrant = manifest.get("store", {}).get("kind") == "qdrant"
+    stores: dict[str, Any] = {}
     embeddings: dict[str, Embeddings] = {}
     model_name = None
     if "dense" in NEEDED[kind]:
@@ -149,15 +203,31 @@ def load_retriever(
             from lc_klue.models.embeddings import KlueEmbeddings
 
             embeddings[model_name] = KlueEmbeddings(model_name_or_path=model_name, device=device)
-        stores[model_name] = KlueFAISS.load(root / "dense", embeddings[model_name])
-    bm25 = KiwiBM25Retriever.load(root / "bm25") if "bm25" in NEEDED[kind] else None
-    docs = bm25.docs if bm25 is not None else stores[str(model_name)].documents()
+    bm25: BaseRetriever | None = None
+    if qdrant:
+        collection = qdrant_store().open_qdrant_index(
+            root, manifest, embeddings.get(str(model_name)), kind
+        )
+        if model_name is not None:
+            stores[model_name] = collection.view("dense")
+        if "bm25" in NEEDED[kind]:
+            bm25 = collection.view("bm25").as_retriever()
+        k1b = (manifest["bm25"]["k1"], manifest["bm25"]["b"]) if bm25 is not None else None
+        docs: list[Document] = []  # the passages stay in Qdrant
+    else:
+        if model_name is not None:
+            stores[model_name] = KlueFAISS.load(root / "dense", embeddings[model_name])
+        lexical = KiwiBM25Retriever.load(root / "bm25") if "bm25" in NEEDED[kind] else None
+        bm25, k1b = lexical, (lexical.k1, lexical.b) if lexical is not None else None
+        docs = lexical.docs if lexical is not None else stores[str(model_name)].documents()
+    fusion = hybrid_fusion or ("store" if qdrant else "package")
     stages, cross_encoders = _rerank_stage(reranker, reranker_kwargs)
     spec = PipelineSpec.checked(
         first_stage={
             "kind": kind,
             "embedding_model": model_name,
-            **({"k1": bm25.k1, "b": bm25.b} if bm25 is not None else {}),
+            "fusion": fusion,
+            **({"k1": k1b[0], "b": k1b[1]} if k1b is not None else {}),
         },
         stages=stages,
         k=k if stages else top_n,
@@ -168,7 +238,7 @@ def load_retriever(
         device=device,
         stores=stores,
         embeddings=embeddings,
-        bm25={(bm25.k1, bm25.b): bm25} if bm25 is not None else None,
+        bm25={k1b: bm25} if bm25 is not None and k1b is not None else None,
         cross_encoders=cross_encoders,
         **{
             key: reranker_kwargs[key]

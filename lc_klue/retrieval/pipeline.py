@@ -89,7 +89,7 @@ def build_first_stage(
     kind: FirstStageKind | str = "dense",
     *,
     dense: VectorStore | BaseRetriever | None = None,
-    bm25: KiwiBM25Retriever | None = None,
+    bm25: KiwiBM25Retriever | BaseRetriever | None = None,
     k: int = 30,
     weights: Sequence[float] | None = None,
     rrf_k: int = RRF_K,
@@ -98,8 +98,8 @@ def build_first_stage(
 
     ``dense`` is a :class:`~lc_klue.retrieval.faiss_store.KlueFAISS` or *any* LangChain
     ``VectorStore`` (a distributed store plugs in unchanged) or retriever; ``bm25`` a
-    :class:`KiwiBM25Retriever`; ``hybrid`` fuses both by reciprocal rank (``weights`` = dense,
-    BM25).
+    :class:`KiwiBM25Retriever` (or any BM25 retriever, e.g. Qdrant's sparse search); ``hybrid``
+    fuses both by reciprocal rank (``weights`` = dense, BM25).
     """
     if kind == "dense":
         if dense is None:
@@ -170,6 +170,9 @@ class FirstStageSpec(_Spec):
     """``hybrid``: RRF weights of the dense and BM25 rankings (None: equal)."""
     rrf_k: int = Field(default=RRF_K, ge=0)
     """``hybrid``: the RRF constant."""
+    fusion: Literal["package", "store"] = "package"
+    """``hybrid``: fuse the two rankings here (``package``) or inside a vector store that can
+    (``store``: Qdrant's fusion query over its dense and BM25 vectors)."""
 
     @model_validator(mode="after")
     def _needs_a_model(self) -> FirstStageSpec:
@@ -274,17 +277,17 @@ class PipelineParts:
         max_length: int | None = None,
         show_progress: bool = False,
         stores: Mapping[str, VectorStore] | None = None,
-        bm25: Mapping[tuple[float, float], KiwiBM25Retriever] | None = None,
+        bm25: Mapping[tuple[float, float], BaseRetriever] | None = None,
         embeddings: Mapping[str, Embeddings] | None = None,
         cross_encoders: Mapping[str, Any] | None = None,
     ) -> None:
         self.documents = list(documents)
-        if not self.documents:
+        if not self.documents and not (stores or bm25):
             raise RetrievalError("the corpus is empty: nothing to retrieve from")
         self.device, self.batch_size, self.max_length = device, batch_size, max_length
         self.show_progress = show_progress
         self._stores: dict[str, VectorStore] = dict(stores or {})
-        self._bm25: dict[tuple[float, float], KiwiBM25Retriever] = dict(bm25 or {})
+        self._bm25: dict[tuple[float, float], BaseRetriever] = dict(bm25 or {})
         self._embeddings: dict[str, Embeddings] = dict(embeddings or {})
         self._cross_encoders: dict[str, Any] = dict(cross_encoders or {})
         self._scorers: dict[Any, Any] = {}
@@ -316,8 +319,8 @@ class PipelineParts:
             self._stores[name] = KlueFAISS.from_mrc(self.documents, self.embeddings(name))
         return self._stores[name]
 
-    def bm25(self, k1: float = 1.5, b: float = 0.75) -> KiwiBM25Retriever:
-        """Kiwi BM25 of the corpus with ``k1``/``b`` (indexed once per pair)."""
+    def bm25(self, k1: float = 1.5, b: float = 0.75) -> BaseRetriever:
+        """Kiwi BM25 of the corpus with ``k1``/``b`` (indexed once per pair, unless given)."""
         key = (float(k1), float(b))
         if key not in self._bm25:
             self._bm25[key] = KiwiBM25Retriever(docs=self.documents, k1=k1, b=b)
@@ -370,10 +373,20 @@ def build_pipeline(spec: PipelineSpec, parts: PipelineParts) -> BaseRetriever:
     fs = spec.first_stage
     k = spec.k if spec.stages else spec.top_n
     dense = parts.store(fs.embedding_model) if fs.kind != "bm25" and fs.embedding_model else None
-    bm25 = parts.bm25(fs.k1, fs.b) if fs.kind != "dense" else None
-    current = build_first_stage(
-        fs.kind, dense=dense, bm25=bm25, k=k, weights=fs.weights, rrf_k=fs.rrf_k
-    )
+    current: BaseRetriever
+    if fs.kind == "hybrid" and fs.fusion == "store":
+        fuse = getattr(dense, "hybrid_retriever", None)
+        if fuse is None:
+            raise RetrievalError(
+                f"{type(dense).__name__} cannot fuse dense and BM25 rankings itself; "
+                "use fusion='package'"
+            )
+        current = fuse(k=k, weights=fs.weights, rrf_k=fs.rrf_k)
+    else:
+        bm25 = parts.bm25(fs.k1, fs.b) if fs.kind != "dense" else None
+        current = build_first_stage(
+            fs.kind, dense=dense, bm25=bm25, k=k, weights=fs.weights, rrf_k=fs.rrf_k
+        )
     previous: FusionStage | RerankStage | None = None
     for i, stage in enumerate(spec.stages):
         keep = spec.top_n if i == len(spec.stages) - 1 else (stage.keep or k)

@@ -1,5 +1,6 @@
 """LangChain's standard suites: the retriever tests on the BM25, dense and hybrid retrievers,
-and the vector-store tests on :class:`KlueFAISS` (with the kit's real tiny bi-encoder)."""
+and the vector-store tests on :class:`KlueFAISS` and :class:`KlueQdrant` (with the kit's real tiny
+bi-encoder)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from langchain_tests.integration_tests.vectorstores import VectorStoreIntegratio
 from lc_klue.models import KlueEmbeddings
 from lc_klue.resources import NEWS_QA
 from lc_klue.retrieval import KiwiBM25Retriever, KlueFAISS, build_first_stage, mrc_documents
+from lc_klue.retrieval.qdrant_store import KlueQdrant, connect
 
 QUERY = "부산시 해상 풍력 단지의 설비 용량은?"
 
@@ -85,3 +87,28 @@ class TestKlueFAISSHNSWVectorStore(TestKlueFAISSVectorStore):
     @pytest.fixture()
     def vectorstore(self, embeddings: KlueEmbeddings) -> KlueFAISS:  # type: ignore[override]
         return KlueFAISS(embeddings, "hnsw")
+
+
+class TestKlueQdrantVectorStore(TestKlueFAISSVectorStore):
+    """The same on a Qdrant collection (dense and BM25 vectors, in memory)."""
+
+    @pytest.fixture()
+    def vectorstore(self, embeddings: KlueEmbeddings) -> KlueQdrant:  # type: ignore[override]
+        return KlueQdrant.create(connect(":memory:"), "standard", embeddings)
+
+
+class TestQdrantHybridStandard(_WithStores):
+    """Dense and BM25 fused inside Qdrant (its reciprocal-rank fusion query)."""
+
+    @property
+    def retriever_constructor(self) -> Callable[..., BaseRetriever]:
+        return lambda k=4: self.qdrant.hybrid_retriever(k=k)
+
+    @property
+    def retriever_constructor_params(self) -> dict[str, Any]:
+        return {}
+
+    @pytest.fixture(autouse=True)
+    def _qdrant(self, news_store: KlueFAISS, embeddings: KlueEmbeddings) -> None:
+        if not hasattr(type(self), "qdrant"):
+            type(self).qdrant = KlueQdrant.from_documents(news_store.documents(), embeddings)

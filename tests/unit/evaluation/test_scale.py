@@ -1,0 +1,99 @@
+"""The growth benchmark: the hashing embedding, the synthetic corpus, projections, a small run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lc_klue.cli import main
+from lc_klue.errors import DataError
+from lc_klue.evaluation.scale import (
+    Measurement,
+    MorphemeHashEmbeddings,
+    Source,
+    _projection,
+    run,
+    synthetic_corpus,
+)
+from lc_klue.resources import NEWS_QA
+
+
+@pytest.fixture(scope="module")
+def source() -> Source:
+    return Source.from_mrc(NEWS_QA, n_questions=20)
+
+
+def test_hash_embedding_is_deterministic_and_lexical() -> None:
+    emb = MorphemeHashEmbeddings(dimension=32, seed=1)
+    a, b, c = np.asarray(
+        emb.embed_documents(["부산 해상 풍력 단지", "부산 해상 풍력 발전", "서울 버스 요금 인상"])
+    )
+    assert a.shape == (32,) and np.isclose(np.linalg.norm(a), 1.0)
+    assert np.allclose(a, MorphemeHashEmbeddings(32, 1).embed_query("부산 해상 풍력 단지"))
+    assert a @ b > a @ c  # shared morphemes, closer vectors
+    assert not np.allclose(a, MorphemeHashEmbeddings(32, 2).embed_query("부산 해상 풍력 단지"))
+
+
+def test_synthetic_corpus(source: Source) -> None:
+    ids, offsets = synthetic_corpus(source, 500, seed=3, length_scale=0.5)
+    again, _ = synthetic_corpus(source, 500, seed=3, length_scale=0.5)
+    assert np.array_equal(ids, again) and len(offsets) == 501 and offsets[-1] == len(ids)
+    assert ids.min() >= 0 and ids.max() < len(source.vocab)
+    mean_src = np.diff(source.offsets).mean()
+    assert 0.4 * mean_src < np.diff(offsets).mean() < 0.6 * mean_src
+    # a passage is a bag of morphemes, not a copied run of a real passage
+    real = source.token_ids.tolist()
+    first = ids[offsets[0] : offsets[1]].tolist()
+    assert not any(real[i : i + len(first)] == first for i in range(len(real)))
+
+
+def test_projection_follows_the_growth_of_the_last_two_sizes() -> None:
+    def m(n: int, build_s: float, store_mb: float) -> Measurement:
+        return Measurement("s", n, build_s, 0, store_mb, None, None, None, 1, 1, 10, None)
+
+    t, mem = _projection([m(1000, 1.0, 10)], 10_000)
+    assert (t, mem) == pytest.approx((10.0, 100.0))
+    t, mem = _projection([m(1000, 1.0, 10), m(10_000, 100.0, 100)], 100_000)
+    assert t == pytest.approx(10_000.0) and mem == pytest.approx(1000.0)  # quadratic build
+
+
+def test_a_small_run_measures_and_stops(source: Source, tmp_path: Path) -> None:
+    report = run(
+        NEWS_QA,
+        sizes=[300, 3000],
+        stores=["faiss-flat", "qdrant-bm25", "qdrant-edge-bm25"],
+        dimension=16,
+        queries=20,
+        latency_queries=10,
+        budget_s=1e-6,  # nothing may grow past the first size
+    )
+    rows = {r["store"]: r for r in report["rows"]}
+    # bm25s joins as the exact reference of the BM25 stores
+    assert list(rows) == ["faiss-flat", "bm25s", "qdrant-bm25", "qdrant-edge-bm25"]
+    assert all(r["passages"] == 300 for r in rows.values())
+    assert rows["faiss-flat"]["recall_at_10"] == pytest.approx(1.0)
+    assert rows["qdrant-bm25"]["recall_at_10"] > 0.9
+    assert rows["qdrant-edge-bm25"]["recall_at_10"] > 0.9
+    assert rows["bm25s"]["disk_mb"] > 0 and rows["faiss-flat"]["query_p50_ms"] > 0
+    assert {s["store"] for s in report["stopped"]} == set(rows)
+    assert all("projected build" in s["reason"] for s in report["stopped"])
+    with pytest.raises(DataError, match="unknown store"):
+        run(NEWS_QA, sizes=[300], stores=["milvus"])
+
+
+def test_the_command_writes_json_table_and_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["benchmark-scale", str(NEWS_QA), "--sizes", "200", "--stores", "faiss-hnsw"]
+    args += ["--queries", "10", "--latency-queries", "10", "--dimension", "16"]
+    assert main([*args, "--output-dir", str(tmp_path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "| faiss-hnsw | 200 |" in out
+    saved = json.loads((tmp_path / "scale.json").read_text())
+    assert saved["rows"][0]["store"] == "faiss-hnsw" and (tmp_path / "scale.png").stat().st_size
+    assert main(["benchmark-scale", str(NEWS_QA), "--stores", "milvus"]) == 2
+    assert "unknown store" in capsys.readouterr().err
+    assert main(["benchmark-scale", str(NEWS_QA), "--sizes", "ten"]) == 2
