@@ -7,8 +7,9 @@ package agrees on one analysis.
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, overload
 
 from tqdm.auto import tqdm
@@ -129,3 +130,27 @@ def sentence_spans(
             if end > start:
                 out[i].append((text[start:end], start, end))
     return out
+
+
+# --------------------------------------------------------------------------- surface n-grams
+
+#: Joins the two morphemes of an adjacent pair (:func:`with_bigrams`).
+PAIR_SEPARATOR = "\u241f"
+
+
+def char_ngrams(text: str, n: int = 2) -> list[str]:
+    """Character ``n``-grams inside each whitespace word (punctuation dropped): matches that
+    survive segmentation differences (해상풍력 / 해상 풍력)."""
+    out: list[str] = []
+    for word in text.split():
+        w = "".join(ch for ch in word if ch.isalnum()).lower()
+        if len(w) >= n:
+            out.extend(w[i : i + n] for i in range(len(w) - n + 1))
+        elif w:
+            out.append(w)
+    return out
+
+
+def with_bigrams(tokens: Sequence[str]) -> list[str]:
+    """``tokens`` followed by every adjacent pair joined with :data:`PAIR_SEPARATOR`."""
+    return [*tokens, *(a + PAIR_SEPARATOR + b for a, b in itertools.pairwise(tokens))]

@@ -10,7 +10,10 @@ question with every content morpheme of the passage (kernel pooling, as in K-NRM
 - each kernel's soft term frequency, ``log1p``-saturated per question term, over the whole
   passage and in its best window of ``windows`` morphemes (answer sentences gather the
   question's terms: that is what separates paragraphs of one article);
+- the same per Kiwi sentence, best sentence kept (the answer sentence);
 - a BM25-style saturation of the exact matches (``k1``, ``b`` learned);
+- the share of the question's character bigrams and of its morpheme pairs (phrases) found in
+  the passage;
 - question terms weighted by a learned function of their IDF; passage and question lengths.
 
 A small MLP turns these features into the score. The morpheme vectors stay frozen (they come
@@ -20,6 +23,7 @@ few thousand questions.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -37,6 +41,7 @@ from torch import nn
 from lc_klue.errors import ModelError
 from lc_klue.models.cong import kiwi_model_version
 from lc_klue.models.kiwi_vocab import KiwiVocab
+from lc_klue.text import char_ngrams
 
 WEIGHTS_FILE = "model.safetensors"
 #: Centres of the soft kernels (cosine of CoNg vectors) and their width.
@@ -109,7 +114,7 @@ class KiwiInteraction(InputModule):
         # BM25-style saturation of exact matches: k1 = softplus(.), b = sigmoid(.)
         self.saturation = nn.Parameter(torch.tensor([_softplus_inverse(0.9), -0.405]))
         self.mlp = nn.Sequential(
-            nn.Linear(kernels * (1 + len(self.windows)) + 3, hidden),
+            nn.Linear(kernels * (2 + len(self.windows)) + 5, hidden),
             nn.Tanh(),
             nn.Linear(hidden, 1),
         )
@@ -129,15 +134,36 @@ class KiwiInteraction(InputModule):
         questions = [str(q) for q, _ in inputs]
         if prompt:
             questions = self._prepend_prompt(questions, prompt)
-        q = self.vocab.encode_keys(questions)
-        p = self.vocab.encode_keys([str(p) for _, p in inputs])
-        q_rows, q_hash = _pad(
-            [r[: self.max_query_length] for r, _ in q], [h[: self.max_query_length] for _, h in q]
-        )
-        p_rows, p_hash = _pad(
-            [r[: self.max_seq_length] for r, _ in p], [h[: self.max_seq_length] for _, h in p]
-        )
-        return {"q_rows": q_rows, "q_hash": q_hash, "p_rows": p_rows, "p_hash": p_hash}
+        passages = [str(p) for _, p in inputs]
+        q = [
+            (r[: self.max_query_length], h[: self.max_query_length])
+            for r, h, _ in self.vocab.encode_keys(questions)
+        ]
+        p = [
+            (
+                e.rows[: self.max_seq_length],
+                e.hashes[: self.max_seq_length],
+                e.sentences[: self.max_seq_length],
+            )
+            for e in self.vocab.encode_keys(passages)
+        ]
+        q_rows, q_hash = _pad([r for r, _ in q], [h for _, h in q])
+        p_rows, p_hash = _pad([r for r, _, _ in p], [h for _, h, _ in p])
+        p_sentence, _ = _pad([s for _, _, s in p], [s for _, _, s in p])
+        surface = [
+            _surface(question, q_h, passage, p_h)
+            for question, (_, q_h), passage, (_, p_h, _) in zip(
+                questions, q, passages, p, strict=True
+            )
+        ]
+        return {
+            "q_rows": q_rows,
+            "q_hash": q_hash,
+            "p_rows": p_rows,
+            "p_hash": p_hash,
+            "p_sentence": p_sentence,
+            "surface": torch.tensor(surface, dtype=torch.float32).reshape(len(inputs), 2),
+        }
 
     # ------------------------------------------------------------------ forward
 
@@ -166,12 +192,19 @@ class KiwiInteraction(InputModule):
             counts = counts.reshape(b, lq, k, -1)
             per_window = (torch.log1p(counts) * weight[:, :, None, None]).sum(1)
             parts.append(per_window.max(-1).values)
+        sentence = features["p_sentence"]
+        n_sentences = int(sentence.max().item()) + 1 if sentence.numel() else 1
+        member = F.one_hot(sentence.clamp_min(0), max(n_sentences, 1)).float()
+        member = member * p_mask.unsqueeze(-1)  # B, Lp, S
+        per_sentence = torch.einsum("bqpk,bps->bqsk", kernels, member)
+        parts.append((torch.log1p(per_sentence) * weight[:, :, None, None]).sum(1).max(1).values)
         k1, b_norm = F.softplus(self.saturation[0]), torch.sigmoid(self.saturation[1])
         tf, length = exact.sum(2), p_mask.sum(1, keepdim=True)
         norm = k1 * (1 - b_norm + b_norm * length / LENGTH_SCALE)
         saturated = (tf * (k1 + 1) / (tf + norm) * weight).sum(1, keepdim=True)
         lengths = torch.stack([torch.log1p(p_mask.sum(1)), torch.log1p(q_mask.sum(1))], dim=-1)
-        features["scores"] = self.mlp(torch.cat([*parts, saturated, lengths], dim=-1))
+        extra = [saturated, lengths, features["surface"]]
+        features["scores"] = self.mlp(torch.cat([*parts, *extra], dim=-1))
         return features
 
     # ------------------------------------------------------------------ save / load
@@ -208,6 +241,22 @@ class KiwiInteraction(InputModule):
             idf=torch.exp(static.log_weight.weight.detach().squeeze(1)),
             **config,
         )
+
+
+def _surface(question: str, q_hash: list[int], passage: str, p_hash: list[int]) -> list[float]:
+    """Two pair features Kiwi's morphemes miss: the share of the question's character bigrams
+    found in the passage (robust to segmentation: 해상풍력 / 해상 풍력), and the share of its
+    adjacent content-morpheme pairs found as a phrase in the passage (word order)."""
+    q_chars = set(char_ngrams(question))
+    chars = len(q_chars & set(char_ngrams(passage))) / len(q_chars) if q_chars else 0.0
+    q_pairs = set(itertools.pairwise(q_hash))
+    p_pairs = set(itertools.pairwise(p_hash)) | {(a, c) for a, _, c in _triples(p_hash)}
+    pairs = len(q_pairs & p_pairs) / len(q_pairs) if q_pairs else 0.0
+    return [chars, pairs]
+
+
+def _triples(items: list[int]) -> zip[tuple[int, int, int]]:
+    return zip(items, items[1:], items[2:], strict=False)
 
 
 def _pad(rows: list[list[int]], hashes: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:

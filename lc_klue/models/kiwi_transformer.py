@@ -97,7 +97,7 @@ class KiwiTransformer(InputModule):
             body = self.max_seq_length - 2
             seqs = [
                 ([self._cls, *r[:body], self._sep], [QUESTION] * (min(len(r), body) + 2))
-                for r, _ in encoded
+                for r, _, _ in encoded
             ]
             return self._batch(seqs)
         if any(isinstance(x, str) or len(x) != 2 for x in inputs):
@@ -108,7 +108,7 @@ class KiwiTransformer(InputModule):
         q_enc = self.vocab.encode_keys(questions)
         p_enc = self.vocab.encode_keys([str(p) for _, p in inputs])
         seqs = []
-        for (q_rows, q_hash), (p_rows, p_hash) in zip(q_enc, p_enc, strict=True):
+        for (q_rows, q_hash, _), (p_rows, p_hash, _) in zip(q_enc, p_enc, strict=True):
             q_rows, q_hash = q_rows[: self.max_query_length], q_hash[: self.max_query_length]
             room = max(self.max_seq_length - len(q_rows) - 3, 0)
             p_rows, p_hash = p_rows[:room], p_hash[:room]

@@ -18,7 +18,7 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from lc_klue.models.cong import cong_table
 from lc_klue.text import CONTENT_TAGS, base_tag, get_kiwi
@@ -46,6 +46,14 @@ def stable_hash(text: str) -> int:
     return int.from_bytes(digest, "little") & (2**63 - 1)
 
 
+class Encoded(NamedTuple):
+    """The kept tokens of one text: rows, ``form/tag`` hashes and sentence numbers."""
+
+    rows: list[int]
+    hashes: list[int]
+    sentences: list[int]
+
+
 class KiwiVocab:
     """Token → row mapping over Kiwi analyses (see the module docstring)."""
 
@@ -57,7 +65,7 @@ class KiwiVocab:
         self.placeholders = table.placeholders
         self.oov_buckets = oov_buckets
         self.content_only = content_only
-        self._cache: OrderedDict[str, tuple[list[int], list[int]]] = OrderedDict()
+        self._cache: OrderedDict[str, Encoded] = OrderedDict()
 
     @property
     def size(self) -> int:
@@ -119,15 +127,16 @@ class KiwiVocab:
         """The rows of the kept ``tokens``."""
         return [self.row(t) for t in tokens if self.keep(t)]
 
-    def encode_keys(self, texts: Sequence[str]) -> list[tuple[list[int], list[int]]]:
-        """Per text, the rows and the ``form/tag`` hashes (:func:`stable_hash`) of its kept
-        tokens; analyses are cached (the most recent :data:`CACHE_TEXTS` texts)."""
+    def encode_keys(self, texts: Sequence[str]) -> list[Encoded]:
+        """Per text, the rows, ``form/tag`` hashes (:func:`stable_hash`) and sentence numbers of
+        its kept tokens; analyses are cached (the most recent :data:`CACHE_TEXTS` texts)."""
         todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
         for text, tokens in zip(todo, self.analyse(todo), strict=True):
             kept = [t for t in tokens if self.keep(t)]
-            self._cache[text] = (
+            self._cache[text] = Encoded(
                 [self.row(t) for t in kept],
                 [stable_hash(token_key(t.form, t.tag)) for t in kept],
+                [int(t.sent_position) for t in kept],
             )
             if len(self._cache) > CACHE_TEXTS:
                 self._cache.popitem(last=False)

@@ -17,7 +17,6 @@ error. All queries of a batch are analysed with one Kiwi call.
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Sequence
 
@@ -28,26 +27,7 @@ from langchain_core.documents import Document
 from lc_klue.data import context_id
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.ranking import bm25_idf
-from lc_klue.text import kiwi_tokenize, split_sentences
-
-PAIR_SEPARATOR = "\u241f"
-
-
-def char_ngrams(text: str, n: int = 2) -> list[str]:
-    """Character ``n``-grams inside each whitespace word (punctuation dropped)."""
-    out: list[str] = []
-    for word in text.split():
-        w = "".join(ch for ch in word if ch.isalnum()).lower()
-        if len(w) >= n:
-            out.extend(w[i : i + n] for i in range(len(w) - n + 1))
-        elif w:
-            out.append(w)
-    return out
-
-
-def with_bigrams(tokens: Sequence[str]) -> list[str]:
-    """``tokens`` followed by every adjacent pair joined with :data:`PAIR_SEPARATOR`."""
-    return [*tokens, *(a + PAIR_SEPARATOR + b for a, b in itertools.pairwise(tokens))]
+from lc_klue.text import char_ngrams, kiwi_tokenize, split_sentences, with_bigrams
 
 
 def _bm25(corpus_tokens: list[list[str]], k1: float, b: float) -> bm25s.BM25:

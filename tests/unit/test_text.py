@@ -1,6 +1,13 @@
 """Korean text with Kiwi: content morphemes and sentences with their offsets."""
 
-from lc_klue.text import base_tag, kiwi_tokenize, sentence_spans, split_sentences
+from lc_klue.text import (
+    base_tag,
+    char_ngrams,
+    kiwi_tokenize,
+    sentence_spans,
+    split_sentences,
+    with_bigrams,
+)
 
 
 def test_kiwi_tokenize_keeps_content_morphemes() -> None:
@@ -32,3 +39,9 @@ def test_sentence_spans_point_into_the_text() -> None:
     assert [s for s, _, _ in spans] == ["서울시는 새 노선을 발표했다.", "노선은 3월부터 운행된다"]
     assert all(text[a:b] == s for s, a, b in spans)
     assert sentence_spans([]) == [] and sentence_spans([" "]) == [[]]
+
+
+def test_surface_ngrams() -> None:
+    assert char_ngrams("부산시, 풍력!") == ["부산", "산시", "풍력"]
+    assert char_ngrams("a") == ["a"]
+    assert with_bigrams(["가", "나", "다"]) == ["가", "나", "다", "가\u241f나", "나\u241f다"]

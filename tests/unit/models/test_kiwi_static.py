@@ -25,7 +25,7 @@ def _cos(model: SentenceTransformer, a: str, b: str) -> float:
 
 def test_it_reloads_as_an_ordinary_sentence_transformer(static_dir) -> None:
     model = SentenceTransformer(str(static_dir), trust_remote_code=True, device="cpu")
-    assert model.get_embedding_dimension() == 256 + 1024
+    assert model.get_embedding_dimension() == 256 + 2048
     types = [m["type"] for m in json.loads((static_dir / "modules.json").read_text())]
     assert types == ["lc_klue.models.kiwi_static.KiwiStaticEmbedding"]
 
@@ -63,3 +63,13 @@ def test_a_model_of_another_kiwipiepy_model_is_refused(static_dir, tmp_path) -> 
     config.write_text(config.read_text().replace('"0.24.0"', '"0.1.0"'))
     with pytest.raises(ModelError, match=r"built with kiwipiepy-model 0\.1\.0"):
         KlueEmbeddings(model_name_or_path=str(tmp_path / "m"), device="cpu")
+
+
+def test_a_repeated_morpheme_counts_with_saturation(static_dir) -> None:
+    model = SentenceTransformer(str(static_dir), trust_remote_code=True, device="cpu")
+    module = model[0]
+    features = module.preprocess(["축구 축구 축구 축구 야구"])
+    counts = features["term_frequency"].tolist()
+    assert len(counts) == 2  # each distinct morpheme once
+    k = module.tf_saturation
+    assert sorted(counts) == pytest.approx(sorted([1.0, 4 * (k + 1) / (4 + k)]))

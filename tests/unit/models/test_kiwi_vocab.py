@@ -48,5 +48,7 @@ def test_encode_keys_caches_analyses() -> None:
     vocab = KiwiVocab(content_only=True)
     first = vocab.encode_keys(["서울은 한국의 수도다", "부산"])
     assert vocab.encode_keys(["부산", "서울은 한국의 수도다"]) == first[::-1]
-    rows, hashes = first[0]
-    assert len(rows) == len(hashes) > 0
+    rows, hashes, sentences = first[0]
+    assert len(rows) == len(hashes) == len(sentences) > 0
+    sentences = vocab.encode_keys(["첫 문장이다. 둘째 문장이다."])[0].sentences
+    assert sentences[0] == 0 and sentences[-1] == 1 and sentences == sorted(sentences)

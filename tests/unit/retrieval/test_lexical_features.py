@@ -9,13 +9,7 @@ from langchain_core.documents import Document
 
 from lc_klue.data import mrc_documents
 from lc_klue.errors import DataError, RetrievalError
-from lc_klue.retrieval.lexical_features import LexicalFeatures, char_ngrams, with_bigrams
-
-
-def test_token_helpers() -> None:
-    assert char_ngrams("부산시, 풍력!") == ["부산", "산시", "풍력"]
-    assert char_ngrams("a") == ["a"]
-    assert with_bigrams(["가", "나", "다"]) == ["가", "나", "다", "가\u241f나", "나\u241f다"]
+from lc_klue.retrieval.lexical_features import LexicalFeatures
 
 
 def test_features_favour_the_gold_passage(news_qa: Dataset) -> None:
