@@ -53,6 +53,13 @@ def mrc_splits(
     if test_data is None and isinstance(train_data, str) and train_data == "klue":
         test_data = "klue"
     if test_data is None:
+        titles = len(set(train["title"]))
+        if titles < 2:
+            raise DataError(
+                f"MRC training data {describe_source(train_data)}: {titles} title; holding "
+                "titles out for the test part (--test-size) needs at least 2: give more "
+                "titles or --test-data"
+            )
         return split_by_title(train, test_size=test_size, seed=seed)
     test = as_dataset(test_data, load_mrc, "validation", MRC_NEEDED, "MRC test data")
     return DatasetDict(train=train, test=test)

@@ -16,6 +16,9 @@ from lc_klue.storage import atomic_directory, atomic_write_text
 
 METRICS_FILE = "metrics.json"
 CARD_FILE = "README.md"
+#: The ``config.json`` key in which a from-scratch base records its recipe (``scratch:SIZE:ARCH``);
+#: models trained from it keep the key.
+SCRATCH_KEY = "lc_klue_base"
 
 
 @dataclass
@@ -32,6 +35,51 @@ class StageResult:
     def metrics_path(self) -> Path:
         """The ``metrics.json`` inside the model directory."""
         return self.model_dir / METRICS_FILE
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+def model_origin(name_or_path: str | Path) -> str:
+    """Where a model comes from, in words, read from what lc-klue leaves in model directories:
+    the ``lc-klue train`` stages that made it (their ``metrics.json`` name each one's start)
+    and what the first one started from: a from-scratch base (:data:`SCRATCH_KEY`), a local
+    directory or a hub model."""
+    stages: list[str] = []
+    source = str(name_or_path)
+    for _ in range(10):  # a chain of stages (never a cycle in practice)
+        metrics = Path(source).expanduser() / METRICS_FILE
+        if not metrics.is_file():
+            break
+        m = json.loads(metrics.read_text(encoding="utf-8"))
+        stages.append(str(m.get("stage", "?")))
+        if not m.get("base_model"):
+            break
+        source = str(m["base_model"])
+    root = _root_origin(source)
+    if not stages:
+        return root
+    return f"trained by `lc-klue train {' → '.join(reversed(stages))}` from {root}"
+
+
+def _root_origin(source: str) -> str:
+    """What the first stage of a model started from, in words."""
+    from lc_klue.runtime import looks_local
+
+    if source.startswith("scratch:"):
+        return f"a from-scratch base ({source}; no pretrained weights)"
+    path = Path(source).expanduser()
+    config = path / "config.json"
+    scratch = None
+    if config.is_file():
+        scratch = json.loads(config.read_text(encoding="utf-8")).get(SCRATCH_KEY)
+    if scratch:
+        return f"from-scratch weights (`{source}`, {scratch}; no pretrained weights)"
+    if path.is_dir():
+        return f"the local model `{source}`"
+    if looks_local(source):
+        return f"`{source}` (not found from here)"
+    return f"the hub model `{source}`"
 
 
 # --------------------------------------------------------------------------- finalisation

@@ -31,6 +31,7 @@ from transformers import (
 
 from lc_klue.errors import ModelError
 from lc_klue.storage import atomic_directory
+from training.outputs import SCRATCH_KEY
 
 ARCHS = ("bert", "roberta")
 #: Position embeddings of a from-scratch base: enough for every stage's default length, so
@@ -156,6 +157,7 @@ def build_scratch_base(
         num_attention_heads=dims.heads,
         intermediate_size=dims.intermediate,
         pad_token_id=tokenizer.pad_token_id,
+        **{SCRATCH_KEY: f"scratch:{size}:{arch}"},  # provenance, kept by trained models
     )
     config: PretrainedConfig
     if arch == "bert":

@@ -70,3 +70,20 @@ def test_bad_arguments_give_clear_errors(tmp_path, tiny_models, news_qa: Dataset
     with pytest.raises(ModelError, match="not found"):
         train_mrc(tmp_path / "m", model=str(tmp_path / "no-model"), train_data=news_qa)
     assert not any(tmp_path.iterdir())
+
+
+def test_the_stage_defaults_chain_from_a_scratch_sts_model(tmp_path, news_qa, sts_pairs) -> None:
+    """The README's offline chain with every default length: STS (128 tokens) on a scratch
+    base, then MRC (256 tokens) on it."""
+    from training.sts import train_sts
+
+    quick = TrainingArgs(max_steps=1, show_progress=False)
+    sts = train_sts(tmp_path / "sts", base_model="scratch:tiny", train_data=sts_pairs, args=quick)
+    assert sts.metrics["hyperparameters"]["max_length"] == 128
+    mrc = train_mrc(
+        tmp_path / "mrc", model=sts.model_dir, train_data=news_qa, eval_questions=20, args=quick
+    )
+    assert mrc.metrics["hyperparameters"]["max_length"] == 256
+    from sentence_transformers import SentenceTransformer
+
+    assert SentenceTransformer(str(mrc.model_dir), device="cpu").max_seq_length == 256
