@@ -1,7 +1,8 @@
 """Subcommands of the ``lc-klue`` CLI; each module has ``register(subparsers)``.
 
 Shared here, so every command treats its arguments the same way: count types, the rule for k,
-and filling a settings dataclass from flags named like its fields.
+model paths checked before any work, ``--overwrite``, and filling a settings dataclass from
+flags named like its fields.
 """
 
 from __future__ import annotations
@@ -44,6 +45,23 @@ def from_args(cls: Callable[..., T], args: argparse.Namespace, **overrides: Any)
     names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     given = {k: v for k, v in vars(args).items() if k in names}
     return cls(**(given | overrides))
+
+
+def check_model_flags(args: argparse.Namespace, **kinds: str) -> None:
+    """Fail at once when a model flag (``dest=kind``) names a local path that is not there:
+    before any model library is imported or any data is read
+    (:func:`lc_klue.runtime.local_model_dir`)."""
+    from lc_klue.runtime import local_model_dir
+
+    for dest, kind in kinds.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            local_model_dir(value, kind)
+
+
+def add_overwrite(p: argparse.ArgumentParser, what: str) -> None:
+    """``--overwrite``: replace a finished output (``what``) instead of refusing to."""
+    p.add_argument("--overwrite", action="store_true", help=f"replace {what} if it already exists")
 
 
 def add_questions(p: argparse.ArgumentParser, corpus_help: str) -> None:
