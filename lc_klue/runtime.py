@@ -74,9 +74,11 @@ def check_hub_model(
     for name in _CACHE_MARKERS[repo_type]:
         if isinstance(try_to_load_from_cache(repo_id, name, repo_type=repo_type), str):
             return
+    # a mistyped local path ("modles/sts") has the shape of a hub id: say both
+    where = "no such local directory, and " if repo_type == "model" else ""
     if hub_offline():
         raise ModelError(
-            f"{kind} {repo_id!r}: not in the local cache and HF_HUB_OFFLINE is set; {hint}"
+            f"{kind} {repo_id!r}: {where}not in the local cache and HF_HUB_OFFLINE is set; {hint}"
         )
     from huggingface_hub import HfApi
     from huggingface_hub.errors import RepositoryNotFoundError
@@ -91,14 +93,14 @@ def check_hub_model(
         ) from None
     except OSError as e:  # connection refused, DNS failure, time-out (httpx errors are OSErrors)
         raise ModelError(
-            f"{kind} {repo_id!r}: cannot reach the Hugging Face hub ({type(e).__name__}); "
-            f"offline? {hint}"
+            f"{kind} {repo_id!r}: {where}cannot reach the Hugging Face hub "
+            f"({type(e).__name__}); offline? {hint}"
         ) from e
     except Exception as e:  # httpx transport errors that are not OSErrors
         if type(e).__module__.startswith(("httpx", "httpcore", "requests", "urllib3")):
             raise ModelError(
-                f"{kind} {repo_id!r}: cannot reach the Hugging Face hub ({type(e).__name__}); "
-                f"offline? {hint}"
+                f"{kind} {repo_id!r}: {where}cannot reach the Hugging Face hub "
+                f"({type(e).__name__}); offline? {hint}"
             ) from e
         # Anything else (gated or private repository, rate limit): let the loader say it.
 
