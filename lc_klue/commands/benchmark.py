@@ -59,7 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--k", type=positive_int, default=30, help=f"first-stage candidates (default: 30; {K_RULE})"
     )
-    p.add_argument("--top-n", type=positive_int, default=10, help="passages returned (default: 10)")
+    p.add_argument(
+        "--top-n", type=positive_int, default=10, help=f"passages returned (default: 10; {K_RULE})"
+    )
     p.add_argument(
         "--ce-depth",
         type=positive_int,
