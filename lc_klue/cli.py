@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
@@ -43,9 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def close_progress_bars() -> None:
+    """Close every open tqdm bar (each ends its line), so what is printed next starts on its
+    own line and is not drawn over when the bars would close at exit."""
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status: a :class:`LcKlueError` or a bad argument prints
-    one clear line and gives 2."""
+    one clear line and gives 2; Ctrl-C prints "interrupted" on its own line and gives 130.
+    ``--no-progress`` hides every progress bar, and the model libraries' warnings unless
+    ``-v`` (:func:`lc_klue.runtime.quiet_output`)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -55,12 +67,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    quiet: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    if getattr(args, "show_progress", True) is False:
+        from lc_klue.runtime import quiet_output
+
+        quiet = quiet_output(library_warnings=not args.verbose)
     try:
-        return int(args.func(args) or 0)
+        with quiet:
+            return int(args.func(args) or 0)
     except LcKlueError as e:
+        close_progress_bars()
         print(f"lc-klue {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        close_progress_bars()
         print(f"lc-klue {args.command}: interrupted", file=sys.stderr)
         return 130
 

@@ -11,18 +11,28 @@ The one home of three rules every loader follows:
 - **lc-klue's own modules**: a saved model whose ``modules.json`` names only
   sentence-transformers and lc-klue classes (Kiwi base models) is loaded with
   :func:`trusts_own_code`: exactly that code is trusted, no other.
+- **Quiet output**: :func:`quiet_output` hides every progress bar and the model libraries'
+  warnings (``--no-progress``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from lc_klue.errors import ModelError
 
 DTYPES = ("float32", "float16", "bfloat16")
+#: The file an ``lc-klue train`` stage leaves in its model directory.
+METRICS_FILE = "metrics.json"
+#: The ``config.json`` key in which a from-scratch base records its recipe (``scratch:SIZE:ARCH``);
+#: models trained from it keep the key.
+SCRATCH_KEY = "lc_klue_base"
 #: Seconds the hub probe of :func:`check_hub_model` waits for an answer.
 HUB_PROBE_TIMEOUT_S = 5.0
 
@@ -52,62 +62,85 @@ def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def check_hub_model(repo_id: str, kind: str = "model") -> None:
-    """Fail at once, with one clear line, when hub id ``repo_id`` cannot be loaded.
+#: What to do instead of a hub model that cannot be had.
+MODEL_HINT = "use a local model directory (or a from-scratch base such as 'scratch:small')"
+#: Files whose presence in the local Hugging Face cache means a repository was downloaded.
+_CACHE_MARKERS = {"model": ("modules.json", "config.json"), "dataset": ("README.md",)}
 
-    A model already in the local Hugging Face cache passes. Otherwise one request (no retries)
-    asks the hub: an unreachable hub or an unknown repository is a :class:`ModelError`; any
-    other answer (a gated repository, say) is left to the loader.
+
+def check_hub_model(
+    repo_id: str, kind: str = "model", *, repo_type: str = "model", hint: str = MODEL_HINT
+) -> None:
+    """Fail at once, with one clear line, when hub repository ``repo_id`` cannot be loaded.
+
+    A repository already in the local Hugging Face cache passes. Otherwise one request (no
+    retries) asks the hub: an unreachable hub or an unknown repository is a
+    :class:`ModelError` ending in ``hint``; any other answer (a gated repository, say) is left
+    to the loader. ``repo_type`` is ``"model"`` or ``"dataset"``.
     """
     from huggingface_hub import try_to_load_from_cache
 
-    for name in ("modules.json", "config.json"):
-        if isinstance(try_to_load_from_cache(repo_id, name), str):
+    for name in _CACHE_MARKERS[repo_type]:
+        if isinstance(try_to_load_from_cache(repo_id, name, repo_type=repo_type), str):
             return
-    hint = "use a local model directory (or a from-scratch base such as 'scratch:small')"
+    # a mistyped local path ("modles/sts") has the shape of a hub id: say both
+    where = "no such local directory, and " if repo_type == "model" else ""
     if hub_offline():
         raise ModelError(
-            f"{kind} {repo_id!r}: not in the local cache and HF_HUB_OFFLINE is set; {hint}"
+            f"{kind} {repo_id!r}: {where}not in the local cache and HF_HUB_OFFLINE is set; {hint}"
         )
     from huggingface_hub import HfApi
     from huggingface_hub.errors import RepositoryNotFoundError
 
+    api = HfApi()
+    probe = api.dataset_info if repo_type == "dataset" else api.model_info
     try:
-        HfApi().model_info(repo_id, timeout=HUB_PROBE_TIMEOUT_S)
+        probe(repo_id, timeout=HUB_PROBE_TIMEOUT_S)
     except RepositoryNotFoundError:
         raise ModelError(
-            f"{kind} {repo_id!r}: not a local directory and not a model on the Hugging Face hub"
+            f"{kind} {repo_id!r}: not a local path and not a {repo_type} on the Hugging Face hub"
         ) from None
     except OSError as e:  # connection refused, DNS failure, time-out (httpx errors are OSErrors)
         raise ModelError(
-            f"{kind} {repo_id!r}: cannot reach the Hugging Face hub ({type(e).__name__}); "
-            f"offline? {hint}"
+            f"{kind} {repo_id!r}: {where}cannot reach the Hugging Face hub "
+            f"({type(e).__name__}); offline? {hint}"
         ) from e
     except Exception as e:  # httpx transport errors that are not OSErrors
         if type(e).__module__.startswith(("httpx", "httpcore", "requests", "urllib3")):
             raise ModelError(
-                f"{kind} {repo_id!r}: cannot reach the Hugging Face hub ({type(e).__name__}); "
-                f"offline? {hint}"
+                f"{kind} {repo_id!r}: {where}cannot reach the Hugging Face hub "
+                f"({type(e).__name__}); offline? {hint}"
             ) from e
         # Anything else (gated or private repository, rate limit): let the loader say it.
+
+
+def local_model_dir(name_or_path: str | Path, kind: str = "model") -> Path | None:
+    """The directory ``name_or_path`` names when it looks local (:func:`looks_local`), which
+    must exist ("not found" otherwise); None for a hub id. Cheap: no model library is imported,
+    so a command checks its model flags with it before any other work."""
+    text = str(name_or_path).strip()
+    if not text:
+        raise ModelError(f"{kind}: empty model name or path")
+    if not looks_local(name_or_path):
+        return None
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise ModelError(f"{path}: {kind} not found")
+    if not path.is_dir():
+        raise ModelError(f"{path}: not a {kind} directory (a file)")
+    return path
 
 
 def resolve_model_source(name_or_path: str | Path, kind: str = "model") -> str:
     """``name_or_path`` as something ``from_pretrained`` accepts, checked before any download.
 
-    Local-looking text (:func:`looks_local`) must be an existing directory ("not found"
-    otherwise); anything else is a hub id checked with :func:`check_hub_model`.
+    Local-looking text must be an existing directory (:func:`local_model_dir`); anything else
+    is a hub id checked with :func:`check_hub_model`.
     """
-    text = str(name_or_path).strip()
-    if not text:
-        raise ModelError(f"{kind}: empty model name or path")
-    if looks_local(name_or_path):
-        path = Path(text).expanduser()
-        if not path.exists():
-            raise ModelError(f"{path}: {kind} not found")
-        if not path.is_dir():
-            raise ModelError(f"{path}: not a {kind} directory (a file)")
+    path = local_model_dir(name_or_path, kind)
+    if path is not None:
         return str(path)
+    text = str(name_or_path).strip()
     check_hub_model(text, kind)
     return text
 
@@ -130,6 +163,51 @@ def trusts_own_code(source: str | Path) -> bool:
     ``trust_remote_code=True``, which trusts exactly that code; any other stays untrusted."""
     own = [t for t in module_types(source) if not t.startswith("sentence_transformers.")]
     return bool(own) and all(t.startswith("lc_klue.") for t in own)
+
+
+# --------------------------------------------------------------------------- origin
+
+
+def model_origin(name_or_path: str | Path) -> str:
+    """Where a model comes from, in words, read from what lc-klue leaves in model directories:
+    the ``lc-klue train`` stages that made it (their ``metrics.json`` name each one's start)
+    and what the first one started from: a from-scratch base (:data:`SCRATCH_KEY`), a local
+    directory or a hub model."""
+    stages: list[str] = []
+    source = str(name_or_path)
+    for _ in range(10):  # a chain of stages (never a cycle in practice)
+        metrics = Path(source).expanduser() / METRICS_FILE
+        if not metrics.is_file():
+            break
+        m = json.loads(metrics.read_text(encoding="utf-8"))
+        stages.append(str(m.get("stage", "?")))
+        if not m.get("base_model"):
+            break
+        source = str(m["base_model"])
+    root = _root_origin(source)
+    if not stages:
+        return root
+    return f"trained by `lc-klue train {' → '.join(reversed(stages))}` from {root}"
+
+
+def _root_origin(source: str) -> str:
+    """What the first stage of a model started from, in words."""
+    if source.startswith("scratch:"):
+        return f"a from-scratch base ({source}; no pretrained weights)"
+    if source.startswith("kiwi:"):
+        return f"a Kiwi base ({source}; Kiwi's pretrained CoNg morpheme vectors)"
+    path = Path(source).expanduser()
+    config = path / "config.json"
+    scratch = None
+    if config.is_file():
+        scratch = json.loads(config.read_text(encoding="utf-8")).get(SCRATCH_KEY)
+    if scratch:
+        return f"from-scratch weights (`{source}`, {scratch}; no pretrained weights)"
+    if path.is_dir():
+        return f"the local model `{source}`"
+    if looks_local(source):
+        return f"`{source}` (not found from here)"
+    return f"the hub model `{source}`"
 
 
 def load_error(kind: str, name: str | Path, error: BaseException) -> ModelError:
@@ -183,3 +261,40 @@ def precision_kwargs(device: str) -> dict[str, bool]:
 
         return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
     return {}
+
+
+# --------------------------------------------------------------------------- quiet output
+
+
+@contextmanager
+def quiet_output(library_warnings: bool = True) -> Iterator[None]:
+    """No progress bar at all while the block runs, then everything as before.
+
+    Every tqdm bar is created disabled: lc-klue's and the libraries' ("Loading weights",
+    "Writing model shards", datasets', the hub's, bm25s', Kiwi's). With ``library_warnings``
+    the model libraries' warning logs go too (transformers' LOAD REPORT tables,
+    sentence-transformers' "Converting ... model ... to CrossEncoder"); lc-klue's own log
+    lines stay.
+    """
+    import transformers.utils.logging as tf_logging
+    from tqdm import std
+
+    original = std.tqdm.__init__
+
+    def disabled(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs["disable"] = True
+        original(self, *args, **kwargs)
+
+    tf_level = tf_logging.get_verbosity()
+    st_logger = logging.getLogger("sentence_transformers")
+    st_level = st_logger.level
+    std.tqdm.__init__ = disabled
+    if library_warnings:
+        tf_logging.set_verbosity_error()
+        st_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        std.tqdm.__init__ = original
+        st_logger.setLevel(st_level)
+        tf_logging.set_verbosity(tf_level)

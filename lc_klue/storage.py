@@ -25,11 +25,22 @@ def _umask() -> int:
     return mask
 
 
+def _follow_umask(root: Path) -> None:
+    """Give every file under ``root`` the mode the umask gives new files: libraries that write
+    through private temporary files (``model.safetensors``) would leave them 0600."""
+    mask = _umask()
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            executable = path.stat().st_mode & 0o111
+            path.chmod((0o777 if executable else 0o666) & ~mask)
+
+
 @contextmanager
 def atomic_directory(path: str | Path) -> Iterator[Path]:
     """Yield a temporary directory that replaces ``path`` only if the block succeeds.
 
-    On an exception the temporary directory is removed and an existing ``path`` is untouched.
+    Its files get the modes the umask gives (as if written in place). On an exception the
+    temporary directory is removed and an existing ``path`` is untouched.
     """
     final = Path(path).expanduser().resolve()
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -37,6 +48,7 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the output is not
     try:
         yield tmp
+        _follow_umask(tmp)
         if final.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
             old.rmdir()
@@ -80,5 +92,10 @@ def refuse_existing(
     p = Path(path).expanduser()
     if overwrite or not p.exists() or (p.is_dir() and not any(p.iterdir())):
         return
-    finished = f"finished {what}" if marker is None or (p / marker).exists() else what
-    raise DataError(f"{p}: already exists (a {finished}); pass --overwrite to replace it")
+    if marker is not None and not p.is_dir():
+        found = "a file"
+    elif marker is not None and not (p / marker).exists():
+        found = f"a folder that is not a finished {what}"
+    else:
+        found = f"a finished {what}"
+    raise DataError(f"{p}: already exists ({found}); pass --overwrite to replace it")

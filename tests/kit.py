@@ -101,3 +101,33 @@ def tiny_causal_lm_dir(tiny_models: TinyModelFactory, out: Path) -> Path:
     model.save_pretrained(out)
     tok.save_pretrained(out)
     return out
+
+
+#: Libraries a command must not import before it fails on a bad path or argument.
+HEAVY_MODULES = ("torch", "sentence_transformers", "transformers", "datasets")
+
+
+def run_cli_fresh(argv: list[str], cwd: Path | None = None) -> tuple[int, str, list[str]]:
+    """Run ``lc-klue ARGV`` in a new Python process (offline): its exit status, its stderr and
+    the heavy libraries (:data:`HEAVY_MODULES`) it had imported when it returned."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys; from lc_klue.cli import main; rc = main(json.loads(sys.argv[1]));"
+        f"print(json.dumps([rc, [m for m in {list(HEAVY_MODULES)!r} if m in sys.modules]]))"
+    )
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(argv)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    rc, heavy = json.loads(done.stdout.strip().splitlines()[-1])
+    return rc, done.stderr, heavy

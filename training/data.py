@@ -85,6 +85,13 @@ def mrc_splits(
     ):
         test_data = "klue"
     if test_data is None:
+        titles = len(set(train["title"]))
+        if titles < 2:
+            raise DataError(
+                f"MRC training data {describe_source(train_data)}: {titles} title; holding "
+                "titles out for the test part (--test-size) needs at least 2: give more "
+                "titles or --test-data"
+            )
         parts = split_by_title(train, test_size=test_size, seed=seed)
     else:
         test = as_dataset(test_data, load_mrc, "validation", MRC_NEEDED, "MRC test data")

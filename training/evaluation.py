@@ -45,10 +45,31 @@ def primary(evaluator: Any, model: Any) -> float:
     return float(evaluator(model)[evaluator.primary_metric])
 
 
+def book_pairs(test: Dataset, n: int = 100, seed: int = 42) -> Dataset:
+    """The pairs of the book's evaluation: each of the first ``n`` test questions with its
+    passage (1) and the passage of another title among them (0). When those questions all
+    come from one title, the error names ``--pair-questions`` and what would do."""
+    first = test.select(range(min(n, len(test))))
+    titles = list(first["title"])
+    if len(set(titles)) < 2:
+        other = next((i for i, t in enumerate(test["title"]) if t != titles[0]), None)
+        fix = (
+            f"use --pair-questions {other + 1} or more"
+            if other is not None
+            else "the test data has that one title only: give --test-data with more titles"
+        )
+        raise DataError(
+            f"the pair evaluation (--pair-questions {n}) pairs the first {len(first)} test "
+            f"questions with passages of other titles among them, but all come from "
+            f"{titles[0]!r}; {fix}"
+        )
+    return relevance_pairs(first, seed=seed)
+
+
 def pair_evaluator(test: Dataset, n: int = 100, seed: int = 42) -> EmbeddingSimilarityEvaluator:
-    """The book's evaluation for a bi-encoder: the first ``n`` test questions with their
-    passage (1) and a passage of another title (0); Spearman of cosine against the labels."""
-    pairs = relevance_pairs(test.select(range(min(n, len(test)))), seed=seed)
+    """The book's evaluation for a bi-encoder: :func:`book_pairs`, Spearman of cosine against
+    the labels."""
+    pairs = book_pairs(test, n, seed)
     return EmbeddingSimilarityEvaluator(
         list(pairs["question"]),
         list(pairs["context"]),
@@ -63,8 +84,9 @@ def pair_evaluator(test: Dataset, n: int = 100, seed: int = 42) -> EmbeddingSimi
 def correlation_evaluator(
     test: Dataset, n: int = 100, seed: int = 42
 ) -> CrossEncoderCorrelationEvaluator:
-    """The book's evaluation for a cross-encoder: the same pairs, Spearman of its scores."""
-    pairs = relevance_pairs(test.select(range(min(n, len(test)))), seed=seed)
+    """The book's evaluation for a cross-encoder: :func:`book_pairs`, Spearman of its
+    scores."""
+    pairs = book_pairs(test, n, seed)
     return CrossEncoderCorrelationEvaluator(
         [[q, c] for q, c in zip(pairs["question"], pairs["context"], strict=True)],
         list(pairs["label"]),

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from lc_klue.errors import ModelError
+from lc_klue.runtime import METRICS_FILE
 from lc_klue.storage import atomic_directory, atomic_write_text
 
-METRICS_FILE = "metrics.json"
 CARD_FILE = "README.md"
 
 
@@ -32,6 +32,9 @@ class StageResult:
     def metrics_path(self) -> Path:
         """The ``metrics.json`` inside the model directory."""
         return self.model_dir / METRICS_FILE
+
+
+# --------------------------------------------------------------------------- provenance
 
 
 # --------------------------------------------------------------------------- finalisation

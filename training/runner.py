@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -30,7 +31,8 @@ from sentence_transformers import (
     SentenceTransformerTrainer,
     SentenceTransformerTrainingArguments,
 )
-from transformers import set_seed
+from tqdm.auto import tqdm
+from transformers import PrinterCallback, ProgressCallback, TrainerCallback, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from lc_klue.errors import ModelError
@@ -151,14 +153,53 @@ def run_stage(
     )
 
 
+class _OwnModelCard:
+    """No library model card: :mod:`training.outputs` writes ours, and the library's callback
+    spends time on "widget examples" behind a progress bar that ``--no-progress`` cannot hide."""
+
+    def add_model_card_callback(self, default_args_dict: dict[str, Any]) -> None:
+        """Add nothing (the hook sentence-transformers documents for this)."""
+
+
+class _BiEncoderTrainer(_OwnModelCard, SentenceTransformerTrainer):
+    """sentence-transformers' trainer without its model-card callback."""
+
+
+class _CrossEncoderTrainer(_OwnModelCard, CrossEncoderTrainer):
+    """sentence-transformers' cross-encoder trainer without its model-card callback."""
+
+
+class _Progress(ProgressCallback):
+    """transformers' progress bar without its log lines (:class:`LogsToStderr` writes them)."""
+
+    def on_log(self, *args: Any, **kwargs: Any) -> None:
+        """Leave the logs to :class:`LogsToStderr`."""
+
+
+class LogsToStderr(TrainerCallback):
+    """The trainer's log dicts (``{'loss': ...}``) on stderr, above any progress bar: stdout
+    carries only a command's result."""
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+        """Write one log dict as one line (floats to 4 significant digits)."""
+        if state.is_world_process_zero and logs:
+            shown = {
+                k: f"{v:.4g}" if isinstance(v, float) else v
+                for k, v in logs.items()
+                if k != "total_flos"
+            }
+            tqdm.write(str(shown), file=sys.stderr)
+
+
 def make_trainer(plan: StagePlan, ctx: StageContext) -> Any:
-    """The sentence-transformers trainer of the plan's model type, with the run's arguments."""
+    """The sentence-transformers trainer of the plan's model type, with the run's arguments;
+    its logs go to stderr (:class:`LogsToStderr`)."""
     a = ctx.args
     if isinstance(plan.model, CrossEncoder):
         args_cls: type = CrossEncoderTrainingArguments
-        trainer_cls: type = CrossEncoderTrainer
+        trainer_cls: type = _CrossEncoderTrainer
     else:
-        args_cls, trainer_cls = SentenceTransformerTrainingArguments, SentenceTransformerTrainer
+        args_cls, trainer_cls = SentenceTransformerTrainingArguments, _BiEncoderTrainer
     extra = {"eval_strategy": "no", **plan.args_kwargs}
     training_args = args_cls(
         output_dir=str(ctx.work_dir),
@@ -181,7 +222,7 @@ def make_trainer(plan: StagePlan, ctx: StageContext) -> Any:
         **precision_kwargs(ctx.device),
         **extra,
     )
-    return trainer_cls(
+    trainer = trainer_cls(
         model=plan.model,
         args=training_args,
         train_dataset=plan.train_dataset,
@@ -189,6 +230,11 @@ def make_trainer(plan: StagePlan, ctx: StageContext) -> Any:
         callbacks=list(a.callbacks),
         **plan.trainer_kwargs,
     )
+    trainer.pop_callback(PrinterCallback)  # print()s to stdout
+    if trainer.pop_callback(ProgressCallback) is not None:  # writes its logs to stdout
+        trainer.add_callback(_Progress)
+    trainer.add_callback(LogsToStderr)
+    return trainer
 
 
 def run_training(trainer: Any, work_dir: Path, resume: bool | None = None) -> None:

@@ -30,6 +30,7 @@ from transformers import (
 )
 
 from lc_klue.errors import ModelError
+from lc_klue.runtime import SCRATCH_KEY
 from lc_klue.storage import atomic_directory
 
 ARCHS = ("bert", "roberta")
@@ -161,6 +162,7 @@ def build_scratch_base(
         num_attention_heads=dims.heads,
         intermediate_size=dims.intermediate,
         pad_token_id=tokenizer.pad_token_id,
+        **{SCRATCH_KEY: f"scratch:{size}:{arch}"},  # provenance, kept by trained models
     )
     config: PretrainedConfig
     if arch == "bert":

@@ -1,7 +1,8 @@
 """Subcommands of the ``lc-klue`` CLI; each module has ``register(subparsers)``.
 
 Shared here, so every command treats its arguments the same way: count types, the rule for k,
-and filling a settings dataclass from flags named like its fields.
+model paths checked before any work, ``--overwrite``, and filling a settings dataclass from
+flags named like its fields.
 """
 
 from __future__ import annotations
@@ -61,6 +62,23 @@ def from_args(cls: Callable[..., T], args: argparse.Namespace, **overrides: Any)
     return cls(**(given | overrides))
 
 
+def check_model_flags(args: argparse.Namespace, **kinds: str) -> None:
+    """Fail at once when a model flag (``dest=kind``) names a local path that is not there:
+    before any model library is imported or any data is read
+    (:func:`lc_klue.runtime.local_model_dir`)."""
+    from lc_klue.runtime import local_model_dir
+
+    for dest, kind in kinds.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            local_model_dir(value, kind)
+
+
+def add_overwrite(p: argparse.ArgumentParser, what: str) -> None:
+    """``--overwrite``: replace a finished output (``what``) instead of refusing to."""
+    p.add_argument("--overwrite", action="store_true", help=f"replace {what} if it already exists")
+
+
 def add_questions(p: argparse.ArgumentParser, corpus_help: str) -> None:
     """The question file (``data``) and the passage file that is the search space
     (``--corpus``)."""
@@ -78,7 +96,8 @@ def add_base_model(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument(
         "--base-model",
         default=default,
-        help=f"hub id, local directory or scratch:SIZE[:ARCH] (default: {default})",
+        help=f"hub id, local directory, scratch:SIZE[:ARCH], kiwi:static or kiwi:SIZE[:ARCH] "
+        f"(default: {default})",
     )
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from lc_klue.commands import (
     K_RULE,
     add_no_progress,
+    add_overwrite,
     add_questions,
+    check_model_flags,
     from_args,
     non_negative_int,
     positive_int,
@@ -57,7 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--k", type=positive_int, default=30, help=f"first-stage candidates (default: 30; {K_RULE})"
     )
-    p.add_argument("--top-n", type=positive_int, default=10, help="passages returned (default: 10)")
+    p.add_argument(
+        "--top-n", type=positive_int, default=10, help=f"passages returned (default: 10; {K_RULE})"
+    )
     p.add_argument(
         "--ce-depth",
         type=positive_int,
@@ -97,14 +101,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-length", type=int, help="cross-encoder max tokens (default: the model's own)"
     )
     p.add_argument("--device", help="cpu, cuda, mps (default: best available)")
-    p.add_argument("--output-dir", type=Path, default=Path("results"))
+    p.add_argument("--output-dir", type=Path, default=Path("results"), help="default: results")
     p.add_argument("--name", default="benchmark", help="output file stem (default: benchmark)")
+    add_overwrite(p, "OUTPUT_DIR/NAME.*")
     add_no_progress(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark, write the reports and print the table."""
+    from lc_klue.evaluation.report import report_paths
+    from lc_klue.storage import refuse_existing
+
+    check_model_flags(
+        args, sts_model="STS model", mrc_model="MRC model", cross_encoder="cross-encoder"
+    )
+    for path in report_paths(args.output_dir, args.name).values():  # before the long run
+        refuse_existing(path, "benchmark report", args.overwrite)
+
     from lc_klue.evaluation.benchmark import (
         BenchmarkSettings,
         benchmark_markdown,

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from typing import Any, TextIO
 
-from lc_klue.commands import K_RULE, positive_int
-
-logger = logging.getLogger(__name__)
+from lc_klue.commands import K_RULE, add_no_progress, check_model_flags, positive_int
 
 EXIT_WORDS = frozenset({"exit", "quit", ":q", "종료", "끝"})
 
@@ -64,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--top-n",
         type=positive_int,
         default=5,
-        help="passages kept after reranking and shown as sources (default 5)",
+        help=f"passages kept after reranking and shown as sources (default 5; {K_RULE})",
     )
     p.add_argument(
         "--fusion",
@@ -83,11 +80,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--json", action="store_true", help="print each result as one JSON line instead of text"
     )
+    add_no_progress(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the retriever and models, then answer ``--question``s or run the prompt loop."""
+    check_model_flags(args, reranker="cross-encoder", embedding_model="embedding model")
     from lc_klue.chain import build_rag_chain, load_chat_model
 
     retriever, reranker = load_models(args)
@@ -95,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
         retriever, load_chat_model(args.llm), reranker=reranker, fusion=args.fusion
     )
     if args.question:
-        for question in args.question:
+        for i, question in enumerate(args.question):
+            if not args.json:  # each answer under its question (JSON lines carry it)
+                sys.stdout.write(("\n" if i else "") + f"질문: {question}\n")
             ask(chain, question, sys.stdout, as_json=args.json)
         return 0
     return repl(chain, sys.stdin, sys.stdout, as_json=args.json)
@@ -103,15 +104,11 @@ def run(args: argparse.Namespace) -> int:
 
 def load_models(args: argparse.Namespace) -> tuple[Any, Any]:
     """The retriever of ``args.index_dir`` and the cross-encoder (or None), loaded once and
-    shared by reranking and the extractive answer. ``k`` is capped at the index's size."""
+    shared by reranking and the extractive answer."""
     from lc_klue.models.reranker import load_cross_encoder
     from lc_klue.retrieval.index import load_retriever, read_manifest
 
-    k, top_n = args.k, args.top_n
-    passages = read_manifest(args.index_dir).get("passages")
-    if isinstance(passages, int) and 0 < passages < k:
-        logger.warning("the index has %d passages: using k=%d", passages, passages)
-        k, top_n = passages, min(top_n, passages)
+    read_manifest(args.index_dir)  # "not an index" before any model is loaded
     reranker = load_cross_encoder(args.reranker, args.device) if args.reranker else None
     extra = {"fusion": args.fusion} if reranker is not None else {}
     retriever = load_retriever(
@@ -119,8 +116,8 @@ def load_models(args: argparse.Namespace) -> tuple[Any, Any]:
         args.first_stage,
         embedding_model=args.embedding_model,
         reranker=reranker,
-        k=k,
-        top_n=top_n,
+        k=args.k,
+        top_n=args.top_n,
         device=args.device,
         **extra,
     )

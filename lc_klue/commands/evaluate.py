@@ -8,7 +8,9 @@ from pathlib import Path
 from lc_klue.commands import (
     K_RULE,
     add_no_progress,
+    add_overwrite,
     add_questions,
+    check_model_flags,
     int_list,
     non_negative_int,
     positive_int,
@@ -47,16 +49,35 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="full: search the whole corpus; book: only the sampled questions' own passages",
     )
     p.add_argument(
+        "--split",
+        choices=["all", "train", "test"],
+        default="all",
+        help="which questions: all, or one side of the title split that 'lc-klue train' "
+        "uses (same --test-size and --seed), e.g. test to score only titles a model trained "
+        "on this file never saw; the search space stays every passage (default: all)",
+    )
+    p.add_argument(
+        "--test-size",
+        type=float,
+        default=0.3,
+        help="fraction of titles in the test side of --split (default 0.3)",
+    )
+    p.add_argument(
         "--questions", type=non_negative_int, default=1000, help="sampled questions (0 = all)"
     )
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--seed", type=int, default=42, help="seed of --split and the sample")
     p.add_argument(
         "--k",
         type=positive_int,
         default=30,
         help=f"first-stage candidates with a reranker (default 30; {K_RULE})",
     )
-    p.add_argument("--top-n", type=positive_int, default=10, help="passages returned per question")
+    p.add_argument(
+        "--top-n",
+        type=positive_int,
+        default=10,
+        help=f"passages returned per question (default 10; {K_RULE})",
+    )
     p.add_argument("--ks", type=_ks, default=(1, 5, 10), help="hit@k cut-offs (default: 1,5,10)")
     p.add_argument(
         "--latency-queries", type=non_negative_int, default=100, help="single-query timings"
@@ -64,13 +85,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--device", help="cpu, cuda, mps (default: best available)")
     p.add_argument("--output", type=Path, help="write the result as JSON here")
+    add_overwrite(p, "--output")
     add_no_progress(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Build or load the retriever, evaluate it and print a table."""
-    from lc_klue.data import load_mrc, load_passages
+    from lc_klue.storage import refuse_existing
+
+    check_model_flags(args, embedding_model="embedding model", cross_encoder="cross-encoder")
+    if args.output:
+        refuse_existing(args.output, "result file", args.overwrite)
+
+    from lc_klue.data import load_mrc, load_passages, split_by_title
     from lc_klue.evaluation.evaluator import build_eval_set, evaluate
     from lc_klue.evaluation.report import COLUMNS, markdown_table, result_row, write_json
     from lc_klue.retrieval.index import load_retriever
@@ -78,6 +106,10 @@ def run(args: argparse.Namespace) -> int:
 
     data = load_mrc(args.data)
     corpus = load_passages(args.corpus) if args.corpus else None
+    if args.split != "all":  # one side's questions; the search space stays every passage
+        if corpus is None and args.protocol == "full":
+            corpus = load_passages(args.data)
+        data = split_by_title(data, args.test_size, seed=args.seed)[args.split]
     es = build_eval_set(data, args.protocol, args.questions or None, seed=args.seed, corpus=corpus)
     reranker = args.cross_encoder
     k = args.k if reranker else args.top_n
@@ -113,8 +145,9 @@ def run(args: argparse.Namespace) -> int:
         name=name,
         show_progress=args.show_progress,
     )
+    split = "" if args.split == "all" else f", {args.split} titles of the title split"
     print(
-        f"{es.describe()['questions']} questions, {len(es.passages)} passages "
+        f"{es.describe()['questions']} questions{split}, {len(es.passages)} passages "
         f"(protocol {es.protocol})"
     )
     row = result_row(result.to_dict())
@@ -126,6 +159,13 @@ def run(args: argparse.Namespace) -> int:
     for w in result.warnings:
         print(f"warning: {w}")
     if args.output:
-        write_json({"eval_set": es.describe(), "result": result.to_dict()}, args.output)
+        described = es.describe()
+        if args.split != "all":
+            described["split"] = {
+                "side": args.split,
+                "test_size": args.test_size,
+                "seed": args.seed,
+            }
+        write_json({"eval_set": described, "result": result.to_dict()}, args.output)
         print(f"wrote {args.output}")
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from lc_klue.commands import positive_int
+from lc_klue.commands import add_no_progress, add_overwrite, check_model_flags, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "JSON (KLUE MRC, KorQuAD) or JSONL/parquet/CSV with question and context columns.",
     )
     p.add_argument("data", help="MRC-format file, a passage file, or 'klue' (hub, needs network)")
-    p.add_argument("output_dir", help="directory to write (replaced atomically)")
+    p.add_argument("output_dir", help="directory to write (atomically; see --overwrite)")
     p.add_argument(
         "--embedding-model",
         "-m",
@@ -52,19 +52,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="texts per encoding batch")
+    add_overwrite(p, "OUTPUT_DIR")
+    add_no_progress(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Build the indexes and print a JSON summary."""
-    from lc_klue.data import load_mrc
-    from lc_klue.data.io import is_local
     from lc_klue.errors import RetrievalError
-    from lc_klue.retrieval import build_index
+    from lc_klue.storage import refuse_existing
 
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     if "dense" in kinds and not args.embedding_model:
         raise RetrievalError("--embedding-model is required for a dense index (or --kinds bm25)")
+    check_model_flags(args, embedding_model="embedding model")
+    refuse_existing(args.output_dir, "index directory", args.overwrite, marker="manifest.json")
+
+    from lc_klue.data import load_mrc
+    from lc_klue.data.io import is_local
+    from lc_klue.retrieval import build_index
+
     data = args.data if is_local(args.data) else load_mrc(args.data, args.split)
     params = {"hnsw_m": args.hnsw_m}
     if args.nlist is not None:

@@ -13,7 +13,15 @@ import argparse
 import importlib
 import json
 
-from lc_klue.commands import add_base_model, add_no_progress, from_args, int_at_least, positive_int
+from lc_klue.commands import (
+    add_base_model,
+    add_no_progress,
+    add_overwrite,
+    check_model_flags,
+    from_args,
+    int_at_least,
+    positive_int,
+)
 from training.args import STAGE_DEFAULTS, TrainingArgs
 
 
@@ -60,9 +68,7 @@ def _common(p: argparse.ArgumentParser, stage: str) -> None:
         action="store_false",
         help="discard old checkpoints and start over",
     )
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace OUTPUT if it is a finished model"
-    )
+    add_overwrite(p, "OUTPUT (a finished model)")
     p.add_argument(
         "--push-to-hub",
         metavar="REPO_ID",
@@ -255,11 +261,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     base.add_argument("--arch", default="bert", choices=["bert", "roberta"])
     base.add_argument("--max-length", type=positive_int, default=512, help="position embeddings")
     base.add_argument("--seed", type=int, default=42)
+    add_overwrite(base, "OUTPUT")
     base.set_defaults(func=run_base)
 
 
 def run_stage(args: argparse.Namespace) -> int:
     """Train one stage; print its report as one JSON line on stdout."""
+    check_model_flags(args, base_model="base model", model="model", bi_encoder="bi-encoder")
     target, own = STAGES[args.stage]
     module, name = target.split(":")
     train = getattr(importlib.import_module(module), name)
@@ -280,6 +288,9 @@ def run_stage(args: argparse.Namespace) -> int:
 
 def run_base(args: argparse.Namespace) -> int:
     """Build a from-scratch base model."""
+    from lc_klue.storage import refuse_existing
+
+    refuse_existing(args.output, "base model", args.overwrite, marker="config.json")
     from training.scratch import base_texts, build_scratch_base, parse_scratch_spec
 
     parse_scratch_spec(f"scratch:{args.size}:{args.arch}")  # clear error on a bad size

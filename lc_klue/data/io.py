@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from lc_klue.errors import DataError
-from lc_klue.runtime import looks_local
+from lc_klue.errors import DataError, ModelError
+from lc_klue.runtime import check_hub_model, hub_offline, looks_local
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".json", ".jsonl", ".parquet"}
 
@@ -26,8 +26,16 @@ def existing_file(path: str | Path) -> Path:
     return p
 
 
+def require_content(path: Path) -> None:
+    """Raise :class:`DataError` when ``path`` is empty (nothing but white space)."""
+    with path.open("rb") as f:
+        if not f.read(4096).strip() and not f.read(1):
+            raise DataError(f"{path}: the file is empty")
+
+
 def read_json(path: Path) -> Any:
     """Parse a JSON file, naming the file on a syntax error."""
+    require_content(path)
     try:
         with path.open(encoding="utf-8") as f:
             return json.load(f)
@@ -38,6 +46,8 @@ def read_json(path: Path) -> Any:
 def read_table(path: Path) -> pd.DataFrame:
     """Read a flat table by file suffix (.csv, .tsv, .jsonl, .json records, .parquet)."""
     suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        require_content(path)
     try:
         if suffix == ".csv":
             return pd.read_csv(path, keep_default_na=False)
@@ -61,6 +71,34 @@ def read_table(path: Path) -> pd.DataFrame:
         f"{path}: unknown format {suffix or '(no suffix)'}; expected one of "
         f"{', '.join(sorted(TABLE_SUFFIXES))}"
     )
+
+
+def row_location(path: Path, index: int) -> str:
+    """Where data row ``index`` of a table read by :func:`read_table` is in its file, for
+    messages: ``line N`` of a CSV/TSV/JSONL file (the header is line 1 of a CSV), else
+    ``record N`` (1-based)."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = (
+                csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+                if suffix == ".tsv"
+                else csv.reader(f)
+            )
+            row, start = -2, 1  # the first record is the header
+            for record in reader:
+                if record:  # blank lines are skipped, as by pandas
+                    row += 1
+                    if row == index:
+                        return f"line {start}"
+                start = reader.line_num + 1
+    elif suffix == ".jsonl":
+        with path.open(encoding="utf-8") as f:
+            lines = (n for n, line in enumerate(f, start=1) if line.strip())
+            for row, number in enumerate(lines):
+                if row == index:
+                    return f"line {number}"
+    return f"record {index + 1}"
 
 
 def squad_paragraphs(data: dict[str, Any], path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -103,10 +141,22 @@ def hub_frame(name: str, task: str, split: str, local_formats: str) -> pd.DataFr
     """A hub data set as a frame: ``load_dataset("klue", task)`` for ``"klue"``, else ``name``.
 
     Any failure (offline, unknown name or split) becomes one :class:`DataError` that says which
-    local files work instead.
+    local files work instead; an unreachable hub is found with one probe, not a minute of the
+    loader's retries (:func:`lc_klue.runtime.check_hub_model`).
     """
     from datasets import load_dataset
 
+    if not hub_offline():  # offline, the loader reads only its cache and fails at once
+        hint = f"pass a local file ({local_formats}), or set HF_HUB_OFFLINE=1 for a cached copy"
+        try:  # "klue" is the hub's klue/klue
+            check_hub_model(
+                "klue/klue" if name == "klue" else name,
+                f"{task.upper()} data set",
+                repo_type="dataset",
+                hint=hint,
+            )
+        except ModelError as e:
+            raise DataError(str(e)) from None
     try:
         ds = (
             load_dataset(name, task, split=split)

@@ -32,15 +32,13 @@ def load_sts(
     path = io.existing_file(source)
     suffix = path.suffix.lower()
     if suffix == ".json":
-        frame = _klue_json_frame(path, label_key)
-    else:
-        frame = io.read_table(path)
-        if "label" not in frame.columns and "score" in frame.columns:
-            if suffix == ".tsv":  # KorSTS: score is 0–5
-                frame = frame.rename(columns={"score": "label"})
-            else:
-                frame = frame.assign(label=pd.to_numeric(frame["score"], errors="coerce") * 5)
-        io.require_columns(frame, ["sentence1", "sentence2", "label"], path)
+        return _normalise(_klue_json_frame(path, label_key), path)
+    frame = io.read_table(path)
+    if "label" not in frame.columns and "score" in frame.columns:
+        io.require_columns(frame, ["sentence1", "sentence2"], path)
+        # KorSTS TSV: score is 0–5; elsewhere a score column is already 0–1
+        return _normalise(frame, path, "score", MAX_LABEL if suffix == ".tsv" else 1.0)
+    io.require_columns(frame, ["sentence1", "sentence2", "label"], path)
     return _normalise(frame, path)
 
 
@@ -67,21 +65,29 @@ def _klue_json_frame(path: Path, label_key: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["sentence1", "sentence2", "label"])
 
 
-def _normalise(frame: pd.DataFrame, where: str | Path) -> Dataset:
+def _normalise(
+    frame: pd.DataFrame, where: str | Path, column: str = "label", top: float = MAX_LABEL
+) -> Dataset:
+    """``sentence1, sentence2, score`` with ``score = frame[column] / top``; a value outside
+    0–``top`` is an error naming the file's line (or record) and the value as written."""
     io.require_rows(len(frame), where)
-    labels = pd.to_numeric(frame["label"], errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(~np.isfinite(labels) | (labels < 0) | (labels > MAX_LABEL))
+    labels = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(labels) | (labels < 0) | (labels > top))
     if bad.size:
         i = int(bad[0])
-        raise DataError(
-            f"{where}: label {frame['label'].iloc[i]!r} in row {i} is outside 0–5 "
-            f"({bad.size} such row(s))"
+        at = io.row_location(where, i) if isinstance(where, Path) else f"row {i + 1}"
+        value = labels[i]
+        problem = (
+            f"{column} {value:g} is outside 0–{top:g}"
+            if np.isfinite(value)
+            else f"{column} {str(frame[column].iloc[i])!r} is not a number"
         )
+        raise DataError(f"{where}, {at}: {problem} ({bad.size} bad value(s) in all)")
     return Dataset.from_dict(
         {
             "sentence1": frame["sentence1"].astype(str).tolist(),
             "sentence2": frame["sentence2"].astype(str).tolist(),
-            "score": (labels / MAX_LABEL).tolist(),
+            "score": (labels / top).tolist(),
         }
     )
 

@@ -37,17 +37,19 @@ from lc_klue.evaluation.configs import (
     CONFIGS,
     DEFAULT_CONFIGS,
     MIN_GAIN,
-    STAGE_CHAIN,
+    STAGE_CHAINS,
     TUNED_BM25,
 )
 from lc_klue.evaluation.evaluator import PROTOCOLS, EvalSet, build_eval_set, evaluate, gold_ids
 from lc_klue.evaluation.report import (
     markdown_table,
     plot_quality_vs_time,
+    report_paths,
     result_row,
     write_json,
 )
 from lc_klue.retrieval.pipeline import PipelineParts, PipelineSpec, build_pipeline
+from lc_klue.runtime import model_origin
 from lc_klue.storage import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -91,7 +93,9 @@ class BenchmarkSettings:
 
 
 def _model_info(model: Any, path: str | None) -> dict[str, Any]:
-    """Path, parameter count and architecture of a SentenceTransformer or CrossEncoder."""
+    """Path, parameter count, architecture and origin (how it was made, as far as its
+    directory tells: :func:`lc_klue.runtime.model_origin`) of a SentenceTransformer or
+    CrossEncoder."""
     torch_model = getattr(model, "model", None) or model
     n_params = sum(p.numel() for p in torch_model.parameters())
     cfg = None
@@ -107,6 +111,8 @@ def _model_info(model: Any, path: str | None) -> dict[str, Any]:
     info: dict[str, Any] = {"path": path, "parameters": int(n_params)}
     with contextlib.suppress(IndexError, KeyError, TypeError):
         info["module"] = type(model[0]).__name__  # e.g. Transformer, KiwiStaticEmbedding
+    if path:
+        info["origin"] = model_origin(path)
     if cfg is not None:
         info |= {
             "model_type": getattr(cfg, "model_type", None),
@@ -443,6 +449,7 @@ def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
             "test_questions": data.test_questions,
             "train_questions": data.questions - data.test_questions,
             "corpus_passages": data.corpus_passages,
+            "sampled_questions": len(next(iter(data.eval_sets.values())).questions),
             **{f"{p}_search_space": len(es.passages) for p, es in data.eval_sets.items()},
         },
         "models": models,
@@ -463,12 +470,17 @@ def row_id(config: str, tag: str | None) -> str:
 
 
 def stage_check(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per protocol, whether each added fusion stage kept hit@1 at least at the stage before."""
+    """Per protocol, whether each added stage (along :data:`STAGE_CHAINS`: the fine-tuned
+    bi-encoder, the reranker, each fusion feature) kept hit@1 at least at the stage before."""
     out = []
     for protocol in dict.fromkeys(r["group"] for r in rows):
         by_id = {r.get("config", r["id"]): r for r in rows if r["group"] == protocol}
-        chain = [c for c in STAGE_CHAIN if c in by_id]
-        for prev, cur in itertools.pairwise(chain):
+        pairs = (
+            pair
+            for chain in STAGE_CHAINS
+            for pair in itertools.pairwise([c for c in chain if c in by_id])
+        )
+        for prev, cur in pairs:
             out.append(
                 {
                     "protocol": protocol,
@@ -488,7 +500,8 @@ def benchmark_markdown(result: dict[str, Any]) -> str:
     lines = [
         f"Data: `{st['data']}`, split by title (test {st['split']['test_size']}, "
         f"seed {st['split']['seed']}): {data['test_questions']} test / "
-        f"{data['train_questions']} train questions; {st['questions']} sampled test "
+        f"{data['train_questions']} train questions; "
+        f"{data.get('sampled_questions', st['questions'])} sampled test "
         f"questions (seed {st['split']['seed']}). Fusion weights tuned on "
         f"{st['tune_questions']} train-title questions.",
         "",
@@ -509,20 +522,31 @@ def benchmark_markdown(result: dict[str, Any]) -> str:
             f"(max score difference {speed['max_abs_score_diff']:.1e}).",
             "",
         ]
-    bad = [c for c in result.get("stage_check", []) if not c["ok"]]
-    if result.get("stage_check"):
+    checks = stage_check(result["rows"])
+    if checks:
+        several = len({c["protocol"] for c in checks}) > 1
+        bad = [
+            f"{c['stage']} {c['hit@1_after']:.3f} < {c['after']} {c['hit@1_before']:.3f}"
+            + (f" ({c['protocol']})" if several else "")
+            for c in checks
+            if not c["ok"]
+        ]
+        ids = {c["stage"] for c in checks} | {c["after"] for c in checks}
+        chains = [" → ".join(c for c in chain if c in ids) for chain in STAGE_CHAINS]
         lines += [
-            "Stage check (hit@1 never lower than the stage before): "
-            + ("passed." if not bad else "FAILED for " + ", ".join(c["stage"] for c in bad)),
+            "Stage check (hit@1 of each configuration at least that of the one it adds a stage "
+            f"to, along {'; '.join(c for c in chains if '→' in c)}): "
+            + ("passed." if not bad else "FAILED: " + "; ".join(bad) + "."),
             "",
         ]
     models = result.get("models", {})
     if models:
-        lines.append("Models (trained from scratch here; no pretrained weights):")
+        lines.append("Models:")
         for key, m in models.items():
+            origin = f"; {m['origin']}" if m.get("origin") else ""
             lines.append(
                 f"- {key}: `{m.get('path')}` — {m.get('parameters', 0) / 1e6:.1f} M parameters, "
-                f"{m.get('layers')} layers, hidden {m.get('hidden')}"
+                f"{m.get('layers')} layers, hidden {m.get('hidden')}{origin}"
             )
         lines.append("")
     if st.get("command"):
@@ -540,11 +564,9 @@ def benchmark_markdown(result: dict[str, Any]) -> str:
 
 def write_benchmark(result: dict[str, Any], output_dir: str | Path, name: str) -> dict[str, Path]:
     """Write ``<name>.json``, ``<name>.md`` and ``<name>.png`` (hit@1 against time)."""
-    out = Path(output_dir)
-    paths = {
-        "json": write_json(result, out / f"{name}.json"),
-        "md": atomic_write_text(out / f"{name}.md", benchmark_markdown(result)),
-    }
+    paths = report_paths(output_dir, name)
+    write_json(result, paths["json"])
+    atomic_write_text(paths["md"], benchmark_markdown(result))
     rows = [r | {"name": r["id"]} for r in result["rows"]]
-    paths["png"] = plot_quality_vs_time(rows, out / f"{name}.png")
+    plot_quality_vs_time(rows, paths["png"])
     return paths

@@ -24,8 +24,14 @@ CONFIGS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 #: Configurations run by default (``hybrid+ce-rrf`` scores the same pairs as ``hybrid+ce``).
 DEFAULT_CONFIGS: tuple[str, ...] = tuple(c for c in CONFIGS if c != "hybrid+ce-rrf")
-#: Fusion chain whose hit@1 must not drop from one stage to the next.
-STAGE_CHAIN = ("bm25-tuned", "fusion-lex", "fusion-lex-dense", "fusion-all")
+#: Chains of configurations, each adding a stage to the one before it (a fine-tuned model, a
+#: reranker, a fusion feature): the stage check reports where hit@1 drops along them.
+STAGE_CHAINS: tuple[tuple[str, ...], ...] = (
+    ("sts", "mrc", "mrc+ce"),
+    ("hybrid", "hybrid+ce"),
+    ("hybrid", "hybrid+ce-rrf"),
+    ("bm25-tuned", "fusion-lex", "fusion-lex-dense", "fusion-all"),
+)
 TUNED_BM25 = {"k1": 0.9, "b": 0.4}
 #: Smallest MRR@10 gain on the tuning questions for a fusion weight change to be kept.
 MIN_GAIN = 0.001

@@ -48,6 +48,12 @@ def markdown_table(rows: Sequence[dict[str, Any]], label: str = "configuration")
     return "\n".join(lines) + "\n"
 
 
+def report_paths(output_dir: str | Path, name: str) -> dict[str, Path]:
+    """The files of a report named ``name``: ``<name>.json``, ``.md`` and ``.png``."""
+    out = Path(output_dir)
+    return {kind: out / f"{name}.{kind}" for kind in ("json", "md", "png")}
+
+
 def write_json(data: Any, path: str | Path) -> Path:
     """Write ``data`` as indented UTF-8 JSON, atomically."""
     return atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
@@ -61,32 +67,113 @@ def plot_quality_vs_time(
 ) -> Path:
     """Scatter ``metric`` against milliseconds per query (batched) for every row; PNG, atomic.
 
-    Rows may carry a ``group`` (e.g. the protocol); each group gets its own marker.
+    Rows may carry a ``group`` (e.g. the protocol); each group gets its own panel. Every point
+    is labelled with its ``name`` where the label covers no other label or point
+    (:func:`place_labels`).
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=120)
-    markers = "osD^v<>"
-    groups = list(dict.fromkeys(r.get("group", "") for r in rows))
-    for g_i, group in enumerate(groups):
+    groups = list(dict.fromkeys(r.get("group", "") for r in rows)) or [""]
+    fig, axes = plt.subplots(
+        1, len(groups), figsize=(7 * len(groups), 5.5), dpi=120, sharey=True, squeeze=False
+    )
+    panels = []
+    for ax, group in zip(axes[0], groups, strict=True):
         pts = [r for r in rows if r.get("group", "") == group]
         xs = [1000.0 * r["total_s"] / max(r["n_queries"], 1) for r in pts]
         ys = [r[metric] for r in pts]
-        ax.scatter(xs, ys, marker=markers[g_i % len(markers)], s=50, label=group or None)
-        for x, y, r in zip(xs, ys, pts, strict=True):
-            ax.annotate(r["name"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
-    ax.set_xscale("log")
-    ax.set_xlabel("milliseconds per query (batched, log scale)")
-    ax.set_ylabel(metric)
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
+        ax.scatter(xs, ys, s=30, zorder=3)
+        ax.set_xscale("log")
+        if xs:  # room for the labels beside the outermost points
+            ax.set_xlim(min(xs) / 2, max(xs) * 6)
+        ax.set_ylim(-0.05, 1.08)
+        ax.set_xlabel("milliseconds per query (batched, log scale)")
+        ax.set_title(f"protocol {group}" if group else title)
+        ax.grid(True, alpha=0.3)
+        panels.append((ax, xs, ys, [str(r["name"]) for r in pts]))
+    axes[0][0].set_ylabel(metric)
     if any(groups):
-        ax.legend(title="protocol")
+        fig.suptitle(title)
     fig.tight_layout()
+    for ax, xs, ys, names in panels:
+        place_labels(ax, xs, ys, names)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", dpi=fig.dpi)
     plt.close(fig)
     return atomic_write_bytes(Path(path), buf.getvalue())
+
+
+#: Where :func:`place_labels` tries a label, in order: distances (points) × directions (deg).
+_LABEL_DISTANCES = (5, 12, 22, 34, 48, 64, 82)
+_LABEL_ANGLES = (0, 25, -25, 180, 155, -155, 90, -90, 55, -55, 125, -125)
+
+
+def place_labels(
+    ax: Any, xs: Sequence[float], ys: Sequence[float], names: Sequence[str], fontsize: float = 7
+) -> list[Any]:
+    """Label each point ``(xs[i], ys[i])`` with ``names[i]`` at the nearest spot (from
+    :data:`_LABEL_DISTANCES` × :data:`_LABEL_ANGLES`) where the label stays inside the axes and
+    covers no point and no label placed before it; a thin line joins a label set apart from
+    its point. Returns the labels' boxes in display coordinates."""
+    import numpy as np
+    from matplotlib.transforms import Bbox
+
+    renderer = ax.figure.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    centres = ax.transData.transform(np.column_stack([xs, ys])) if len(xs) else []
+    r = 4.0  # marker half-size, pixels
+    points = [Bbox.from_extents(x - r, y - r, x + r, y + r) for x, y in centres]
+    placed: list[Any] = []
+    for i, name in enumerate(names):
+        label = ax.annotate(
+            name,
+            (xs[i], ys[i]),
+            xytext=(0, 0),
+            textcoords="offset points",
+            fontsize=fontsize,
+            zorder=4,
+        )
+        best: tuple[float, tuple[float, float, str, str]] | None = None
+        for dist in _LABEL_DISTANCES:
+            for angle in _LABEL_ANGLES:
+                dx = dist * np.cos(np.radians(angle))
+                dy = dist * np.sin(np.radians(angle))
+                ha = "left" if dx > 1e-6 else "right" if dx < -1e-6 else "center"
+                va = "bottom" if dy > 1e-6 else "top" if dy < -1e-6 else "center"
+                label.xyann = (dx, dy)
+                label.set_ha(ha)
+                label.set_va(va)
+                box = label.get_window_extent(renderer)
+                clash = sum(_overlap(box, b) for b in points + placed)
+                clash += box.width * box.height - _overlap(box, frame)  # outside the axes
+                if best is None or clash < best[0]:
+                    best = (clash, (dx, dy, ha, va))
+                if clash == 0:
+                    break
+            if best is not None and best[0] == 0:
+                break
+        assert best is not None
+        dx, dy, ha, va = best[1]
+        label.xyann = (dx, dy)
+        label.set_ha(ha)
+        label.set_va(va)
+        if np.hypot(dx, dy) > _LABEL_DISTANCES[1]:  # a leader line to a label set apart
+            ax.annotate(
+                "",
+                (xs[i], ys[i]),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.55", "shrinkB": 2},
+            )
+        placed.append(label.get_window_extent(renderer))
+    return placed
+
+
+def _overlap(a: Any, b: Any) -> float:
+    """Area shared by two boxes."""
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return float(w * h) if w > 0 and h > 0 else 0.0

@@ -33,3 +33,21 @@ def test_usage_errors_are_one_line(capsys) -> None:
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
     assert err.startswith("lc-klue evaluate: error: the following arguments are required: data")
+
+
+def test_ctrl_c_prints_interrupted_on_its_own_line(monkeypatch, capsys) -> None:
+    """The open progress bar ends its line first, and nothing is drawn after the message."""
+    from tqdm import tqdm
+
+    import lc_klue.commands.data as data_command
+
+    def interrupted(args: object) -> int:
+        bar = tqdm(total=10, desc="training")
+        bar.update(3)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(data_command, "run", interrupted)
+    assert main(["data", "sts", "x.csv"]) == 130
+    err = capsys.readouterr().err
+    assert err.endswith("\nlc-klue data: interrupted\n")
+    assert "training" in err.splitlines()[-2]  # the bar's own line, ended before the message

@@ -23,6 +23,17 @@ def test_quick_demo_answers_with_sources_and_prints_the_table(quick_demo) -> Non
     assert (cache / "results" / "demo.png").stat().st_size > 0
 
 
+def test_the_header_counts_the_questions_it_uses(quick_demo) -> None:
+    from lc_klue.data import load_mrc, split_by_title
+    from lc_klue.demo import SEED, TEST_SIZE
+    from lc_klue.resources import NEWS_QA
+
+    _, result, text = quick_demo
+    test = split_by_title(load_mrc(NEWS_QA), TEST_SIZE, seed=SEED)["test"]
+    assert all(r["n_queries"] == len(test) for r in result["rows"])
+    assert f"; {len(test)} sampled test questions" in text and "1000 sampled" not in text
+
+
 def test_a_second_run_reuses_the_cached_models(quick_demo) -> None:
     cache, _, _ = quick_demo
     again = io.StringIO()

@@ -32,3 +32,44 @@ def test_every_module_is_in_the_layout() -> None:
             if path.parent.name in ("commands", "resources"):
                 continue  # named as folders: one module per subcommand, bundled data
             assert path.name in named, path.relative_to(REPO)
+
+
+def _commands(name: str) -> list[list[str]]:
+    """The ``lc-klue`` command lines of a markdown file's bash blocks (continuations joined)."""
+    import shlex
+
+    text = (REPO / name).read_text(encoding="utf-8")
+    lines = []
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split("  #")[0].strip()
+            if line.startswith("lc-klue ") or " lc-klue " in line:  # also after `pip ... &&`
+                lines.append(line[line.index("lc-klue ") :])
+    return [shlex.split(line)[1:] for line in lines]
+
+
+def test_every_readme_command_parses() -> None:
+    """No README command uses a flag or value the CLI does not take."""
+    from lc_klue.cli import build_parser
+
+    parser = build_parser()
+    commands = _commands("README.md") + _commands("results/README_benchmark.md")
+    assert len(commands) > 10
+    for argv in commands:
+        parser.parse_args(argv)  # exits (fails the test) on a bad flag
+
+
+def test_no_documented_benchmark_writes_over_the_committed_results() -> None:
+    for name in ("README.md", "results/README_benchmark.md"):
+        for argv in _commands(name):
+            if "benchmark" in argv:
+                assert "--output-dir" in argv, argv
+                assert argv[argv.index("--output-dir") + 1] not in ("results", "results/"), argv
+
+
+def test_the_docs_name_the_provider_package_and_no_machine_paths() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "pip install langchain-openai" in readme
+    for path in [REPO / "README.md", *sorted((REPO / "results").glob("*.md"))]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            assert not re.search(r"(source|activate)\s+/", line), (path.name, line)

@@ -9,9 +9,11 @@ import torch
 from lc_klue.errors import ModelError
 from lc_klue.runtime import (
     load_error,
+    local_model_dir,
     looks_local,
     pick_device,
     precision_kwargs,
+    quiet_output,
     resolve_model_source,
     set_dtype,
 )
@@ -63,7 +65,9 @@ def test_missing_local_paths_fail_at_once(tmp_path: Path, monkeypatch: pytest.Mo
 def test_uncached_hub_id_offline_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     start = time.perf_counter()
-    with pytest.raises(ModelError, match=r"'klue/roberta-small'.*HF_HUB_OFFLINE"):
+    with pytest.raises(
+        ModelError, match=r"'klue/roberta-small': no such local directory, and .*HF_HUB_OFFLINE"
+    ):
         resolve_model_source("klue/roberta-small", "cross-encoder")
     assert time.perf_counter() - start < 1.0
 
@@ -91,3 +95,45 @@ def test_load_error_is_one_line() -> None:
         "cannot load cross-encoder 'm' (ValueError: bad config). Offline? Use a local model "
         "directory."
     )
+
+
+def test_local_model_dir_tells_local_from_hub(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    assert local_model_dir("models") == Path("models")
+    assert local_model_dir("klue/roberta-base") is None
+    assert local_model_dir("scratch:small") is None
+    with pytest.raises(ModelError, match=r"^models/nope: reranker not found$"):
+        local_model_dir("models/nope", "reranker")
+
+
+def test_quiet_output_hides_every_bar_and_the_libraries_warnings(
+    tiny_models, capfd, caplog
+) -> None:
+    """``--no-progress``: no bar (ours, tqdm's, transformers'), no LOAD REPORT; restored after."""
+    import logging
+
+    from tqdm import tqdm
+
+    from training.models import make_cross_encoder
+
+    def reports() -> list[str]:
+        found = [r.getMessage() for r in caplog.records if "LOAD REPORT" in r.getMessage()]
+        caplog.clear()
+        return found
+
+    base = tiny_models.base("bert")
+    capfd.readouterr()
+    caplog.clear()
+    make_cross_encoder(base, max_length=32, device="cpu")  # a new head: transformers reports it
+    assert "Loading weights" in capfd.readouterr().err and reports()
+    with quiet_output():
+        list(tqdm(range(3), desc="our own bar", disable=False))
+        make_cross_encoder(base, max_length=32, device="cpu")
+        logging.getLogger("lc_klue.test").warning("our own warning")
+    err = capfd.readouterr().err
+    assert "our own warning" in caplog.text
+    assert "our own bar" not in err and "Loading weights" not in err and not reports()
+    list(tqdm(range(3), desc="bar after"))
+    make_cross_encoder(base, max_length=32, device="cpu")
+    assert "bar after" in capfd.readouterr().err and reports()

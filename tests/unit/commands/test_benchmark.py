@@ -9,6 +9,7 @@ import pytest
 
 from lc_klue.cli import main
 from lc_klue.resources import NEWS_QA
+from tests.kit import run_cli_fresh
 
 
 def test_lexical_benchmark_writes_its_reports(
@@ -25,8 +26,36 @@ def test_lexical_benchmark_writes_its_reports(
     assert (tmp_path / "lex.md").exists() and (tmp_path / "lex.png").exists()
 
 
-def test_bad_input_is_one_line(capsys: pytest.CaptureFixture) -> None:
-    assert main(["benchmark", str(NEWS_QA), "--configs", "nope", "--no-progress"]) == 2
+def test_existing_reports_are_refused_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "lex.md").write_text("committed results", encoding="utf-8")
+    args = ["benchmark", str(NEWS_QA), "--configs", "bm25", "--questions", "5", "--k", "8"]
+    out = ["--top-n", "5", "--latency-queries", "0", "--output-dir", str(tmp_path), "--name", "lex"]
+    assert main([*args, *out, "--no-progress"]) == 2
+    assert capsys.readouterr().err == (
+        f"lc-klue benchmark: error: {tmp_path / 'lex.md'}: already exists (a finished "
+        "benchmark report); pass --overwrite to replace it\n"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["lex.md"]
+    assert main([*args, *out, "--no-progress", "--overwrite"]) == 0
+    assert (tmp_path / "lex.md").read_text(encoding="utf-8").startswith("Data: ")
+
+
+def test_a_mistyped_model_path_fails_at_once(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    argv = ["benchmark", str(NEWS_QA), "--cross-encoder", "models/nope"]
+    rc, err, heavy = run_cli_fresh(argv, cwd=tmp_path)
+    assert (rc, err, heavy) == (
+        2,
+        "lc-klue benchmark: error: models/nope: cross-encoder not found\n",
+        [],
+    )
+
+
+def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    argv = ["benchmark", str(NEWS_QA), "--configs", "nope", "--output-dir", str(tmp_path)]
+    assert main([*argv, "--no-progress"]) == 2
     assert "unknown configuration" in capsys.readouterr().err
     assert main(["benchmark", str(NEWS_QA), "--k", "0"]) == 2
     assert "argument --k: must be a positive integer" in capsys.readouterr().err

@@ -20,8 +20,11 @@ def index_dir(tmp_path_factory, news_qa, tiny_models):
 
 
 def parse(text: str) -> tuple[str, list[tuple[int, str, str | None]]]:
-    """The answer line and the (number, title, score label) of each source line."""
+    """The answer line and the (number, title, score label) of each source line (after the
+    question line that ``--question`` prints)."""
     lines = text.strip().splitlines()
+    if lines[0].startswith("질문: "):
+        lines = lines[1:]
     assert lines[0].startswith("답변: ")
     assert lines[2] == "출처:"
     sources = []
@@ -134,25 +137,32 @@ def test_local_llm_streams_its_answer(index_dir, tiny_causal_lm, capsys):
     assert answer.strip() and len(sources) == 2
 
 
-def test_k_larger_than_the_index_is_capped(index_dir, capsys):
-    assert (
-        main(
-            [
-                "chat",
-                str(index_dir),
-                "-q",
-                QUESTION,
-                "--first-stage",
-                "bm25",
-                "--k",
-                "1000",
-                "--top-n",
-                "2",
-            ]
-        )
-        == 0
-    )
-    assert len(parse(capsys.readouterr().out)[1]) == 2
+def test_each_question_is_printed_above_its_answer(index_dir, capsys):
+    second = "부산시는 무엇을 발표했나?"
+    argv = ["chat", str(index_dir), "-q", QUESTION, "-q", second, "--first-stage", "bm25"]
+    assert main([*argv, "--top-n", "1"]) == 0
+    first, other = capsys.readouterr().out.split("\n\n질문: ")
+    assert first.startswith(f"질문: {QUESTION}\n답변: ")
+    assert other.startswith(f"{second}\n답변: ")
+    assert len(parse(first)[1]) == 1 and len(parse("질문: " + other)[1]) == 1
+
+
+@pytest.mark.parametrize("stage", ["bm25", "dense", "hybrid"])
+def test_k_and_top_n_beyond_the_index_return_all_of_it(index_dir, capsys, stage):
+    """The one rule of every command (in each --help): more than the corpus holds returns all
+    of it, without a warning."""
+    argv = ["chat", str(index_dir), "-q", QUESTION, "--first-stage", stage, "--no-progress"]
+    assert main([*argv, "--k", "1000", "--top-n", "1000"]) == 0
+    out, err = capsys.readouterr()
+    assert len(parse(out)[1]) == 32 and err == ""  # the index holds 32 passages
+
+
+def test_the_k_rule_is_in_the_help(capsys):
+    from lc_klue.commands import K_RULE
+
+    for command in ("chat", "evaluate", "benchmark"):
+        assert main([command, "--help"]) == 0
+        assert " ".join(capsys.readouterr().out.split()).count(K_RULE) == 2, command  # k, top-n
 
 
 @pytest.mark.parametrize(
@@ -169,6 +179,15 @@ def test_user_errors_are_one_line_messages(index_dir, capsys, argv, message):
     assert main(["chat", str(index_dir), "--first-stage", "bm25", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("lc-klue chat: error: ") and message in err
+
+
+@pytest.mark.parametrize("flag", ["--reranker", "--embedding-model"])
+def test_a_mistyped_model_path_fails_at_once(tmp_path, flag):
+    from tests.kit import run_cli_fresh
+
+    (tmp_path / "models").mkdir()
+    rc, err, heavy = run_cli_fresh(["chat", "idx", "-q", "x", flag, "models/nope"], cwd=tmp_path)
+    assert rc == 2 and heavy == [] and err.endswith(" not found\n") and err.count("\n") == 1
 
 
 def test_missing_index_directory(tmp_path, capsys):

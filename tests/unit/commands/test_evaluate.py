@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from lc_klue.cli import main
+from lc_klue.data import load_mrc, split_by_title
 from lc_klue.resources import NEWS_QA
+from tests.kit import run_cli_fresh
 
 
 def test_bm25_on_a_user_corpus(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -56,3 +58,64 @@ def test_a_saved_index(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     saved = json.loads(out.read_text(encoding="utf-8"))
     assert saved["eval_set"]["questions"] == 96
     assert saved["result"]["metrics"]["hit@10"] > 0.9
+
+
+def test_split_test_scores_only_the_held_out_titles(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "eval.json"
+    argv = ["evaluate", str(NEWS_QA), "--split", "test", "--questions", "0", "--output", str(out)]
+    assert main([*argv, "--latency-queries", "0", "--no-progress"]) == 0
+    test = split_by_title(load_mrc(NEWS_QA), 0.3, seed=42)["test"]  # what lc-klue train holds out
+    assert f"{len(test)} questions, test titles of the title split, 32 passages" in (
+        capsys.readouterr().out
+    )
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert saved["eval_set"]["questions"] == len(test) < 96
+    assert saved["eval_set"]["split"] == {"side": "test", "test_size": 0.3, "seed": 42}
+
+
+def test_an_existing_result_file_is_kept_without_overwrite(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "eval.json"
+    out.write_text("{}", encoding="utf-8")
+    argv = ["evaluate", str(NEWS_QA), "--questions", "5", "--latency-queries", "0"]
+    assert main([*argv, "--output", str(out), "--no-progress"]) == 2
+    assert "eval.json: already exists" in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8") == "{}"
+    assert main([*argv, "--output", str(out), "--overwrite", "--no-progress"]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["eval_set"]["questions"] == 5
+
+
+def test_top_n_beyond_the_corpus_returns_all_of_it(capsys) -> None:
+    argv = ["evaluate", str(NEWS_QA), "--questions", "5", "--latency-queries", "0"]
+    assert main([*argv, "--top-n", "1000", "--ks", "1,1000", "--no-progress"]) == 0
+    out, err = capsys.readouterr()
+    assert "hit@1000 1.000" in out and err == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--top-n", "-3"], "argument --top-n: must be a positive integer, got -3"),
+        (["--k", "0"], "argument --k: must be a positive integer, got 0"),
+        (["--split", "dev"], "argument --split: invalid choice: 'dev'"),
+    ],
+)
+def test_bad_counts_are_one_line(capsys, argv, message) -> None:
+    assert main(["evaluate", str(NEWS_QA), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"lc-klue evaluate: error: {message}") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n"])
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_an_empty_corpus_file_says_it_is_empty(tmp_path: Path, capsys, content, suffix) -> None:
+    corpus = tmp_path / f"corpus{suffix}"
+    corpus.write_text(content, encoding="utf-8")
+    assert main(["evaluate", str(NEWS_QA), "--corpus", str(corpus), "--no-progress"]) == 2
+    assert capsys.readouterr().err == f"lc-klue evaluate: error: {corpus}: the file is empty\n"
+
+
+@pytest.mark.parametrize("flag", ["--cross-encoder", "--embedding-model"])
+def test_a_mistyped_model_path_fails_at_once(tmp_path: Path, flag: str) -> None:
+    (tmp_path / "models").mkdir()
+    rc, err, heavy = run_cli_fresh(["evaluate", str(NEWS_QA), flag, "models/nope"], cwd=tmp_path)
+    assert rc == 2 and heavy == [] and err.endswith(" not found\n") and err.count("\n") == 1

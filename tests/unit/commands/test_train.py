@@ -8,23 +8,70 @@ import pytest
 
 from lc_klue.cli import main
 from lc_klue.resources import NEWS_QA, STS_PAIRS
+from tests.kit import run_cli_fresh
 
 METRIC_KEYS = {"pair_spearman", "hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10"}
+#: What the model libraries print on their own; ``--no-progress`` must hide all of it.
+LIBRARY_NOISE = (
+    "Loading weights",
+    "Writing model shards",
+    "Computing widget examples",
+    "Flattening the indices",
+    "LOAD REPORT",
+    "Converting",
+)
 
 pytestmark = pytest.mark.slow
 
 
-def test_sts_trains_and_reports_errors(tmp_path, tiny_models, capsys) -> None:
+def test_sts_trains_quietly_and_reports_errors(tmp_path, tiny_models, capfd) -> None:
     base = str(tiny_models.base("bert"))
     argv = ["train", "sts", str(tmp_path / "cli"), "--base-model", base, "--data", str(STS_PAIRS)]
     fast = ["--test-data", str(STS_PAIRS), "--max-steps", "3", "--max-seq-length", "32"]
-    assert main([*argv, *fast, "--no-progress"]) == 0
-    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    capfd.readouterr()  # what building the fixture's model printed
+    assert main([*argv, *fast, "--logging-steps", "1", "--no-progress"]) == 0
+    out, err = capfd.readouterr()
+    report = json.loads(out)  # stdout is the one JSON line: the trainer's logs are on stderr
     assert set(report["after"]) == {"validation_spearman", "test_spearman"}
+    assert "{'loss': " in err
+    assert [noise for noise in LIBRARY_NOISE if noise in err] == []
     assert (tmp_path / "cli" / "metrics.json").exists()
     bad = ["train", "sts", str(tmp_path / "bad"), "--base-model", base]
     assert main([*bad, "--data", str(tmp_path / "nope.csv")]) == 2
-    assert "nope.csv" in capsys.readouterr().err
+    assert "nope.csv" in capfd.readouterr().err
+
+
+def test_a_finished_output_is_refused_before_any_training(tmp_path, tiny_models, capsys) -> None:
+    (tmp_path / "done").mkdir()
+    (tmp_path / "done" / "metrics.json").write_text("{}")
+    argv = ["train", "sts", str(tmp_path / "done"), "--data", str(STS_PAIRS)]
+    assert main([*argv, "--base-model", str(tiny_models.base("bert"))]) == 2
+    assert capsys.readouterr().err == (
+        f"lc-klue train: error: {tmp_path / 'done'}: already exists (a finished model "
+        "directory); pass --overwrite to replace it\n"
+    )
+    assert [p.name for p in (tmp_path / "done").iterdir()] == ["metrics.json"]
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "config.json").write_text("{}")
+    assert main(["train", "base", str(tmp_path / "base"), "--sts", str(STS_PAIRS)]) == 2
+    assert "already exists (a finished base model)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "mrc", "out", "--model", "models/nope"], "models/nope: model not found"),
+        (["train", "sts", "out", "--base-model", "./nope"], "nope: base model not found"),
+        (
+            ["train", "cross-encoder", "out", "--bi-encoder", "models/nope"],
+            "models/nope: bi-encoder not found",
+        ),
+    ],
+)
+def test_a_mistyped_model_path_fails_at_once(tmp_path, argv, message) -> None:
+    (tmp_path / "models").mkdir()
+    rc, err, heavy = run_cli_fresh([*argv, "--data", str(NEWS_QA)], cwd=tmp_path)
+    assert (rc, err, heavy) == (2, f"lc-klue train: error: {message}\n", [])
 
 
 def test_mrc_on_a_held_out_title_split(tmp_path, tiny_models, capsys) -> None:
@@ -38,21 +85,23 @@ def test_mrc_on_a_held_out_title_split(tmp_path, tiny_models, capsys) -> None:
 
 
 def test_cross_encoder_with_hard_negatives_and_bi_encoder_candidates(
-    tmp_path, tiny_models, capsys
+    tmp_path, tiny_models, capfd
 ) -> None:
+    base, bi_encoder = str(tiny_models.base("roberta")), str(tiny_models.bi_encoder_dir("bert"))
+    capfd.readouterr()  # what building the fixture's models printed
     code = main(
         [
             "train",
             "cross-encoder",
             str(tmp_path / "ce"),
             "--base-model",
-            str(tiny_models.base("roberta")),
+            base,
             "--data",
             str(NEWS_QA),
             "--negatives",
             "hard",
             "--bi-encoder",
-            str(tiny_models.bi_encoder_dir("bert")),
+            bi_encoder,
             "--candidates",
             "4",
             "--eval-questions",
@@ -65,7 +114,9 @@ def test_cross_encoder_with_hard_negatives_and_bi_encoder_candidates(
         ]
     )
     assert code == 0
-    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    out, err = capfd.readouterr()
+    report = json.loads(out)
+    assert [noise for noise in LIBRARY_NOISE if noise in err] == []  # new head: a LOAD REPORT
     assert set(report["after"]) == METRIC_KEYS
     metrics = json.loads((tmp_path / "ce" / "metrics.json").read_text())
     assert metrics["negatives"] == "hard" and "top-4" in metrics["data"]["rerank_evaluation"]

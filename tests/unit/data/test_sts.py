@@ -59,13 +59,6 @@ def test_empty(tmp_path: Path) -> None:
         load_sts(write(tmp_path / "a.csv", "sentence1,sentence2,label\n"))
 
 
-@pytest.mark.parametrize("label", ["5.5", "-1", "abc"])
-def test_label_outside_range(tmp_path: Path, label: str) -> None:
-    f = write(tmp_path / "a.csv", f"sentence1,sentence2,label\n가,나,1\n다,라,{label}\n")
-    with pytest.raises(DataError, match=r"a\.csv: label .* row 1 is outside 0–5"):
-        load_sts(f)
-
-
 def test_book_split_is_seeded(sts_pairs) -> None:
     a, b = split_sts(sts_pairs), split_sts(sts_pairs)
     assert len(a["validation"]) == 16 and len(a["train"]) == 144
@@ -76,3 +69,50 @@ def test_book_split_is_seeded(sts_pairs) -> None:
 def test_bundled_sts_pairs(sts_pairs) -> None:
     assert len(sts_pairs) == 160
     assert min(sts_pairs["score"]) >= 0.0 and max(sts_pairs["score"]) <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        (
+            "a.csv",
+            "sentence1,sentence2,label\n가,나,1\n\n다,라,7.0\n",
+            r"a\.csv, line 4: label 7 is outside 0–5 \(1 bad value\(s\) in all\)$",
+        ),
+        (
+            "b.csv",
+            'sentence1,sentence2,label\n"두 줄\n문장",나,1\n다,라,x\n',
+            r"b\.csv, line 4: label 'x' is not a number",
+        ),
+        (
+            "c.csv",
+            "sentence1,sentence2,score\n가,나,0.5\n다,라,2\n",
+            r"line 3: score 2 is outside 0–1",
+        ),
+        (
+            "d.tsv",
+            "sentence1\tsentence2\tscore\n가\t나\t5.5\n",
+            r"d\.tsv, line 2: score 5\.5 is outside 0–5",
+        ),
+        (
+            "e.jsonl",
+            '{"sentence1": "가", "sentence2": "나", "label": -1}\n',
+            r"e\.jsonl, line 1: label -1 is outside 0–5",
+        ),
+    ],
+)
+def test_a_bad_label_names_the_file_line_and_the_value(tmp_path: Path, name, text, message) -> None:
+    with pytest.raises(DataError, match=message):
+        load_sts(write(tmp_path / name, text))
+
+
+def test_a_bad_label_in_klue_json_names_the_record(tmp_path: Path) -> None:
+    recs = [{"sentence1": "가", "sentence2": "나", "labels": {"label": v}} for v in (1, 9)]
+    with pytest.raises(DataError, match=r"dev\.json, record 2: label 9 is outside 0–5"):
+        load_sts(write(tmp_path / "dev.json", json.dumps(recs)))
+
+
+@pytest.mark.parametrize("name", ["empty.csv", "empty.tsv", "empty.json", "empty.jsonl"])
+def test_an_empty_file_says_it_is_empty(tmp_path: Path, name: str) -> None:
+    with pytest.raises(DataError, match=rf"{name}: the file is empty$"):
+        load_sts(write(tmp_path / name, " \n"))

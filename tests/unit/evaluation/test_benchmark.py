@@ -10,6 +10,7 @@ import pytest
 from lc_klue.evaluation.benchmark import (
     CONFIGS,
     BenchmarkSettings,
+    benchmark_markdown,
     rerank_speed,
     run_benchmark,
     stage_check,
@@ -68,6 +69,10 @@ def test_benchmark_runs_every_configuration(tiny_models: TinyModelFactory, tmp_p
     assert saved["rows"][0]["id"] == "sts"
     md = paths["md"].read_text(encoding="utf-8")
     assert "| STS bi-encoder (book 1) |" in md and "Protocol `book`" in md
+    assert "; 30 sampled test questions" in md
+    # the models are described as they are: the kit's untrained from-scratch models
+    assert f"- mrc: `{bi}` — " in md and "scratch:tiny:bert; no pretrained weights)" in md
+    assert "trained from scratch here" not in md
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -95,6 +100,56 @@ def test_stage_check_flags_a_drop() -> None:
     ]
     checks = stage_check(rows)
     assert [c["ok"] for c in checks] == [True, False]
+
+
+def _row(config: str, hit1: float, n: int = 30) -> dict:
+    return {
+        "id": config,
+        "name": CONFIGS[config][0],
+        "group": "full",
+        "hit@1": hit1,
+        "n_queries": n,
+        "total_s": 1.0,
+    }
+
+
+def test_the_stage_check_covers_the_books_chain() -> None:
+    """Book 3 below book 2 is a failed stage, not a pass."""
+    rows = [
+        _row("sts", 0.05),
+        _row("mrc", 0.06),
+        _row("mrc+ce", 0.01),
+        _row("bm25-tuned", 0.9),
+        _row("fusion-lex", 0.92),
+    ]
+    checks = {(c["after"], c["stage"]): c["ok"] for c in stage_check(rows)}
+    assert checks == {
+        ("sts", "mrc"): True,
+        ("mrc", "mrc+ce"): False,
+        ("bm25-tuned", "fusion-lex"): True,
+    }
+    result = {
+        "settings": {
+            "data": "d.json",
+            "split": {"test_size": 0.3, "seed": 42},
+            "questions": 1000,
+            "tune_questions": 20,
+        },
+        "data": {
+            "test_questions": 40,
+            "train_questions": 60,
+            "sampled_questions": 30,
+            "full_search_space": 12,
+        },
+        "rows": rows,
+        "hardware": {"processor": "x", "cpu_count": 2, "torch_threads": 2, "cuda": None},
+        "total_s": 60.0,
+    }
+    md = benchmark_markdown(result)
+    assert "Stage check" in md and "passed" not in md
+    assert "FAILED: mrc+ce 0.010 < mrc 0.060." in md
+    assert "along sts → mrc → mrc+ce; bm25-tuned → fusion-lex)" in md
+    assert "30 sampled test questions" in md and "1000 sampled" not in md
 
 
 def test_rerank_speed_compares_the_same_pairs(tiny_models: TinyModelFactory) -> None:

@@ -30,3 +30,11 @@ def test_mrc_splits_keep_articles_whole(news_qa: Dataset) -> None:
     assert len(parts["train"]) + len(parts["test"]) == len(news_qa)
     given = mrc_splits(news_qa, news_qa.select(range(3)))
     assert len(given["train"]) == len(news_qa) and len(given["test"]) == 3
+
+
+def test_a_title_split_of_one_title_names_the_data(news_qa: Dataset) -> None:
+    one = news_qa.filter(lambda r: r["title"] == news_qa[0]["title"])
+    with pytest.raises(
+        DataError, match=r"MRC training data in-memory Dataset: 1 title; .*--test-size.*--test-data"
+    ):
+        mrc_splits(one)

@@ -5,7 +5,7 @@ from datasets import Dataset
 
 from lc_klue.data import unique_contexts
 from lc_klue.errors import DataError
-from training.evaluation import candidate_lists, candidate_metrics, rank_passages
+from training.evaluation import book_pairs, candidate_lists, candidate_metrics, rank_passages
 
 
 def test_rank_passages_clamps_k(tiny_models, news_qa: Dataset) -> None:
@@ -30,3 +30,21 @@ def test_random_candidates_hold_gold_and_other_titles(news_qa: Dataset) -> None:
         for row, q in zip(cands, questions, strict=True)
     ]
     assert candidate_metrics(questions, corpus, gold_first)["hit@1"] == 1.0
+
+
+def test_the_pair_evaluation_names_its_flag_when_one_title_is_not_enough(news_qa: Dataset) -> None:
+    titles = news_qa["title"]
+    by_title = news_qa.select(sorted(range(len(titles)), key=titles.__getitem__))
+    first = by_title[0]["title"]
+    n_first = sum(t == first for t in by_title["title"])
+    with pytest.raises(
+        DataError,
+        match=rf"--pair-questions 3\).*all come from '{first}'; use --pair-questions "
+        rf"{n_first + 1} or more",
+    ):
+        book_pairs(by_title, 3)
+    one = by_title.filter(lambda r: r["title"] == first)
+    with pytest.raises(DataError, match="one title only: give --test-data"):
+        book_pairs(one, 3)
+    pairs = book_pairs(by_title, n_first + 1)
+    assert len(pairs) == 2 * (n_first + 1) and sum(pairs["label"]) == n_first + 1

@@ -93,3 +93,20 @@ def test_a_passage_file_without_questions_trains_on_inverse_cloze_pairs(
     assert result.metrics["after"]["mrr@10"] > result.metrics["before"]["mrr@10"]
     with pytest.raises(DataError, match="unknown pairs"):
         train_mrc(tmp_path / "x", model="scratch:tiny", train_data=news_qa, pairs="cloze")
+
+
+def test_the_stage_defaults_chain_from_a_scratch_sts_model(tmp_path, news_qa, sts_pairs) -> None:
+    """The README's offline chain with every default length: STS (128 tokens) on a scratch
+    base, then MRC (256 tokens) on it."""
+    from training.sts import train_sts
+
+    quick = TrainingArgs(max_steps=1, show_progress=False)
+    sts = train_sts(tmp_path / "sts", base_model="scratch:tiny", train_data=sts_pairs, args=quick)
+    assert sts.metrics["hyperparameters"]["max_length"] == 128
+    mrc = train_mrc(
+        tmp_path / "mrc", model=sts.model_dir, train_data=news_qa, eval_questions=20, args=quick
+    )
+    assert mrc.metrics["hyperparameters"]["max_length"] == 256
+    from sentence_transformers import SentenceTransformer
+
+    assert SentenceTransformer(str(mrc.model_dir), device="cpu").max_seq_length == 256

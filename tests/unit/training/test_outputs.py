@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lc_klue.errors import ModelError
+from lc_klue.runtime import SCRATCH_KEY, model_origin
 from training.outputs import finalize, model_card, push_to_hub
 
 METRICS = {
@@ -67,3 +68,36 @@ def test_push_to_hub_offline_is_a_clear_error(tmp_path) -> None:
     # tests/conftest.py sets HF_HUB_OFFLINE=1, so nothing is sent anywhere
     with pytest.raises(ModelError, match="HF_HUB_OFFLINE"):
         push_to_hub(tmp_path, "someone/model", token="hf_not_a_real_token")
+
+
+def test_model_origin_follows_the_stages_to_their_start(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    def model(name: str, stage: str | None, base: str | None, scratch: str | None = None) -> None:
+        (tmp_path / name).mkdir()
+        if stage:
+            metrics = {"stage": stage, "base_model": base}
+            (tmp_path / name / "metrics.json").write_text(json.dumps(metrics))
+        config = {SCRATCH_KEY: scratch} if scratch else {}
+        (tmp_path / name / "config.json").write_text(json.dumps(config))
+
+    model("base", None, None, scratch="scratch:mini:bert")
+    model("sts", "sts", "base", scratch="scratch:mini:bert")
+    model("mrc", "mrc", "sts", scratch="scratch:mini:bert")
+    model("hub-sts", "sts", "klue/roberta-base")
+    model("spec-sts", "sts", "scratch:small")
+    model("plain", None, None)
+    assert model_origin("mrc") == (
+        "trained by `lc-klue train sts → mrc` from from-scratch weights (`base`, "
+        "scratch:mini:bert; no pretrained weights)"
+    )
+    assert (
+        model_origin("hub-sts")
+        == "trained by `lc-klue train sts` from the hub model `klue/roberta-base`"
+    )
+    assert model_origin("spec-sts") == (
+        "trained by `lc-klue train sts` from a from-scratch base (scratch:small; no pretrained "
+        "weights)"
+    )
+    assert model_origin("plain") == "the local model `plain`"
+    assert model_origin("klue/roberta-small") == "the hub model `klue/roberta-small`"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,6 +60,24 @@ def test_same_seed_same_model(tmp_path, tiny_models, sts_pairs) -> None:
     b = _train(tmp_path / "b", base, sts_pairs, max_steps=6)
     assert a.loss_history == pytest.approx(b.loss_history, rel=1e-4)
     assert a.metrics["after"] == pytest.approx(b.metrics["after"], rel=1e-4)
+
+
+@pytest.mark.parametrize("show_progress", [True, False])
+def test_logs_go_to_stderr_and_saved_files_follow_the_umask(
+    tmp_path, tiny_models, sts_pairs, capfd, show_progress
+):
+    base = tiny_models.base("bert")
+    capfd.readouterr()
+    result = _train(tmp_path / "sts", base, sts_pairs, max_steps=2, show_progress=show_progress)
+    out, err = capfd.readouterr()
+    assert out == ""  # the CLI prints its JSON result there
+    assert err.count("{'loss': ") == 2  # logging_steps=1
+    assert "Computing widget examples" not in err  # the library's model card is not built
+    mask = os.umask(0)
+    os.umask(mask)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in result.model_dir.rglob("*") if p.is_file()}
+    assert "model.safetensors" in modes  # written 0600 by the library
+    assert set(modes.values()) == {0o666 & ~mask}, modes
 
 
 def test_a_finished_model_is_not_replaced_without_overwrite(tmp_path, tiny_models, sts_pairs):

@@ -34,6 +34,7 @@ def test_a_scratch_base_has_positions_for_every_stage(tmp_path, news_qa) -> None
     out = build_scratch_base(texts, tmp_path / "base", "tiny")
     config = json.loads((out / "config.json").read_text())
     assert config["max_position_embeddings"] == SCRATCH_POSITIONS >= 512
+    assert config["lc_klue_base"] == "scratch:tiny:bert"  # provenance for reports
 
 
 def test_a_bert_tokenizer_gives_segment_ids_for_pairs_after_reloading(tmp_path, news_qa) -> None:

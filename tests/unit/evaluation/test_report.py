@@ -1,0 +1,60 @@
+"""Reports: the markdown table and the quality-against-time plot with readable labels."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from lc_klue.evaluation.report import markdown_table, place_labels, plot_quality_vs_time
+
+#: Points as crowded as the committed benchmark's: near-equal times and scores.
+CROWD = [
+    ("bm25", 0.62, 0.880),
+    ("bm25-tuned", 0.62, 0.893),
+    ("fusion-lex", 2.6, 0.917),
+    ("fusion-lex-dense", 3.4, 0.917),
+    ("fusion-all", 37.0, 0.917),
+    ("hybrid", 1.4, 0.484),
+    ("mrc", 0.66, 0.288),
+    ("sts", 1.0, 0.141),
+    ("mrc+ce", 99.2, 0.025),
+    ("hybrid+ce", 101.7, 0.029),
+    ("hybrid+ce-rrf", 103.0, 0.031),
+]
+
+
+def test_labels_of_crowded_points_do_not_overlap() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 5.5), dpi=120)
+    names, xs, ys = zip(*CROWD, strict=True)
+    ax.scatter(xs, ys)
+    ax.set_xscale("log")
+    ax.set_xlim(0.3, 600)
+    ax.set_ylim(-0.05, 1.08)
+    fig.tight_layout()
+    boxes = place_labels(ax, xs, ys, names)
+    frame = ax.get_window_extent(fig.canvas.get_renderer())
+    plt.close(fig)
+    assert len(boxes) == len(CROWD)
+    for (i, a), (j, b) in itertools.combinations(enumerate(boxes), 2):
+        assert not a.overlaps(b), (names[i], names[j])
+    assert all(frame.contains(b.x0, b.y0) and frame.contains(b.x1, b.y1) for b in boxes)
+
+
+def test_plot_has_a_panel_per_protocol(tmp_path: Path) -> None:
+    rows = [
+        {"name": n, "total_s": t * 30 / 1000, "n_queries": 30, "hit@1": h, "group": g}
+        for g in ("full", "book")
+        for n, t, h in CROWD
+    ]
+    out = plot_quality_vs_time(rows, tmp_path / "p.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_markdown_table_marks_missing_values() -> None:
+    table = markdown_table([{"name": "bm25", "hit@1": 0.5, "latency_p50_ms": None}])
+    assert "| bm25 | 0.500 | – |" in table
