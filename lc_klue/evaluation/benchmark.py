@@ -24,7 +24,7 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,10 +120,28 @@ def _model_info(model: Any, path: str | None) -> dict[str, Any]:
             "hidden": getattr(cfg, "hidden_size", None),
             "vocab": getattr(cfg, "vocab_size", None),
         }
+    if not hasattr(model, "predict"):  # a bi-encoder: the size of its vectors
+        with contextlib.suppress(TypeError, AttributeError, RuntimeError):
+            if dims := model.get_embedding_dimension():
+                info["dimensions"] = int(dims)
     max_len = getattr(model, "max_seq_length", None) or getattr(model, "max_length", None)
     if max_len:
         info["max_length"] = int(max_len)
     return info
+
+
+def _model_summary(m: Mapping[str, Any]) -> str:
+    """One line of :func:`_model_info`: size, shape (what is known of it) and origin."""
+    n = int(m.get("parameters", 0))
+    parts = [f"{n / 1e6:.1f} M parameters" if n >= 100_000 else f"{n:,} parameters"]
+    if m.get("layers") is not None:
+        parts.append(f"{m['layers']} layers, hidden {m.get('hidden')}")
+    elif m.get("module"):
+        parts.append(f"module {m['module']}")
+    if m.get("dimensions"):
+        parts.append(f"{m['dimensions']:,} dimensions")
+    line = ", ".join(parts)
+    return f"{line}; {m['origin']}" if m.get("origin") else line
 
 
 def hardware() -> dict[str, Any]:
@@ -543,11 +561,7 @@ def benchmark_markdown(result: dict[str, Any]) -> str:
     if models:
         lines.append("Models:")
         for key, m in models.items():
-            origin = f"; {m['origin']}" if m.get("origin") else ""
-            lines.append(
-                f"- {key}: `{m.get('path')}` — {m.get('parameters', 0) / 1e6:.1f} M parameters, "
-                f"{m.get('layers')} layers, hidden {m.get('hidden')}{origin}"
-            )
+            lines.append(f"- {key}: `{m.get('path')}` — {_model_summary(m)}")
         lines.append("")
     if st.get("command"):
         lines += ["Reproduce:", "", "```bash", st["command"], "```", ""]

@@ -10,6 +10,7 @@ import pytest
 from lc_klue.evaluation.benchmark import (
     CONFIGS,
     BenchmarkSettings,
+    _model_summary,
     benchmark_markdown,
     rerank_speed,
     run_benchmark,
@@ -187,3 +188,14 @@ def test_tagged_rows_and_dev_tuning(tiny_models: TinyModelFactory) -> None:
     assert "dev titles" in result["settings"]["tuned_on"]
     # 11 titles: 3 test, 8 train of which 2 are dev: tuning questions come from those 2 alone
     assert 0 < result["settings"]["tune_questions"] < result["data"]["train_questions"] / 2
+
+
+def test_model_lines_say_what_is_known_of_each_kind() -> None:
+    bert = {"parameters": 1_480_000, "layers": 2, "hidden": 128, "module": "Transformer"}
+    assert _model_summary(bert) == "1.5 M parameters, 2 layers, hidden 128"
+    static = {"parameters": 22_327_132, "module": "KiwiStaticEmbedding", "dimensions": 2304}
+    assert _model_summary(static) == (
+        "22.3 M parameters, module KiwiStaticEmbedding, 2,304 dimensions"
+    )
+    kiwi_ce = {"parameters": 517, "module": "KiwiInteraction", "origin": "from kiwi:static"}
+    assert _model_summary(kiwi_ce) == "517 parameters, module KiwiInteraction; from kiwi:static"
