@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lc_klue.chain.prompts import NO_DOCUMENTS_ANSWER
 from lc_klue.errors import ModelError
 from lc_klue.ranking import rrf_fuse
-from lc_klue.text import kiwi_tokenize, split_sentences
+from lc_klue.text import lexical_overlap, split_sentences
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
@@ -130,12 +130,3 @@ class ExtractiveAnswerer(RunnableSerializable[dict[str, Any], str]):
             [self.fusion_weight, 1.0 - self.fusion_weight],
         )
         return fused.tolist()
-
-
-def lexical_overlap(question: str, sentences: Sequence[str]) -> list[float]:
-    """Share of the question's content morphemes (Kiwi) that each sentence contains."""
-    query, *tokens = kiwi_tokenize([question, *sentences])
-    terms = set(query)
-    if not terms:
-        return [0.0] * len(sentences)
-    return [len(terms & set(t)) / len(terms) for t in tokens]
