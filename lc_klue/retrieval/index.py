@@ -380,6 +380,17 @@ def load_pipeline(
     return build_pipeline(saved.sized(k, top_n), parts)
 
 
+def check_reranker(index_dir: str | Path, model: Any, name: str | Path) -> ModelCheck | None:
+    """:func:`check_model` of a loaded cross-encoder on an index directory's passages (its
+    BM25 index proposes the distractors); None when the index has no BM25 or too few
+    passages."""
+    root = Path(index_dir).expanduser()
+    if "bm25" not in read_manifest(root)["kinds"] or not (root / "bm25").is_dir():
+        return None
+    bm25 = KiwiBM25Retriever.load(root / "bm25")
+    return check_model(model, "cross-encoder", str(name), bm25.docs, bm25)
+
+
 def check_index_model(
     parts: PipelineParts, saved: SavedPipeline, name: str, kind: str = "cross-encoder"
 ) -> ModelCheck | None:
