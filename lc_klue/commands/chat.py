@@ -82,6 +82,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="bi-encoder to embed questions (default: the one the index was built with)",
     )
+    p.add_argument(
+        "--no-check",
+        dest="check",
+        action="store_false",
+        help="use --reranker without its quick check on the index's passages (by default a "
+        "reranker near chance is left out, with a warning)",
+    )
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument(
         "--json", action="store_true", help="print each result as one JSON line instead of text"
@@ -118,7 +125,7 @@ def load_models(args: argparse.Namespace) -> tuple[Any, Any, Literal["none", "rr
     pipeline = bool(manifest.get("pipeline")) and not (args.first_stage or args.embedding_model)
     fusion: Literal["none", "rrf"] = args.fusion or ("rrf" if pipeline else "none")
     reranker = load_cross_encoder(args.reranker, args.device) if args.reranker else None
-    if reranker is not None:
+    if reranker is not None and args.check:
         verdict = check_reranker(args.index_dir, reranker, args.reranker)
         if verdict is not None and verdict.near_chance:
             logger.warning("%s", verdict.line())

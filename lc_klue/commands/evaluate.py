@@ -224,7 +224,7 @@ def _answers(args: argparse.Namespace, data: Any, es: Any, retriever: Any) -> di
     from lc_klue.data import sample_questions
     from lc_klue.evaluation.answers import evaluate_answers
 
-    if "answers" not in data.column_names:
+    if "answers" not in data.column_names or not any(a["text"] for a in data["answers"]):
         raise DataError(f"{args.data}: no answers to judge the extractive answer by")
     sample = sample_questions(data, args.questions, seed=args.seed) if args.questions else data
     if list(sample["question"]) != es.questions:

@@ -82,7 +82,9 @@ def test_a_folder_of_documents_becomes_cited_passages(tmp_path: Path, caplog) ->
             "guide.md": "# 버스 노선\n\n서울시는 새 버스 노선을 발표했다. 요금은 1,500원이다.\n\n"
             "## 운행\n\n노선은 3월부터 운행된다.\n",
             "sub/wind.txt": "부산시는 해상 풍력 단지를 조성한다. 총 사업비는 1조 2천억 원이다.",
-            "rows.jsonl": json.dumps({"text": "대구시는 신천에 공원을 만든다.", "title": "대구 공원"})
+            "rows.jsonl": json.dumps(
+                {"text": "대구시는 신천에 공원을 만든다.", "title": "대구 공원"}
+            )
             + "\n",
             "empty.txt": "  \n",
             "logo.png": b"\x89PNG\r\n\x1a\n\x00\x00",
