@@ -19,7 +19,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -136,6 +136,13 @@ def build_index(
         raise RetrievalError(f"unknown index kind(s) {unknown or kinds}; choose dense and/or bm25")
     if "dense" in kinds and embedding_model is None:
         raise RetrievalError("a dense index needs an embedding model (embedding_model=...)")
+    if (cross_encoder is not None or tune is not None) and (
+        store_kind != "faiss" or "bm25" not in kinds
+    ):
+        raise RetrievalError(
+            "a reranker or tuning questions go into the saved pipeline, which needs the BM25 "
+            "index in files (kinds with bm25, store faiss)"
+        )
     docs = mrc_documents(data)
     manifest: dict[str, Any] = {"kinds": kinds, "passages": len(docs)}
     with atomic_directory(output_dir) as tmp:
@@ -344,7 +351,7 @@ def load_pipeline(
     top_n: int | None = None,
     device: str | None = None,
     cross_encoder: Any = None,
-    fusion: str = "rrf",
+    fusion: Literal["none", "rrf"] = "rrf",
     check: bool = True,
     batch_size: int = 64,
 ) -> BaseRetriever:

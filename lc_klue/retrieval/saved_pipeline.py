@@ -18,7 +18,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.evaluation.configs import MIN_GAIN, TUNED_BM25
@@ -180,7 +180,7 @@ def add_models(
     embedding_model: str | None = None,
     cross_encoder: str | None = None,
     checks: Sequence[Any] = (),
-    rerank_fusion: str = "rrf",
+    rerank_fusion: Literal["none", "rrf"] = "rrf",
 ) -> SavedPipeline:
     """The pipeline with the models that passed their checks (``checks``: the
     :class:`~lc_klue.retrieval.model_check.ModelCheck` of each model, None where the corpus
@@ -207,10 +207,11 @@ def add_models(
         if kind == "embedding model":
             i = fusion_stage(spec)
             stage = stages[i]
+            assert isinstance(stage, FusionStage)
             weights = {**stage.weights, "dense": stage.weights.get("dense", UNFITTED_DENSE_WEIGHT)}
             stages[i] = stage.model_copy(update={"embedding_model": name, "weights": weights})
         else:
-            stages.append(RerankStage(cross_encoder=name, fusion=rerank_fusion))  # type: ignore[arg-type]
+            stages.append(RerankStage(cross_encoder=name, fusion=rerank_fusion))
     if not stages:
         raise DataError("the pipeline has no stages")
     return SavedPipeline(

@@ -11,7 +11,6 @@ from lc_klue.cli import main
 from lc_klue.resources import NEWS_QA
 from tests.kit import run_cli_fresh
 
-
 QUESTION = "해상 풍력 단지 조성에 들어가는 총 사업비는 얼마인가?"
 
 
