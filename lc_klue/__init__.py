@@ -25,6 +25,7 @@ _LAZY: dict[str, str] = {
     "load_passages": "lc_klue.data",
     "context_id": "lc_klue.data",
     "mrc_documents": "lc_klue.data",
+    "document_passages": "lc_klue.data",
     "split_sts": "lc_klue.data",
     "split_by_title": "lc_klue.data",
     "sample_questions": "lc_klue.data",
@@ -47,6 +48,8 @@ _LAZY: dict[str, str] = {
     "PipelineSpec": "lc_klue.retrieval",
     "PipelineParts": "lc_klue.retrieval",
     "load_retriever": "lc_klue.retrieval",
+    "load_pipeline": "lc_klue.retrieval",
+    "default_pipeline": "lc_klue.retrieval",
     "kiwi_tokenize": "lc_klue.text",
     "split_sentences": "lc_klue.text",
     # chain

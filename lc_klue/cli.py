@@ -12,8 +12,18 @@ from typing import NoReturn
 
 from lc_klue.errors import LcKlueError
 
-# Order of the story: data → training → indexes → chat → evaluation, and the offline demo.
-COMMANDS = ("data", "train", "index", "chat", "evaluate", "benchmark", "benchmark-scale", "demo")
+# Order of the story: data → training → indexes (tuned) → chat → evaluation, and the demo.
+COMMANDS = (
+    "data",
+    "train",
+    "index",
+    "tune",
+    "chat",
+    "evaluate",
+    "benchmark",
+    "benchmark-scale",
+    "demo",
+)
 
 
 class Parser(argparse.ArgumentParser):

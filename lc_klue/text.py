@@ -154,3 +154,12 @@ def char_ngrams(text: str, n: int = 2) -> list[str]:
 def with_bigrams(tokens: Sequence[str]) -> list[str]:
     """``tokens`` followed by every adjacent pair joined with :data:`PAIR_SEPARATOR`."""
     return [*tokens, *(a + PAIR_SEPARATOR + b for a, b in itertools.pairwise(tokens))]
+
+
+def lexical_overlap(question: str, sentences: Sequence[str]) -> list[float]:
+    """Share of the question's content morphemes (Kiwi) that each text contains."""
+    query, *tokens = kiwi_tokenize([question, *sentences])
+    terms = set(query)
+    if not terms:
+        return [0.0] * len(sentences)
+    return [len(terms & set(t)) / len(terms) for t in tokens]

@@ -18,9 +18,12 @@ from lc_klue.chain.prompts import (
 from lc_klue.chain.rag import (
     RetrieveSources,
     build_rag_chain,
+    citations,
     format_answer,
+    format_citations,
     format_sources,
     question_input,
+    source_label,
     source_score,
 )
 from lc_klue.text import split_sentences
@@ -36,13 +39,16 @@ __all__ = [
     "TransformersChatModel",
     "as_cross_encoder",
     "build_rag_chain",
+    "citations",
     "cited_numbers",
     "format_answer",
+    "format_citations",
     "format_contexts",
     "format_sources",
     "lexical_overlap",
     "load_chat_model",
     "question_input",
+    "source_label",
     "source_score",
     "split_sentences",
 ]

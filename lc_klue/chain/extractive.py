@@ -8,6 +8,7 @@ question's content morphemes it contains.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,7 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from lc_klue.chain.prompts import NO_DOCUMENTS_ANSWER
 from lc_klue.errors import ModelError
 from lc_klue.ranking import rrf_fuse
-from lc_klue.text import kiwi_tokenize, split_sentences
+from lc_klue.text import lexical_overlap, split_sentences
+
+#: A markdown heading (never an answer sentence unless nothing else is left).
+_HEADING = re.compile(r"#{1,6}\s")
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
@@ -87,9 +91,9 @@ class ExtractiveAnswerer(RunnableSerializable[dict[str, Any], str]):
             for sent in split_sentences(doc.page_content):
                 texts.append(sent)
                 sources.append(number)
-        keep = [i for i, t in enumerate(texts) if len(t) >= self.min_chars] or list(
-            range(len(texts))
-        )
+        keep = [
+            i for i, t in enumerate(texts) if len(t) >= self.min_chars and not _HEADING.match(t)
+        ] or list(range(len(texts)))
         texts = [texts[i] for i in keep]
         sources = [sources[i] for i in keep]
         if not texts:
@@ -130,12 +134,3 @@ class ExtractiveAnswerer(RunnableSerializable[dict[str, Any], str]):
             [self.fusion_weight, 1.0 - self.fusion_weight],
         )
         return fused.tolist()
-
-
-def lexical_overlap(question: str, sentences: Sequence[str]) -> list[float]:
-    """Share of the question's content morphemes (Kiwi) that each sentence contains."""
-    query, *tokens = kiwi_tokenize([question, *sentences])
-    terms = set(query)
-    if not terms:
-        return [0.0] * len(sentences)
-    return [len(terms & set(t)) / len(terms) for t in tokens]

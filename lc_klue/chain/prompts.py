@@ -34,6 +34,8 @@ def format_contexts(docs: Sequence[Document]) -> str:
     for i, doc in enumerate(docs, start=1):
         title = doc.metadata.get("title")
         head = f"[{i}] (제목: {title})" if title else f"[{i}]"
+        if doc.metadata.get("source") and doc.metadata.get("source") != title:
+            head += f" (출처: {doc.metadata['source']})"
         blocks.append(f"{head}\n{doc.page_content.strip()}")
     return "\n\n".join(blocks)
 

@@ -32,7 +32,12 @@ from pydantic import ConfigDict
 
 from lc_klue.chain.extractive import ExtractiveAnswerer, as_cross_encoder
 from lc_klue.chain.llm import load_chat_model
-from lc_klue.chain.prompts import NO_DOCUMENTS_ANSWER, RAG_PROMPT, format_contexts
+from lc_klue.chain.prompts import (
+    NO_DOCUMENTS_ANSWER,
+    RAG_PROMPT,
+    cited_numbers,
+    format_contexts,
+)
 from lc_klue.errors import RetrievalError
 
 
@@ -168,13 +173,19 @@ def build_rag_chain(
     return chain.with_config(run_name="lc_klue_rag")
 
 
-SCORE_KEYS = {"relevance_score": "score", "rrf_score": "rrf", "score": "score"}
+SCORE_KEYS = {
+    "relevance_score": "score",
+    "rrf_score": "rrf",
+    "fusion_score": "score",
+    "score": "score",
+}
 """Metadata keys holding a retrieval score, best first, with the label printed for each."""
 
 
 def source_score(doc: Document) -> tuple[str, float] | None:
     """``(label, value)`` of the document's score: the reranker's ``relevance_score``, else a
-    hybrid ``rrf_score``, else a first-stage ``score``; None when it has none."""
+    hybrid ``rrf_score``, else a fusion's ``fusion_score``, else a first-stage ``score``; None
+    when it has none."""
     for key, label in SCORE_KEYS.items():
         value = doc.metadata.get(key)
         if value is not None:
@@ -182,11 +193,41 @@ def source_score(doc: Document) -> tuple[str, float] | None:
     return None
 
 
+def source_label(doc: Document) -> str:
+    """How a source is cited: its title (else its id), and where it is in its document
+    (``글자 120–480``) when it is a chunk of one."""
+    meta = doc.metadata
+    title = str(meta.get("title") or meta.get("context_id") or "(제목 없음)")
+    if isinstance(meta.get("start"), int) and isinstance(meta.get("end"), int):
+        title += f", 글자 {meta['start']}–{meta['end']}"
+    return title
+
+
+def citations(answer: str, sources: Sequence[Document]) -> list[dict[str, Any]]:
+    """The sources an answer cites (``[n]``), in first-cited order: number, label, id."""
+    return [
+        {
+            "number": n,
+            "label": source_label(sources[n - 1]),
+            "context_id": sources[n - 1].metadata.get("context_id"),
+        }
+        for n in cited_numbers(answer, len(sources))
+    ]
+
+
+def format_citations(answer: str, sources: Sequence[Document]) -> str:
+    """``근거: [1] title; [3] title`` for the sources an answer cites ("" when none)."""
+    cited = citations(answer, sources)
+    if not cited:
+        return ""
+    return "근거: " + "; ".join(f"[{c['number']}] {c['label']}" for c in cited)
+
+
 def format_sources(sources: Sequence[Document], snippet_chars: int = 80) -> str:
     """Two lines per source: ``[n] title (score 0.8731)``, then the indented passage start."""
     lines = []
     for i, doc in enumerate(sources, start=1):
-        title = doc.metadata.get("title") or doc.metadata.get("context_id") or "(제목 없음)"
+        title = source_label(doc)
         score = source_score(doc)
         text = " ".join(doc.page_content.split())
         if len(text) > snippet_chars:
@@ -199,6 +240,9 @@ def format_sources(sources: Sequence[Document], snippet_chars: int = 80) -> str:
 def format_answer(result: Mapping[str, Any]) -> str:
     """The chain's output for a terminal: the answer, then the numbered sources with scores."""
     parts = [f"답변: {result['answer']}"]
+    cited = format_citations(result["answer"], result.get("sources") or [])
+    if cited:
+        parts[0] += "\n" + cited
     if result.get("sources"):
         parts.append("출처:\n" + format_sources(result["sources"]))
     return "\n\n".join(parts)

@@ -1,18 +1,23 @@
-"""``lc-klue chat``: a Korean news Q&A chatbot over an index built by ``lc-klue index``.
+"""``lc-klue chat``: a Korean Q&A chatbot over an index built by ``lc-klue index``.
 
-Interactive (a ``질문>`` prompt) or one-shot with ``--question``. Shows the answer (streamed),
-then the numbered sources with their titles and scores. Without ``--llm`` the answer is the
-best sentence of the top passages, so it works offline.
+Interactive (a ``질문>`` prompt) or one-shot with ``--question``. Retrieves with the index's
+saved pipeline (unless ``--first-stage`` picks one), shows the answer (streamed), the sources
+it cites, then the numbered sources with their titles and scores. Without ``--llm`` the answer
+is the best sentence of the top passages, so it works offline. A ``--reranker`` is checked on
+the index's passages first; near chance it is left out, with a warning.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from lc_klue.commands import K_RULE, add_no_progress, check_model_flags, positive_int
+
+logger = logging.getLogger(__name__)
 
 EXIT_WORDS = frozenset({"exit", "quit", ":q", "종료", "끝"})
 
@@ -52,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--first-stage",
         choices=["dense", "bm25", "hybrid"],
         default=None,
-        help="first-stage retriever (default: hybrid when both indexes exist)",
+        help="first-stage retriever instead of the index's saved pipeline (default: the "
+        "pipeline; without one, hybrid when both indexes exist)",
     )
     p.add_argument(
         "--k", type=positive_int, default=30, help=f"first-stage candidates (default 30; {K_RULE})"
@@ -66,15 +72,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--fusion",
         choices=["none", "rrf"],
-        default="none",
+        default=None,
         help="with --reranker: fuse its passage rank with the first stage's and its sentence "
         "rank with lexical overlap, so a weak reranker cannot undo strong lexical evidence "
-        "(default none)",
+        "(default: rrf with the saved pipeline, none with --first-stage)",
     )
     p.add_argument(
         "--embedding-model",
         default=None,
         help="bi-encoder to embed questions (default: the one the index was built with)",
+    )
+    p.add_argument(
+        "--no-check",
+        dest="check",
+        action="store_false",
+        help="use --reranker without its quick check on the index's passages (by default a "
+        "reranker near chance is left out, with a warning)",
     )
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument(
@@ -89,10 +102,8 @@ def run(args: argparse.Namespace) -> int:
     check_model_flags(args, reranker="cross-encoder", embedding_model="embedding model")
     from lc_klue.chain import build_rag_chain, load_chat_model
 
-    retriever, reranker = load_models(args)
-    chain = build_rag_chain(
-        retriever, load_chat_model(args.llm), reranker=reranker, fusion=args.fusion
-    )
+    retriever, reranker, fusion = load_models(args)
+    chain = build_rag_chain(retriever, load_chat_model(args.llm), reranker=reranker, fusion=fusion)
     if args.question:
         for i, question in enumerate(args.question):
             if not args.json:  # each answer under its question (JSON lines carry it)
@@ -102,15 +113,37 @@ def run(args: argparse.Namespace) -> int:
     return repl(chain, sys.stdin, sys.stdout, as_json=args.json)
 
 
-def load_models(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The retriever of ``args.index_dir`` and the cross-encoder (or None), loaded once and
-    shared by reranking and the extractive answer."""
+def load_models(args: argparse.Namespace) -> tuple[Any, Any, Literal["none", "rrf"]]:
+    """The retriever of ``args.index_dir``, the cross-encoder (or None) and the fusion rule,
+    loaded once and shared by reranking and the extractive answer. The index's saved pipeline
+    serves unless ``--first-stage``/``--embedding-model`` ask for another first stage; a
+    reranker that is near chance on the index's passages is left out (one warning line)."""
     from lc_klue.models.reranker import load_cross_encoder
-    from lc_klue.retrieval.index import load_retriever, read_manifest
+    from lc_klue.retrieval.index import check_reranker, load_pipeline, load_retriever, read_manifest
 
-    read_manifest(args.index_dir)  # "not an index" before any model is loaded
+    manifest = read_manifest(args.index_dir)  # "not an index" before any model is loaded
+    pipeline = bool(manifest.get("pipeline")) and not (args.first_stage or args.embedding_model)
+    fusion: Literal["none", "rrf"] = args.fusion or ("rrf" if pipeline else "none")
     reranker = load_cross_encoder(args.reranker, args.device) if args.reranker else None
-    extra = {"fusion": args.fusion} if reranker is not None else {}
+    if reranker is not None and args.check:
+        verdict = check_reranker(args.index_dir, reranker, args.reranker)
+        if verdict is not None and verdict.near_chance:
+            logger.warning("%s", verdict.line())
+            reranker = None
+        elif verdict is not None:
+            logger.info("%s", verdict.line())
+    if pipeline:
+        retriever = load_pipeline(
+            args.index_dir,
+            k=args.k,
+            top_n=args.top_n,
+            device=args.device,
+            cross_encoder=reranker,
+            fusion=fusion,
+            check=False,
+        )
+        return retriever, reranker, fusion
+    extra = {"fusion": fusion} if reranker is not None else {}
     retriever = load_retriever(
         args.index_dir,
         args.first_stage,
@@ -121,12 +154,12 @@ def load_models(args: argparse.Namespace) -> tuple[Any, Any]:
         device=args.device,
         **extra,
     )
-    return retriever, reranker
+    return retriever, reranker, fusion
 
 
 def ask(chain: Any, question: str, out: TextIO, *, as_json: bool = False) -> dict[str, Any]:
     """Answer one question: stream the answer to ``out``, then list the sources."""
-    from lc_klue.chain import format_sources
+    from lc_klue.chain import format_citations, format_sources
 
     if as_json:
         answered: dict[str, Any] = chain.invoke(question)
@@ -145,6 +178,9 @@ def ask(chain: Any, question: str, out: TextIO, *, as_json: bool = False) -> dic
         else:
             result |= chunk
     out.write("\n")
+    cited = format_citations(result["answer"], result.get("sources") or [])
+    if cited:
+        out.write(cited + "\n")
     if result.get("sources"):
         out.write("\n출처:\n" + format_sources(result["sources"]) + "\n")
     out.flush()
@@ -153,7 +189,7 @@ def ask(chain: Any, question: str, out: TextIO, *, as_json: bool = False) -> dic
 
 def result_json(result: dict[str, Any]) -> dict[str, Any]:
     """The chain's output as JSON-ready data (sources: rank, title, context_id, score, text)."""
-    from lc_klue.chain import source_score
+    from lc_klue.chain import citations, source_score
 
     sources = []
     for rank, doc in enumerate(result["sources"], start=1):
@@ -163,11 +199,19 @@ def result_json(result: dict[str, Any]) -> dict[str, Any]:
                 "rank": rank,
                 "title": doc.metadata.get("title"),
                 "context_id": doc.metadata.get("context_id"),
+                "source": doc.metadata.get("source"),
+                "start": doc.metadata.get("start"),
+                "end": doc.metadata.get("end"),
                 "score": score[1] if score else None,
                 "text": doc.page_content,
             }
         )
-    return {"question": result["question"], "answer": result["answer"], "sources": sources}
+    return {
+        "question": result["question"],
+        "answer": result["answer"],
+        "citations": citations(result["answer"], result["sources"]),
+        "sources": sources,
+    }
 
 
 def repl(chain: Any, inp: TextIO, out: TextIO, *, as_json: bool = False) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from lc_klue.commands import (
     K_RULE,
@@ -30,15 +31,18 @@ def register(sub: argparse._SubParsersAction) -> None:
             "with question and context columns). The search space is --corpus (one passage per "
             "row: context, optional id/title; it must contain every question's passage) or, "
             "without it, the data's distinct passages. The retriever is an index built with "
-            "`lc-klue index` (--index) or one built here over the search space (--retriever)."
+            "`lc-klue index` (--index: its saved pipeline) or one built here over the search "
+            "space: by default lc-klue's default pipeline (BM25 top 30 + lexical fusion), or "
+            "--retriever."
         ),
     )
     add_questions(p, "passage file that becomes the search space")
     p.add_argument("--index", type=Path, help="index directory from `lc-klue index`")
     p.add_argument(
         "--retriever",
-        choices=["bm25", "dense", "hybrid"],
-        help="first stage (default: hybrid with --embedding-model, else bm25)",
+        choices=["pipeline", "bm25", "dense", "hybrid"],
+        help="pipeline (the index's saved one, or the default: BM25 top 30 + lexical fusion) "
+        "or a first stage alone (default: pipeline; hybrid with --embedding-model)",
     )
     p.add_argument("--embedding-model", help="bi-encoder for dense/hybrid (directory or hub id)")
     p.add_argument("--cross-encoder", help="rerank the first stage's --k candidates to --top-n")
@@ -84,6 +88,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--device", help="cpu, cuda, mps (default: best available)")
+    p.add_argument(
+        "--answers",
+        action="store_true",
+        help="also score the offline extractive answer: the share of questions whose answer "
+        "sentence contains a gold answer",
+    )
     p.add_argument("--output", type=Path, help="write the result as JSON here")
     add_overwrite(p, "--output")
     add_no_progress(p)
@@ -101,8 +111,9 @@ def run(args: argparse.Namespace) -> int:
     from lc_klue.data import load_mrc, load_passages, split_by_title
     from lc_klue.evaluation.evaluator import build_eval_set, evaluate
     from lc_klue.evaluation.report import COLUMNS, markdown_table, result_row, write_json
-    from lc_klue.retrieval.index import load_retriever
+    from lc_klue.retrieval.index import load_pipeline, load_retriever, saved_pipeline
     from lc_klue.retrieval.pipeline import PipelineParts, PipelineSpec, build_pipeline
+    from lc_klue.retrieval.saved_pipeline import add_models, default_pipeline
 
     data = load_mrc(args.data)
     corpus = load_passages(args.corpus) if args.corpus else None
@@ -113,29 +124,51 @@ def run(args: argparse.Namespace) -> int:
     es = build_eval_set(data, args.protocol, args.questions or None, seed=args.seed, corpus=corpus)
     reranker = args.cross_encoder
     k = args.k if reranker else args.top_n
-    kind = args.retriever or ("hybrid" if args.embedding_model else "bm25")
-    name = f"{args.index or kind}{' + cross-encoder' if reranker else ''}"
+    kind = args.retriever or ("hybrid" if args.embedding_model and not args.index else "pipeline")
+    saved = None
     if args.index:
-        retriever = load_retriever(
-            args.index,
-            args.retriever,
-            embedding_model=args.embedding_model,
-            reranker=reranker,
-            k=k,
-            top_n=args.top_n,
-            device=args.device,
-        )
+        saved = saved_pipeline(args.index) if kind == "pipeline" else None
+        if args.retriever == "pipeline" or (saved is not None and not args.embedding_model):
+            if saved is None:
+                raise DataError(f"{args.index}: this index has no saved pipeline")
+            retriever = load_pipeline(
+                args.index,
+                k=args.k,
+                top_n=args.top_n,
+                device=args.device,
+                cross_encoder=reranker,
+                check=False,
+            )
+        else:
+            saved = None
+            retriever = load_retriever(
+                args.index,
+                args.retriever,
+                embedding_model=args.embedding_model,
+                reranker=reranker,
+                k=k,
+                top_n=args.top_n,
+                device=args.device,
+            )
+        name = f"{args.index}{' + cross-encoder' if reranker else ''}"
     else:
-        if kind != "bm25" and not args.embedding_model:
-            raise DataError(f"--retriever {kind} needs --embedding-model")
-        spec = PipelineSpec.checked(
-            first_stage={"kind": kind, "embedding_model": args.embedding_model},
-            stages=[{"kind": "rerank", "cross_encoder": reranker}] if reranker else [],
-            k=k,
-            top_n=args.top_n,
-        )
         parts = PipelineParts(es.documents(), device=args.device, batch_size=args.batch_size)
-        retriever = build_pipeline(spec, parts)
+        if kind == "pipeline":
+            saved = add_models(default_pipeline(), cross_encoder=reranker)
+            retriever = build_pipeline(saved.sized(args.k, args.top_n), parts)
+            name = "default pipeline" + (" + cross-encoder" if reranker else "")
+        else:
+            if kind != "bm25" and not args.embedding_model:
+                raise DataError(f"--retriever {kind} needs --embedding-model")
+            spec = PipelineSpec.checked(
+                first_stage={"kind": kind, "embedding_model": args.embedding_model},
+                stages=[{"kind": "rerank", "cross_encoder": reranker}] if reranker else [],
+                k=k,
+                top_n=args.top_n,
+            )
+            retriever = build_pipeline(spec, parts)
+            name = f"{kind}{' + cross-encoder' if reranker else ''}"
+    tuned_on = saved.tuned_on(es.questions) if saved is not None else 0
     result = evaluate(
         retriever,
         es,
@@ -156,6 +189,20 @@ def run(args: argparse.Namespace) -> int:
     extra = {k: v for k, v in row.items() if k.startswith("hit@") and k not in shown}
     if extra:
         print(", ".join(f"{k} {v:.3f}" for k, v in extra.items()))
+    if tuned_on:
+        result.warnings.append(
+            f"{tuned_on} of the {len(es.questions)} questions are ones the pipeline's fusion "
+            "weights were fitted on: score questions it never saw (e.g. --split test)"
+        )
+    answers = None
+    if args.answers:
+        answers = _answers(args, data, es, retriever)
+        print(
+            f"extractive answers: {answers['answer_contains_gold']:.3f} of the questions' "
+            f"answer sentences contain the gold answer (their top-3 sources: "
+            f"{answers['sources_contain_gold']:.3f})"
+        )
+        result.extra["answers"] = answers
     for w in result.warnings:
         print(f"warning: {w}")
     if args.output:
@@ -169,3 +216,20 @@ def run(args: argparse.Namespace) -> int:
         write_json({"eval_set": described, "result": result.to_dict()}, args.output)
         print(f"wrote {args.output}")
     return 0
+
+
+def _answers(args: argparse.Namespace, data: Any, es: Any, retriever: Any) -> dict[str, Any]:
+    """The extractive answer's share of answer sentences holding a gold answer."""
+    from lc_klue.chain import ExtractiveAnswerer
+    from lc_klue.data import sample_questions
+    from lc_klue.evaluation.answers import evaluate_answers
+
+    if "answers" not in data.column_names or not any(a["text"] for a in data["answers"]):
+        raise DataError(f"{args.data}: no answers to judge the extractive answer by")
+    sample = sample_questions(data, args.questions, seed=args.seed) if args.questions else data
+    if list(sample["question"]) != es.questions:
+        raise DataError("the answers' questions do not match the evaluated ones")
+    golds = [list(a["text"]) for a in sample["answers"]]
+    return evaluate_answers(
+        retriever, ExtractiveAnswerer(), es.questions, golds, show_progress=args.show_progress
+    )

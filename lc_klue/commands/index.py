@@ -1,32 +1,88 @@
-"""``lc-klue index``: build and save dense and BM25 indexes (FAISS and bm25s files, or a Qdrant
-collection) from MRC-format data."""
+"""``lc-klue index``: build and save the retrieval pipeline of a corpus — BM25 + lexical fusion by
+default, a checked bi-encoder and reranker when given — with its dense and BM25 indexes (FAISS
+and bm25s files, or a Qdrant collection), from MRC-format data or raw documents."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+from typing import Any
 
-from lc_klue.commands import add_no_progress, add_overwrite, check_model_flags, positive_int
+from lc_klue.commands import (
+    add_no_progress,
+    add_overwrite,
+    check_model_flags,
+    non_negative_int,
+    positive_int,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``index`` subcommand."""
     p = sub.add_parser(
         "index",
-        help="build FAISS and/or Korean BM25 indexes of the passages of MRC-format data",
-        description="Index the distinct passages (contexts) of MRC-format data: SQuAD-style "
-        "JSON (KLUE MRC, KorQuAD) or JSONL/parquet/CSV with question and context columns.",
+        help="build and save the retrieval pipeline (BM25 + lexical fusion by default) of a corpus",
+        description="Index a corpus and save its retrieval pipeline, which `lc-klue chat` and "
+        "`lc-klue evaluate --index` load: BM25 over Kiwi morphemes, top 30, reordered by "
+        "lexical score fusion (weights fitted on KorQuAD train titles; --tune-data refits them "
+        "on your questions). A bi-encoder (--embedding-model) adds a FAISS index and its "
+        "cosine, a cross-encoder (--reranker) reranks; each joins only if it ranks better "
+        "than chance on this corpus (a quick check, reported). The corpus: the distinct "
+        "passages of MRC-format data (SQuAD-style JSON, JSONL/parquet/CSV with question and "
+        "context), a passage file, or raw documents (a folder or file of .txt, .md, or .jsonl "
+        "with 'text'), split into sentence-aligned, overlapping chunks.",
     )
-    p.add_argument("data", help="MRC-format file, a passage file, or 'klue' (hub, needs network)")
+    p.add_argument(
+        "data",
+        help="documents (folder, .txt, .md, .jsonl with text), an MRC or passage file, or "
+        "'klue' (hub, needs network)",
+    )
     p.add_argument("output_dir", help="directory to write (atomically; see --overwrite)")
     p.add_argument(
         "--embedding-model",
         "-m",
         default=None,
-        help="sentence-transformers model (directory or hub id); needed for dense",
+        help="bi-encoder (directory or hub id): a FAISS index, and its cosine in the fusion "
+        "if it passes the check",
     )
     p.add_argument(
-        "--kinds", default="dense,bm25", help="comma-separated: dense, bm25 (default: dense,bm25)"
+        "--reranker",
+        default=None,
+        metavar="PATH",
+        help="cross-encoder (directory or hub id) reranking the fused candidates, if it passes "
+        "the check",
+    )
+    p.add_argument(
+        "--kinds",
+        default=None,
+        help="comma-separated: dense, bm25 (default: bm25, and dense with --embedding-model)",
+    )
+    p.add_argument(
+        "--tune-data",
+        type=Path,
+        default=None,
+        help="questions with their gold passages (MRC format) to refit the fusion weights on; "
+        "never the questions you evaluate with",
+    )
+    p.add_argument(
+        "--tune-questions",
+        type=non_negative_int,
+        default=1000,
+        help="questions sampled from --tune-data (0 = all; default 1000, seed 42)",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=positive_int,
+        default=None,
+        help="raw documents: characters per passage (default 500)",
+    )
+    p.add_argument(
+        "--chunk-overlap",
+        type=non_negative_int,
+        default=None,
+        help="raw documents: characters of whole sentences repeated from the previous "
+        "passage (default 100)",
     )
     p.add_argument(
         "--index-type",
@@ -58,21 +114,43 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the indexes and print a JSON summary."""
-    from lc_klue.errors import RetrievalError
+    """Build the indexes and the pipeline and print a JSON summary."""
+    from lc_klue.errors import DataError
     from lc_klue.storage import refuse_existing
 
-    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    kinds = [k.strip() for k in (args.kinds or "").split(",") if k.strip()] or (
+        ["dense", "bm25"] if args.embedding_model else ["bm25"]
+    )
     if "dense" in kinds and not args.embedding_model:
-        raise RetrievalError("--embedding-model is required for a dense index (or --kinds bm25)")
-    check_model_flags(args, embedding_model="embedding model")
+        raise DataError("--kinds dense needs --embedding-model")
+    check_model_flags(args, embedding_model="embedding model", reranker="cross-encoder")
+    if args.tune_data is not None and not args.tune_data.is_file():
+        raise DataError(f"{args.tune_data}: file not found")
     refuse_existing(args.output_dir, "index directory", args.overwrite, marker="manifest.json")
 
+    from lc_klue.commands.tune import tuning_questions
     from lc_klue.data import load_mrc
+    from lc_klue.data.documents import (
+        CHUNK_OVERLAP,
+        CHUNK_SIZE,
+        document_passages,
+        is_document_source,
+    )
     from lc_klue.data.io import is_local
     from lc_klue.retrieval import build_index
+    from lc_klue.retrieval.index import Tuning, saved_pipeline
 
-    data = args.data if is_local(args.data) else load_mrc(args.data, args.split)
+    size = CHUNK_SIZE if args.chunk_size is None else args.chunk_size
+    overlap = min(CHUNK_OVERLAP, size - 1) if args.chunk_overlap is None else args.chunk_overlap
+    data: Any
+    if is_local(args.data) and is_document_source(args.data):
+        data = document_passages(args.data, size, overlap)
+    else:
+        data = args.data if is_local(args.data) else load_mrc(args.data, args.split)
+    tune = None
+    if args.tune_data is not None:
+        ds, about = tuning_questions(args.tune_data, "all", 0.3, args.tune_questions, 42)
+        tune = Tuning(list(ds["question"]), list(ds["context"]), about)
     params = {"hnsw_m": args.hnsw_m}
     if args.nlist is not None:
         params["nlist"] = args.nlist
@@ -86,7 +164,18 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         store=args.store,
         collection=args.collection,
+        cross_encoder=args.reranker,
+        tune=tune,
+        show_progress=args.show_progress,
         **params,
     )
-    print(json.dumps({"output_dir": args.output_dir, **manifest}, ensure_ascii=False))
+    summary: dict[str, Any] = {"output_dir": args.output_dir, **manifest}
+    saved = saved_pipeline(args.output_dir)
+    if saved is not None:
+        summary["pipeline"] = {
+            "spec": saved.spec.model_dump(mode="json", exclude_defaults=True),
+            "fitted_on": {k: saved.fitted.get(k) for k in ("data", "split", "questions")},
+            "checks": [c.get("line") for c in saved.checks],
+        }
+    print(json.dumps(summary, ensure_ascii=False))
     return 0

@@ -1,6 +1,8 @@
 """Data layer shared by ``training`` and ``lc_klue``: KLUE STS and MRC in one normal form,
-and passages (the unit of retrieval) with their one identity, :func:`context_id`."""
+passages (the unit of retrieval) with their one identity, :func:`context_id`, and raw
+documents split into passages (:mod:`lc_klue.data.documents`)."""
 
+from lc_klue.data.documents import document_passages, read_documents
 from lc_klue.data.ict import inverse_cloze_pairs
 from lc_klue.data.mrc import (
     MRC_COLUMNS,
@@ -26,11 +28,13 @@ __all__ = [
     "MrcSource",
     "add_irrelevant_contexts",
     "context_id",
+    "document_passages",
     "inverse_cloze_pairs",
     "load_mrc",
     "load_passages",
     "load_sts",
     "mrc_documents",
+    "read_documents",
     "relevance_pairs",
     "sample_questions",
     "split_by_title",

@@ -1,6 +1,7 @@
 """Retrieval: FAISS dense store, Korean BM25, hybrid fusion, score fusion, cross-encoder
 reranking, and the one pipeline builder that composes them (:mod:`lc_klue.retrieval.pipeline`)
-with saved index directories (:mod:`lc_klue.retrieval.index`)."""
+with saved pipelines (:mod:`lc_klue.retrieval.saved_pipeline`), their models' checks
+(:mod:`lc_klue.retrieval.model_check`) and index directories (:mod:`lc_klue.retrieval.index`)."""
 
 from lc_klue.data import mrc_documents
 from lc_klue.retrieval.bm25 import KiwiBM25Retriever
@@ -12,7 +13,13 @@ from lc_klue.retrieval.fusion import (
     FusionRetriever,
 )
 from lc_klue.retrieval.hybrid import HybridRetriever, reciprocal_rank_fusion
-from lc_klue.retrieval.index import build_index, index_documents, load_retriever, read_manifest
+from lc_klue.retrieval.index import (
+    build_index,
+    index_documents,
+    load_pipeline,
+    load_retriever,
+    read_manifest,
+)
 from lc_klue.retrieval.lexical_features import LexicalFeatures
 from lc_klue.retrieval.pipeline import (
     FirstStageSpec,
@@ -25,6 +32,7 @@ from lc_klue.retrieval.pipeline import (
     build_pipeline,
     build_retriever,
 )
+from lc_klue.retrieval.saved_pipeline import SavedPipeline, default_pipeline
 from lc_klue.text import kiwi_tokenize
 
 __all__ = [
@@ -43,12 +51,15 @@ __all__ = [
     "PipelineSpec",
     "RerankStage",
     "RerankingRetriever",
+    "SavedPipeline",
     "build_first_stage",
     "build_index",
     "build_pipeline",
     "build_retriever",
+    "default_pipeline",
     "index_documents",
     "kiwi_tokenize",
+    "load_pipeline",
     "load_retriever",
     "mrc_documents",
     "read_manifest",

@@ -175,6 +175,12 @@ class KlueFAISS(VectorStore):
         self._position = {str(d.id): i for i, d in enumerate(self._docs)}
         return True
 
+    def vectors(self) -> np.ndarray:
+        """Every stored vector (normalised), in the order of :meth:`documents`."""
+        if self.index is None:
+            return np.zeros((0, 0), dtype=np.float32)
+        return _stored_vectors(self.index)
+
     def documents(self) -> list[Document]:
         """Copies of every stored passage, in index order."""
         return [self._doc(i) for i in range(len(self._docs))]

@@ -2,18 +2,24 @@
 back as a retriever through :func:`~lc_klue.retrieval.pipeline.build_pipeline`.
 
 Layout: ``dense/`` (:class:`~lc_klue.retrieval.faiss_store.KlueFAISS`), ``bm25/``
-(:class:`~lc_klue.retrieval.bm25.KiwiBM25Retriever`) and ``manifest.json`` (kinds, passage
-count, embedding model), read by :func:`read_manifest` alone. With ``store="qdrant"`` both
-live in one Qdrant collection instead (:mod:`~lc_klue.retrieval.qdrant_store`): embedded under
-``qdrant/``, in another embedded directory, or on a server, as the manifest's ``store`` says.
+(:class:`~lc_klue.retrieval.bm25.KiwiBM25Retriever`), ``pipeline.json`` (the retrieval pipeline,
+:class:`~lc_klue.retrieval.saved_pipeline.SavedPipeline`), ``lexical.json`` (its lexical
+features' Kiwi analysis) and ``manifest.json`` (kinds, passage count, embedding model,
+pipeline), read by :func:`read_manifest` alone. :func:`load_pipeline` serves the saved
+pipeline; :func:`load_retriever` composes any other first stage and reranker. With
+``store="qdrant"`` both indexes live in one Qdrant collection instead
+(:mod:`~lc_klue.retrieval.qdrant_store`): embedded under ``qdrant/``, in another embedded
+directory, or on a server, as the manifest's ``store`` says.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -25,17 +31,31 @@ from lc_klue.errors import RetrievalError
 from lc_klue.retrieval.bm25 import KiwiBM25Retriever
 from lc_klue.retrieval.compressor import CrossEncoderReranker
 from lc_klue.retrieval.faiss_store import KlueFAISS
+from lc_klue.retrieval.lexical_features import LexicalFeatures
+from lc_klue.retrieval.model_check import ModelCheck, check_model
 from lc_klue.retrieval.pipeline import (
     FIRST_STAGE_KINDS,
     FirstStageKind,
+    FusionStage,
     PipelineParts,
     PipelineSpec,
     build_pipeline,
     model_path,
 )
+from lc_klue.retrieval.saved_pipeline import (
+    PIPELINE_FILE,
+    SavedPipeline,
+    add_models,
+    default_pipeline,
+    fit_pipeline,
+)
 from lc_klue.storage import atomic_directory, atomic_write_text
 
+logger = logging.getLogger(__name__)
+
 MANIFEST = "manifest.json"
+#: The saved lexical features of the pipeline (the Kiwi analysis of every passage).
+LEXICAL_FILE = "lexical.json"
 INDEX_KINDS = ("dense", "bm25")
 #: What each first stage needs from an index directory.
 NEEDED = {"dense": ["dense"], "bm25": ["bm25"], "hybrid": ["dense", "bm25"]}
@@ -93,11 +113,21 @@ def build_index(
     batch_size: int = 64,
     store: str = "faiss",
     collection: str = "lc_klue",
+    pipeline: SavedPipeline | None = None,
+    cross_encoder: str | Path | None = None,
+    tune: Tuning | None = None,
+    show_progress: bool = False,
     **index_params: Any,
 ) -> dict[str, Any]:
     """Build and save the indexes ``kinds`` of MRC data under ``output_dir`` (atomically);
     returns the manifest. ``store``: ``faiss`` (FAISS + bm25s files), ``qdrant`` (an embedded
-    Qdrant in the directory), ``qdrant:PATH`` or ``qdrant:URL`` (collection ``collection``)."""
+    Qdrant in the directory), ``qdrant:PATH`` or ``qdrant:URL`` (collection ``collection``).
+
+    With a BM25 index in files (``store="faiss"``) the directory also holds the whole retrieval
+    pipeline (``pipeline.json``, :class:`SavedPipeline`; default: the one lc-klue ships) and its
+    lexical features, so :func:`load_pipeline` serves it at once. The bi-encoder of the dense
+    index and ``cross_encoder`` join it only if they pass :func:`check_model`; ``tune`` refits
+    the fusion weights on those questions (:func:`fit_pipeline`)."""
     store_kind, location = parse_store(store)
     qdrant = qdrant_store() if store_kind == "qdrant" else None  # a missing extra: before work
     kinds = list(dict.fromkeys(kinds))
@@ -106,6 +136,13 @@ def build_index(
         raise RetrievalError(f"unknown index kind(s) {unknown or kinds}; choose dense and/or bm25")
     if "dense" in kinds and embedding_model is None:
         raise RetrievalError("a dense index needs an embedding model (embedding_model=...)")
+    if (cross_encoder is not None or tune is not None) and (
+        store_kind != "faiss" or "bm25" not in kinds
+    ):
+        raise RetrievalError(
+            "a reranker or tuning questions go into the saved pipeline, which needs the BM25 "
+            "index in files (kinds with bm25, store faiss)"
+        )
     docs = mrc_documents(data)
     manifest: dict[str, Any] = {"kinds": kinds, "passages": len(docs)}
     with atomic_directory(output_dir) as tmp:
@@ -133,14 +170,100 @@ def build_index(
                 sparse = info["sparse"]
                 manifest["bm25"] = {"tokenizer": "kiwi", "k1": sparse["k1"], "b": sparse["b"]}
         else:
+            dense = None
             if embeddings is not None:
                 dense = KlueFAISS.from_mrc(docs, embeddings, index_type=index_type, **index_params)
                 dense.save(tmp / "dense")
             if "bm25" in kinds:
-                KiwiBM25Retriever.from_mrc(docs).save(tmp / "bm25")
-                manifest["bm25"] = {"tokenizer": "kiwi"}
+                saved = pipeline or default_pipeline()
+                fs = saved.spec.first_stage
+                bm25 = KiwiBM25Retriever(docs=docs, k1=fs.k1, b=fs.b)
+                bm25.save(tmp / "bm25")
+                manifest["bm25"] = {"tokenizer": "kiwi", "k1": fs.k1, "b": fs.b}
+                name = manifest.get("dense", {}).get("embedding_model")
+                parts = PipelineParts(
+                    docs,
+                    device=device,
+                    batch_size=batch_size,
+                    show_progress=show_progress,
+                    stores={name: dense} if dense is not None else None,
+                    embeddings={name: embeddings} if embeddings is not None else None,
+                    bm25={(fs.k1, fs.b): bm25},
+                )
+                saved = _pipeline_for(saved, parts, bm25, name, model_path(cross_encoder), tune)
+                saved.save(tmp / PIPELINE_FILE)
+                for stage in saved.spec.stages:
+                    if isinstance(stage, FusionStage) and stage.lexical:
+                        parts.lexical(stage.windows).save(tmp / LEXICAL_FILE)
+                        break
+                manifest["pipeline"] = PIPELINE_FILE
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
     return manifest
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Questions to fit a pipeline's fusion weights on, with their gold passage texts, and
+    where they come from (recorded in the pipeline file)."""
+
+    questions: list[str]
+    gold_contexts: list[str]
+    about: dict[str, Any]
+
+
+def tuning_gold_ids(tune: Tuning, documents: Sequence[Document]) -> list[str]:
+    """The corpus id of each tuning question's passage (one :class:`DataError` line when a
+    passage is not in the corpus)."""
+    from datasets import Dataset
+
+    from lc_klue.evaluation.evaluator import gold_ids
+
+    corpus = Dataset.from_dict(
+        {
+            "context_id": [str(d.metadata["context_id"]) for d in documents],
+            "context": [d.page_content for d in documents],
+        }
+    )
+    return gold_ids(tune.gold_contexts, corpus)
+
+
+def _pipeline_for(
+    saved: SavedPipeline,
+    parts: PipelineParts,
+    bm25: BaseRetriever,
+    embedding_model: str | None,
+    cross_encoder: str | None,
+    tune: Tuning | None,
+) -> SavedPipeline:
+    """``saved`` with the models that pass their check, refitted on ``tune``'s questions."""
+    checks = []
+    if embedding_model is not None:
+        checks.append(
+            check_model(
+                parts.embeddings(embedding_model),
+                "embedding model",
+                embedding_model,
+                parts.documents,
+                bm25,
+            )
+        )
+    if cross_encoder is not None:
+        checks.append(
+            check_model(
+                parts.cross_encoder(cross_encoder),
+                "cross-encoder",
+                cross_encoder,
+                parts.documents,
+                bm25,
+            )
+        )
+    saved = add_models(
+        saved, embedding_model=embedding_model, cross_encoder=cross_encoder, checks=checks
+    )
+    if tune is not None:
+        gold = tuning_gold_ids(tune, parts.documents)
+        saved = fit_pipeline(saved, parts, tune.questions, gold, tune.about)
+    return saved
 
 
 def read_manifest(index_dir: str | Path) -> dict[str, Any]:
@@ -160,6 +283,131 @@ def read_manifest(index_dir: str | Path) -> dict[str, Any]:
     return manifest
 
 
+def saved_pipeline(index_dir: str | Path) -> SavedPipeline | None:
+    """The pipeline saved in an index directory, or None when it has none (a dense-only or a
+    Qdrant index, or one built before pipelines were saved)."""
+    root = Path(index_dir).expanduser()
+    manifest = read_manifest(root)
+    if not manifest.get("pipeline"):
+        return None
+    return SavedPipeline.load(root / manifest["pipeline"])
+
+
+def pipeline_parts(
+    index_dir: str | Path,
+    saved: SavedPipeline,
+    *,
+    device: str | None = None,
+    batch_size: int = 64,
+    cross_encoders: dict[str, Any] | None = None,
+) -> PipelineParts:
+    """The parts of an index directory's pipeline: its BM25 index and passages, its lexical
+    features and the dense vectors of its bi-encoder, loaded (not rebuilt); ``cross_encoders``
+    are loaded models by name."""
+    root = Path(index_dir).expanduser()
+    manifest = read_manifest(root)
+    fs = saved.spec.first_stage
+    if fs.kind != "bm25" or "bm25" not in manifest["kinds"]:
+        raise RetrievalError(f"{root}: a saved pipeline starts with this index's BM25")
+    bm25 = KiwiBM25Retriever.load(root / "bm25")
+    docs = bm25.docs
+    stores: dict[str, VectorStore] = {}
+    embeddings: dict[str, Embeddings] = {}
+    for name in saved.spec.embedding_models():
+        from lc_klue.models.embeddings import KlueEmbeddings
+
+        embeddings[name] = KlueEmbeddings(model_name_or_path=name, device=device)
+        if manifest.get("dense", {}).get("embedding_model") == name:
+            stores[name] = KlueFAISS.load(root / "dense", embeddings[name])
+    parts = PipelineParts(
+        docs,
+        device=device,
+        batch_size=batch_size,
+        stores=stores,
+        embeddings=embeddings,
+        bm25={(bm25.k1, bm25.b): bm25},
+        cross_encoders=cross_encoders,
+    )
+    for stage in saved.spec.stages:
+        if isinstance(stage, FusionStage) and stage.lexical and (root / LEXICAL_FILE).is_file():
+            lexical = LexicalFeatures.load(root / LEXICAL_FILE, docs)
+            if list(lexical.windows) == list(stage.windows):
+                parts.use_scorer(("lexical", stage.windows), lexical)
+    for name, store in stores.items():
+        from lc_klue.retrieval.fusion import DenseFeatures
+
+        if isinstance(store, KlueFAISS) and len(store) == len(docs):
+            parts.use_scorer(
+                ("dense", name),
+                DenseFeatures(embeddings[name], store.documents(), vectors=store.vectors()),
+            )
+    return parts
+
+
+def load_pipeline(
+    index_dir: str | Path,
+    *,
+    k: int | None = None,
+    top_n: int | None = None,
+    device: str | None = None,
+    cross_encoder: Any = None,
+    fusion: Literal["none", "rrf"] = "rrf",
+    check: bool = True,
+    batch_size: int = 64,
+) -> BaseRetriever:
+    """The retriever an index directory's saved pipeline describes, in one call.
+
+    ``k``/``top_n`` override the pipeline's candidate and result counts. ``cross_encoder`` (a
+    path, hub id or loaded ``CrossEncoder``) adds a reranker, fused with the pipeline's ranking
+    by ``fusion`` (``rrf`` or ``none``), if it passes :func:`check_model` on this index's
+    passages (``check=False``: it was checked already); near chance it is left out, with a
+    warning.
+    """
+    root = Path(index_dir).expanduser()
+    saved = saved_pipeline(root)
+    if saved is None:
+        raise RetrievalError(
+            f"{root}: this index has no saved pipeline (rebuild it with `lc-klue index`)"
+        )
+    given: dict[str, Any] = {}
+    name = None
+    if cross_encoder is not None:
+        if isinstance(cross_encoder, str | Path):
+            name = model_path(cross_encoder) or str(cross_encoder)
+        else:
+            name = str(getattr(cross_encoder, "name_or_path", None) or "cross-encoder")
+            given[name] = cross_encoder
+    parts = pipeline_parts(root, saved, device=device, batch_size=batch_size, cross_encoders=given)
+    for verdict in saved.checks:
+        if verdict.get("near_chance"):
+            logger.info("%s", verdict.get("line"))
+    if name is not None:
+        verdicts = [check_index_model(parts, saved, name)] if check else []
+        saved = add_models(saved, cross_encoder=name, checks=verdicts, rerank_fusion=fusion)
+    return build_pipeline(saved.sized(k, top_n), parts)
+
+
+def check_reranker(index_dir: str | Path, model: Any, name: str | Path) -> ModelCheck | None:
+    """:func:`check_model` of a loaded cross-encoder on an index directory's passages (its
+    BM25 index proposes the distractors); None when the index has no BM25 or too few
+    passages."""
+    root = Path(index_dir).expanduser()
+    if "bm25" not in read_manifest(root)["kinds"] or not (root / "bm25").is_dir():
+        return None
+    bm25 = KiwiBM25Retriever.load(root / "bm25")
+    return check_model(model, "cross-encoder", str(name), bm25.docs, bm25)
+
+
+def check_index_model(
+    parts: PipelineParts, saved: SavedPipeline, name: str, kind: str = "cross-encoder"
+) -> ModelCheck | None:
+    """:func:`check_model` of the model ``name`` (loaded through ``parts``) on the passages of
+    ``parts``, with the pipeline's BM25 proposing the distractors."""
+    fs = saved.spec.first_stage
+    model = parts.cross_encoder(name) if kind == "cross-encoder" else parts.embeddings(name)
+    return check_model(model, kind, name, parts.documents, parts.bm25(fs.k1, fs.b))  # type: ignore[arg-type]
+
+
 def load_retriever(
     index_dir: str | Path,
     kind: FirstStageKind | str | None = None,
@@ -174,7 +422,9 @@ def load_retriever(
 ) -> BaseRetriever:
     """Load the indexes of ``index_dir`` and compose the retriever.
 
-    ``kind`` defaults to ``hybrid`` when both indexes exist, else the one that does;
+    With no ``kind``, ``embedding_model`` or ``reranker``, an index with a saved pipeline
+    serves that pipeline (:func:`load_pipeline`, sized ``k``/``top_n``). Otherwise ``kind``
+    defaults to ``hybrid`` when both indexes exist, else the one that does;
     ``embedding_model`` defaults to the model recorded in the manifest. ``hybrid_fusion``:
     ``store`` (inside Qdrant, the default for a Qdrant index) or ``package``. ``reranker`` (a model
     path, a ``CrossEncoder`` or a :class:`CrossEncoderReranker`) reorders ``k`` candidates to
@@ -182,6 +432,8 @@ def load_retriever(
     """
     root = Path(index_dir).expanduser()
     manifest = read_manifest(root)
+    if kind is None and embedding_model is None and reranker is None and manifest.get("pipeline"):
+        return load_pipeline(root, k=k, top_n=top_n, device=device)
     kinds = manifest["kinds"]
     if kind is None:
         kind = "hybrid" if set(INDEX_KINDS) <= set(kinds) else kinds[0]

@@ -17,8 +17,10 @@ error. All queries of a batch are analysed with one Kiwi call.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -27,7 +29,10 @@ from langchain_core.documents import Document
 from lc_klue.data import context_id
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.ranking import bm25_idf
+from lc_klue.storage import atomic_write_text
 from lc_klue.text import char_ngrams, kiwi_tokenize, split_sentences, with_bigrams
+
+FORMAT = "lc-klue-lexical-features"
 
 
 def _bm25(corpus_tokens: list[list[str]], k1: float, b: float) -> bm25s.BM25:
@@ -54,12 +59,16 @@ class LexicalFeatures:
         b: float = 0.4,
         windows: Sequence[int] = (12, 25),
         show_progress: bool = False,
+        analysis: tuple[list[list[str]], list[int]] | None = None,
     ) -> None:
+        """Analyse ``documents`` with Kiwi (sentences, morphemes) and index them; ``analysis``
+        (``sentence_tokens, owners`` from :meth:`analysis`) skips the Kiwi work."""
         docs = list(documents)
         if not docs:
             raise DataError("lexical features need a non-empty corpus")
         if any(w <= 0 for w in windows):
             raise DataError(f"window sizes must be positive, got {list(windows)}")
+        self.k1, self.b = float(k1), float(b)
         self.windows = tuple(int(w) for w in windows)
         self.names: tuple[str, ...] = (
             "bm25",
@@ -71,13 +80,19 @@ class LexicalFeatures:
         )
         self._position = {context_id(d): i for i, d in enumerate(docs)}
         texts = [d.page_content for d in docs]
-        sentences: list[str] = []
-        owners: list[int] = []
-        for i, sents in enumerate(split_sentences(texts, show_progress=show_progress)):
-            parts = sents or [texts[i]]
-            sentences.extend(parts)
-            owners.extend([i] * len(parts))
-        sent_tokens = kiwi_tokenize(sentences)
+        if analysis is None:
+            sentences: list[str] = []
+            owners: list[int] = []
+            for i, sents in enumerate(split_sentences(texts, show_progress=show_progress)):
+                parts = sents or [texts[i]]
+                sentences.extend(parts)
+                owners.extend([i] * len(parts))
+            sent_tokens = kiwi_tokenize(sentences)
+        else:
+            sent_tokens, owners = [list(t) for t in analysis[0]], [int(o) for o in analysis[1]]
+            if len(sent_tokens) != len(owners) or set(owners) != set(range(len(docs))):
+                raise DataError("lexical analysis does not match the corpus (re-index it)")
+        self._sent_tokens, self._owners = sent_tokens, owners
         self._sentences_of: list[list[int]] = [[] for _ in docs]
         for j, owner in enumerate(owners):
             self._sentences_of[owner].append(j)
@@ -85,7 +100,7 @@ class LexicalFeatures:
             [t for j in self._sentences_of[i] for t in sent_tokens[j]] for i in range(len(docs))
         ]
         self._sentence_sets = [set(t) for t in sent_tokens]
-        self._n_docs, self._n_sentences = len(docs), len(sentences)
+        self._n_docs, self._n_sentences = len(docs), len(sent_tokens)
         self._passage = _bm25(self._tokens, k1, b)
         self._sentence = _bm25(sent_tokens, k1, b)
         self._bigram = _bm25([with_bigrams(t) for t in self._tokens], k1, b)
@@ -97,6 +112,44 @@ class LexicalFeatures:
 
     def __len__(self) -> int:
         return self._n_docs
+
+    def analysis(self) -> tuple[list[list[str]], list[int]]:
+        """The Kiwi analysis of the corpus: each sentence's morphemes and its passage's row."""
+        return self._sent_tokens, self._owners
+
+    def save(self, path: str | Path) -> Path:
+        """Save the analysis and settings as JSON (atomically); :meth:`load` rebuilds the
+        indexes from it in a moment instead of analysing the corpus again."""
+        tokens, owners = self.analysis()
+        payload = {
+            "format": FORMAT,
+            "version": 1,
+            "k1": self.k1,
+            "b": self.b,
+            "windows": list(self.windows),
+            "passages": self._n_docs,
+            "owners": owners,
+            "sentence_tokens": tokens,
+        }
+        return atomic_write_text(path, json.dumps(payload, ensure_ascii=False))
+
+    @classmethod
+    def load(cls, path: str | Path, documents: Sequence[Document]) -> LexicalFeatures:
+        """Features of ``documents`` (the corpus they were saved for) from :meth:`save`."""
+        file = Path(path).expanduser()
+        try:
+            payload = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            raise DataError(f"{file}: cannot read the lexical features ({e})") from None
+        if payload.get("format") != FORMAT or payload.get("passages") != len(documents):
+            raise DataError(f"{file}: not the lexical features of this corpus (re-index it)")
+        return cls(
+            documents,
+            k1=payload["k1"],
+            b=payload["b"],
+            windows=payload["windows"],
+            analysis=(payload["sentence_tokens"], payload["owners"]),
+        )
 
     def _positions(self, docs: Sequence[Document]) -> np.ndarray:
         try:

@@ -301,6 +301,11 @@ class PipelineParts:
         other._stores, other._bm25, other._scorers = {}, {}, {}
         return other
 
+    def use_scorer(self, key: tuple[str, Any], scorer: Any) -> None:
+        """Use a feature scorer built elsewhere (e.g. loaded from an index directory) under
+        its key: ``("lexical", windows)`` or ``("dense", model name)``."""
+        self._scorers[(key[0], tuple(key[1]) if key[0] == "lexical" else key[1])] = scorer
+
     def embeddings(self, name: str) -> Embeddings:
         """The bi-encoder ``name`` as LangChain embeddings (loaded once)."""
         if name not in self._embeddings:

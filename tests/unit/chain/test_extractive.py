@@ -33,7 +33,8 @@ def test_extractive_chain_with_a_cross_encoder_answers_with_a_retrieved_sentence
     assert 1 <= n <= 3
     assert sentence in split_sentences(sources[n - 1].page_content)
     printed = format_answer(result)
-    assert printed.startswith(f"답변: {result['answer']}\n\n출처:\n[1] ")
+    cited = f"근거: [{n}] {sources[n - 1].metadata['title']}"  # the answer cites its source
+    assert printed.startswith(f"답변: {result['answer']}\n{cited}\n\n출처:\n[1] ")
     assert f"[3] {sources[2].metadata['title']}" in printed
 
 

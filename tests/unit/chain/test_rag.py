@@ -113,6 +113,7 @@ def test_format_answer_lists_numbered_sources_with_titles_and_scores(dense_retri
     text = format_answer({"question": QUESTION, "answer": "답 [1]", "sources": docs})
     lines = text.splitlines()
     assert lines[0] == "답변: 답 [1]"
+    assert lines.pop(1) == f"근거: [1] {docs[0].metadata['title']}"  # what the answer cites
     assert lines[2] == "출처:"
     assert lines[3] == f"[1] {docs[0].metadata['title']} (score 0.8766)"
     assert lines[5] == f"[2] {docs[1].metadata['title']} (rrf 0.0325)"

@@ -26,6 +26,10 @@ def parse(text: str) -> tuple[str, list[tuple[int, str, str | None]]]:
     if lines[0].startswith("질문: "):
         lines = lines[1:]
     assert lines[0].startswith("답변: ")
+    if lines[1].startswith("근거: "):  # the sources the answer cites, by title
+        cited = lines.pop(1)
+        for n in re.findall(r"\[(\d+)\]", lines[0]):
+            assert f"[{n}] " in cited
     assert lines[2] == "출처:"
     sources = []
     for header, snippet in zip(lines[3::2], lines[4::2], strict=True):
@@ -64,6 +68,7 @@ def test_reranker_hybrid_and_json_output(index_dir, tiny_models, capsys):
             str(tiny_models.cross_encoder_dir()),
             "--first-stage",
             "hybrid",
+            "--no-check",
             "--k",
             "10",
             "--top-n",
@@ -96,6 +101,7 @@ def test_text_output_shows_reranker_scores(index_dir, tiny_models, capsys, fusio
             str(tiny_models.cross_encoder_dir()),
             "--first-stage",
             "bm25",
+            "--no-check",
             "--top-n",
             "2",
             "--fusion",
@@ -193,3 +199,19 @@ def test_a_mistyped_model_path_fails_at_once(tmp_path, flag):
 def test_missing_index_directory(tmp_path, capsys):
     assert main(["chat", str(tmp_path / "none"), "-q", QUESTION]) == 2
     assert "index directory not found" in capsys.readouterr().err
+
+
+def test_the_saved_pipeline_answers_and_a_near_chance_reranker_is_left_out(
+    index_dir, tiny_models, capsys, caplog
+):
+    argv = ["chat", str(index_dir), "-q", QUESTION, "--top-n", "3", "--json", "--no-progress"]
+    assert main(argv) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert plain["sources"][0]["title"] == "부산시, 2027년까지 해상 풍력 단지 조성"
+    assert plain["citations"] and "1조 2천억 원" in plain["answer"]
+    # the untrained cross-encoder scores every pair alike: told so, and not used
+    assert main([*argv, "--reranker", str(tiny_models.cross_encoder_dir())]) == 0
+    reranked = json.loads(capsys.readouterr().out)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("near chance: left out" in m for m in warned)
+    assert reranked == plain  # the same pipeline, the same answer

@@ -119,3 +119,31 @@ def test_a_mistyped_model_path_fails_at_once(tmp_path: Path, flag: str) -> None:
     (tmp_path / "models").mkdir()
     rc, err, heavy = run_cli_fresh(["evaluate", str(NEWS_QA), flag, "models/nope"], cwd=tmp_path)
     assert rc == 2 and heavy == [] and err.endswith(" not found\n") and err.count("\n") == 1
+
+
+def test_no_retriever_flag_scores_the_default_pipeline_and_its_answers(
+    tmp_path: Path, capsys
+) -> None:
+    runs = {}
+    for name, extra in (("pipeline", ["--answers"]), ("bm25", ["--retriever", "bm25"])):
+        out = tmp_path / f"{name}.json"
+        argv = ["evaluate", str(NEWS_QA), "--questions", "0", "--latency-queries", "2"]
+        assert main([*argv, *extra, "--output", str(out), "--no-progress"]) == 0
+        runs[name] = (capsys.readouterr().out, json.loads(out.read_text(encoding="utf-8")))
+    printed, saved = runs["pipeline"]
+    assert "| default pipeline |" in printed
+    assert saved["result"]["metrics"]["hit@1"] >= runs["bm25"][1]["result"]["metrics"]["hit@1"]
+    answers = saved["result"]["extra"]["answers"]
+    assert answers["questions"] == 96
+    assert 0.5 < answers["answer_contains_gold"] <= answers["sources_contain_gold"] <= 1
+    assert f"extractive answers: {answers['answer_contains_gold']:.3f}" in printed
+
+
+def test_answers_need_gold_answers(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "q.jsonl"
+    data.write_text(
+        json.dumps({"question": "사업비는 얼마인가?", "context": "총 사업비는 1조 원이다."}) + "\n",
+        encoding="utf-8",
+    )
+    assert main(["evaluate", str(data), "--answers", "--latency-queries", "0"]) == 2
+    assert "no answers to judge the extractive answer by" in capsys.readouterr().err

@@ -11,20 +11,113 @@ from lc_klue.cli import main
 from lc_klue.resources import NEWS_QA
 from tests.kit import run_cli_fresh
 
+QUESTION = "해상 풍력 단지 조성에 들어가는 총 사업비는 얼마인가?"
 
-def test_index_writes_dense_and_bm25(
-    tiny_models, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+
+def test_index_with_no_flag_writes_the_pipeline_chat_and_evaluate_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lc_klue.retrieval.saved_pipeline import default_pipeline
+
+    out = tmp_path / "idx"
+    assert main(["index", str(NEWS_QA), str(out), "--no-progress"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["passages"] == 32 and summary["kinds"] == ["bm25"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "bm25",
+        "lexical.json",
+        "manifest.json",
+        "pipeline.json",
+    ]
+    weights = default_pipeline().spec.stages[0].weights
+    assert summary["pipeline"]["spec"]["stages"][0]["weights"] == weights
+    assert summary["pipeline"]["fitted_on"]["data"] == "KorQuAD_v1.0_dev.json"
+
+    assert main(["chat", str(out), "-q", QUESTION, "--json", "--no-progress"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["sources"][0]["title"] == "부산시, 2027년까지 해상 풍력 단지 조성"
+    scores = [s["score"] for s in answer["sources"]]  # fused scores, best first
+    assert len(scores) == 5 and scores == sorted(scores, reverse=True)
+    assert answer["citations"][0]["label"] == answer["sources"][0]["title"]
+
+    results = {}
+    for name, extra in (("pipeline", ["--index", str(out)]), ("bm25", ["--retriever", "bm25"])):
+        saved = tmp_path / f"{name}.json"
+        argv = ["evaluate", str(NEWS_QA), *extra, "--questions", "0", "--output", str(saved)]
+        assert main([*argv, "--latency-queries", "0", "--no-progress"]) == 0
+        results[name] = json.loads(saved.read_text(encoding="utf-8"))["result"]["metrics"]
+    capsys.readouterr()
+    assert results["pipeline"]["hit@1"] >= results["bm25"]["hit@1"]
+    assert results["pipeline"]["mrr@10"] >= results["bm25"]["mrr@10"]
+
+
+def test_near_chance_models_are_left_out_with_a_warning(
+    tiny_models, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog
 ) -> None:
     out = tmp_path / "cli-idx"
-    rc = main(["index", str(NEWS_QA), str(out), "-m", str(tiny_models.bi_encoder_dir())])
-    assert rc == 0
+    argv = ["index", str(NEWS_QA), str(out), "-m", str(tiny_models.bi_encoder_dir())]
+    argv += ["--reranker", str(tiny_models.cross_encoder_dir()), "--no-progress"]
+    assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["passages"] == 32
-    assert sorted(p.name for p in out.iterdir()) == ["bm25", "dense", "manifest.json"]
-    assert main(["index", str(NEWS_QA), str(tmp_path / "x")]) == 2
-    assert "--embedding-model is required" in capsys.readouterr().err
+    assert summary["kinds"] == ["dense", "bm25"] and (out / "dense").is_dir()
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert sum("near chance: left out" in m for m in warned) == 2  # bi-encoder, cross-encoder
+    stages = summary["pipeline"]["spec"]["stages"]
+    assert len(stages) == 1 and "embedding_model" not in stages[0]  # the lexical fusion alone
+    assert all("near chance" in line for line in summary["pipeline"]["checks"])
+
+
+def test_a_model_better_than_chance_joins_the_fusion(
+    tiny_models, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "kiwi-idx"
+    model = str(tiny_models.kiwi_static())
+    assert main(["index", str(NEWS_QA), str(out), "-m", model, "--no-progress"]) == 0
+    (stage,) = json.loads(capsys.readouterr().out)["pipeline"]["spec"]["stages"]
+    assert stage["embedding_model"] == str(Path(model).resolve()) and stage["weights"]["dense"]
+    assert main(["chat", str(out), "-q", QUESTION, "--json", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["sources"][0]["title"].startswith("부산시")
+
+
+def test_index_refits_the_weights_on_tuning_questions(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "tuned"
+    argv = ["index", str(NEWS_QA), str(out), "--tune-data", str(NEWS_QA), "--no-progress"]
+    assert main(argv) == 0
+    fitted = json.loads((out / "pipeline.json").read_text(encoding="utf-8"))["fitted"]
+    assert fitted["data"] == NEWS_QA.name and fitted["questions"] == 96
+    assert fitted["mrr@10_fused"] >= fitted["mrr@10_first_stage"]
+
+
+def test_index_takes_a_folder_of_documents(tmp_path: Path, capsys) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "wind.md").write_text(
+        "# 해상 풍력\n\n부산시는 2027년까지 해상 풍력 단지를 조성한다. "
+        "총 사업비는 1조 2천억 원이다.\n",
+        encoding="utf-8",
+    )
+    (docs / "bus.txt").write_text("서울시는 새 버스 노선을 발표했다. 요금은 1,500원이다.", "utf-8")
+    out = tmp_path / "doc-idx"
+    assert main(["index", str(docs), str(out), "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["passages"] == 2
+    assert main(["chat", str(out), "-q", "해상 풍력 단지의 총 사업비는?", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "근거: [1] wind.md › 해상 풍력, 글자 0–" in printed  # source and offsets cited
+    (docs / "scan.txt").write_bytes(b"\x00\x01binary")
+    assert main(["index", str(docs), str(tmp_path / "x"), "--no-progress"]) == 2
+    assert capsys.readouterr().err == (
+        f"lc-klue index: error: {docs / 'scan.txt'}: not a text file (binary content)\n"
+    )
+
+
+def test_bad_index_arguments_are_one_line(tmp_path: Path, capsys) -> None:
+    assert main(["index", str(NEWS_QA), str(tmp_path / "x"), "--kinds", "dense"]) == 2
+    assert "--kinds dense needs --embedding-model" in capsys.readouterr().err
     assert main(["index", str(tmp_path / "none.json"), str(tmp_path / "y"), "--kinds", "bm25"]) == 2
     assert "file not found" in capsys.readouterr().err
+    argv = ["index", str(NEWS_QA), str(tmp_path / "z"), "--tune-data", str(tmp_path / "q.json")]
+    assert main(argv) == 2
+    assert "q.json: file not found" in capsys.readouterr().err
 
 
 def test_an_existing_index_is_replaced_only_with_overwrite(tmp_path: Path, capsys) -> None:

@@ -48,3 +48,9 @@ def test_read_manifest_names_the_problem(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps({"kinds": []}))
     with pytest.raises(RetrievalError, match="not an lc-klue index manifest"):
         read_manifest(tmp_path)
+
+
+def test_a_reranker_needs_the_saved_pipeline(news_qa, tmp_path: Path) -> None:
+    with pytest.raises(RetrievalError, match="go into the saved pipeline"):
+        build_index(news_qa, tmp_path / "d", "some/model", kinds=["dense"], cross_encoder="ce")
+    assert not (tmp_path / "d").exists()

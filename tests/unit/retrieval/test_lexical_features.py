@@ -27,3 +27,19 @@ def test_features_favour_the_gold_passage(news_qa: Dataset) -> None:
         LexicalFeatures([])
     with pytest.raises(DataError, match="window sizes must be positive"):
         LexicalFeatures(docs, windows=(0,))
+
+
+def test_saved_features_load_without_kiwi_and_score_the_same(news_qa: Dataset, tmp_path) -> None:
+    docs = mrc_documents(news_qa)
+    built = LexicalFeatures(docs, windows=(8, 20))
+    built.save(tmp_path / "lexical.json")
+    loaded = LexicalFeatures.load(tmp_path / "lexical.json", docs)
+    assert loaded.names == built.names and loaded.windows == (8, 20)
+    questions = list(news_qa["question"][:5])
+    candidates = [docs[:7]] * 5
+    for a, b in zip(
+        built.features(questions, candidates), loaded.features(questions, candidates), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(DataError, match="not the lexical features of this corpus"):
+        LexicalFeatures.load(tmp_path / "lexical.json", docs[:3])
