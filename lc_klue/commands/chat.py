@@ -12,7 +12,14 @@ import json
 import sys
 from typing import Any, TextIO
 
-from lc_klue.commands import K_RULE, add_no_progress, check_model_flags, positive_int
+from lc_klue.commands import (
+    K_RULE,
+    add_no_progress,
+    add_speed,
+    check_model_flags,
+    positive_int,
+    speed_options,
+)
 
 EXIT_WORDS = frozenset({"exit", "quit", ":q", "종료", "끝"})
 
@@ -80,6 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--json", action="store_true", help="print each result as one JSON line instead of text"
     )
+    add_speed(p)
     add_no_progress(p)
     p.set_defaults(func=run)
 
@@ -109,8 +117,14 @@ def load_models(args: argparse.Namespace) -> tuple[Any, Any]:
     from lc_klue.retrieval.index import load_retriever, read_manifest
 
     read_manifest(args.index_dir)  # "not an index" before any model is loaded
-    reranker = load_cross_encoder(args.reranker, args.device) if args.reranker else None
-    extra = {"fusion": args.fusion} if reranker is not None else {}
+    speed = speed_options(args)
+    backend = speed.pop("backend", None)
+    reranker = (
+        load_cross_encoder(args.reranker, args.device, backend=backend) if args.reranker else None
+    )
+    extra = {"fusion": args.fusion, **speed} if reranker is not None else {}
+    if backend:
+        extra["backend"] = backend
     retriever = load_retriever(
         args.index_dir,
         args.first_stage,

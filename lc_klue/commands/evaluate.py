@@ -10,10 +10,12 @@ from lc_klue.commands import (
     add_no_progress,
     add_overwrite,
     add_questions,
+    add_speed,
     check_model_flags,
     int_list,
     non_negative_int,
     positive_int,
+    speed_options,
 )
 from lc_klue.errors import DataError
 
@@ -85,6 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--device", help="cpu, cuda, mps (default: best available)")
     p.add_argument("--output", type=Path, help="write the result as JSON here")
+    add_speed(p)
     add_overwrite(p, "--output")
     add_no_progress(p)
     p.set_defaults(func=run)
@@ -124,17 +127,29 @@ def run(args: argparse.Namespace) -> int:
             k=k,
             top_n=args.top_n,
             device=args.device,
+            **speed_options(args),
         )
     else:
         if kind != "bm25" and not args.embedding_model:
             raise DataError(f"--retriever {kind} needs --embedding-model")
         spec = PipelineSpec.checked(
             first_stage={"kind": kind, "embedding_model": args.embedding_model},
-            stages=[{"kind": "rerank", "cross_encoder": reranker}] if reranker else [],
+            stages=[
+                {
+                    "kind": "rerank",
+                    "cross_encoder": reranker,
+                    "window": args.rerank_window,
+                    "cascade_margin": args.cascade_margin,
+                }
+            ]
+            if reranker
+            else [],
             k=k,
             top_n=args.top_n,
         )
-        parts = PipelineParts(es.documents(), device=args.device, batch_size=args.batch_size)
+        parts = PipelineParts(
+            es.documents(), device=args.device, batch_size=args.batch_size, backend=args.backend
+        )
         retriever = build_pipeline(spec, parts)
     result = evaluate(
         retriever,

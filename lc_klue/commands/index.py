@@ -6,7 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from lc_klue.commands import add_no_progress, add_overwrite, check_model_flags, positive_int
+from lc_klue.commands import (
+    add_no_progress,
+    add_overwrite,
+    add_speed,
+    check_model_flags,
+    positive_int,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="texts per encoding batch")
+    add_speed(p, rerank=False)
     add_overwrite(p, "OUTPUT_DIR")
     add_no_progress(p)
     p.set_defaults(func=run)
@@ -86,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         store=args.store,
         collection=args.collection,
+        backend=args.backend,
         **params,
     )
     print(json.dumps({"output_dir": args.output_dir, **manifest}, ensure_ascii=False))

@@ -54,6 +54,9 @@ class KlueEmbeddings(BaseModel, Embeddings):
     """Text prepended to passages; None uses the model's ``document`` prompt if it has one."""
     dtype: str | None = None
     """``float16``/``bfloat16`` on an accelerator for speed; ignored on CPU."""
+    backend: str | None = None
+    """``torch`` (default), or on the CPU ``onnx`` / ``int8``: the transformer in ONNX Runtime,
+    int8 quantised (:mod:`lc_klue.models.onnx_backend`)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra keyword arguments of ``SentenceTransformer(...)``."""
     encode_kwargs: dict[str, Any] = Field(default_factory=dict)
@@ -69,19 +72,26 @@ class KlueEmbeddings(BaseModel, Embeddings):
         super().__init__(**data)
         if self.client is None:
             self._load()
+        elif self.backend:
+            from lc_klue.models.onnx_backend import use_backend
+
+            use_backend(self.client, self.backend)
 
     def _load(self) -> None:
         from sentence_transformers import SentenceTransformer
 
+        from lc_klue.models.onnx_backend import check_backend, use_backend
+
         source = resolve_model_source(self.model_name_or_path, "embedding model")
         device = pick_device(self.device)
+        check_backend(self.backend, device)
         try:
             kwargs = {"trust_remote_code": trusts_own_code(source)} | self.model_kwargs
             model = SentenceTransformer(source, device=device, **kwargs)
         except (OSError, ValueError) as e:
             raise load_error("embedding model", self.model_name_or_path, e) from e
         set_dtype(model, self.dtype, device)
-        self.client = model
+        self.client = use_backend(model, self.backend, device)
 
     @classmethod
     def from_model(cls, model: Any, name: str | None = None, **kwargs: Any) -> KlueEmbeddings:

@@ -93,11 +93,13 @@ def build_index(
     batch_size: int = 64,
     store: str = "faiss",
     collection: str = "lc_klue",
+    backend: str | None = None,
     **index_params: Any,
 ) -> dict[str, Any]:
     """Build and save the indexes ``kinds`` of MRC data under ``output_dir`` (atomically);
     returns the manifest. ``store``: ``faiss`` (FAISS + bm25s files), ``qdrant`` (an embedded
-    Qdrant in the directory), ``qdrant:PATH`` or ``qdrant:URL`` (collection ``collection``)."""
+    Qdrant in the directory), ``qdrant:PATH`` or ``qdrant:URL`` (collection ``collection``);
+    ``backend`` runs the embedding model on ``torch``, or ``onnx``/``int8`` on the CPU."""
     store_kind, location = parse_store(store)
     qdrant = qdrant_store() if store_kind == "qdrant" else None  # a missing extra: before work
     kinds = list(dict.fromkeys(kinds))
@@ -117,7 +119,10 @@ def build_index(
                 embedding_model
                 if isinstance(embedding_model, Embeddings)
                 else KlueEmbeddings(
-                    model_name_or_path=str(embedding_model), device=device, batch_size=batch_size
+                    model_name_or_path=str(embedding_model),
+                    device=device,
+                    batch_size=batch_size,
+                    backend=backend,
                 )
             )
             name = model_path(embedding_fingerprint(embeddings)["name"])
@@ -178,7 +183,9 @@ def load_retriever(
     ``embedding_model`` defaults to the model recorded in the manifest. ``hybrid_fusion``:
     ``store`` (inside Qdrant, the default for a Qdrant index) or ``package``. ``reranker`` (a model
     path, a ``CrossEncoder`` or a :class:`CrossEncoderReranker`) reorders ``k`` candidates to
-    ``top_n``; ``reranker_kwargs`` are :class:`~lc_klue.retrieval.pipeline.RerankStage` fields.
+    ``top_n``; ``reranker_kwargs`` are :class:`~lc_klue.retrieval.pipeline.RerankStage` fields
+    (``window``, ``cascade_margin`` …) and ``batch_size``, ``max_length``, ``backend`` (of
+    every model loaded here: ``onnx``/``int8`` on the CPU).
     """
     root = Path(index_dir).expanduser()
     manifest = read_manifest(root)
@@ -202,7 +209,11 @@ def load_retriever(
         else:
             from lc_klue.models.embeddings import KlueEmbeddings
 
-            embeddings[model_name] = KlueEmbeddings(model_name_or_path=model_name, device=device)
+            embeddings[model_name] = KlueEmbeddings(
+                model_name_or_path=model_name,
+                device=device,
+                backend=reranker_kwargs.get("backend"),
+            )
     bm25: BaseRetriever | None = None
     if qdrant:
         collection = qdrant_store().open_qdrant_index(
@@ -242,7 +253,7 @@ def load_retriever(
         cross_encoders=cross_encoders,
         **{
             key: reranker_kwargs[key]
-            for key in ("batch_size", "max_length")
+            for key in ("batch_size", "max_length", "backend")
             if key in reranker_kwargs
         },
     )
@@ -255,7 +266,8 @@ def _rerank_stage(
     """The rerank stage of a reranker given as a path, a model or a compressor."""
     if reranker is None:
         return [], {}
-    fields: dict[str, Any] = {k: kwargs[k] for k in ("fusion", "fusion_weight") if k in kwargs}
+    names = ("fusion", "fusion_weight", "window", "cascade_margin")
+    fields: dict[str, Any] = {k: kwargs[k] for k in names if k in kwargs}
     if isinstance(reranker, str | Path):
         return [{"kind": "rerank", "cross_encoder": str(reranker), **fields}], {}
     if isinstance(reranker, CrossEncoderReranker):
