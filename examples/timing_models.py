@@ -9,6 +9,7 @@ parameters), random weights, with the tokenizer of ``mini``'s recipe at 32,000 e
 
     python examples/timing_models.py DATA.json models/timing-mini --size mini
     python examples/timing_models.py DATA.json models/timing-roberta-small --size roberta-small
+    python examples/timing_models.py DATA.json models/timing-mini-bi --size mini --bi-encoder
 """
 
 from __future__ import annotations
@@ -19,19 +20,23 @@ from pathlib import Path
 import torch
 
 
-def build(data: str, output: Path, size: str, seed: int = 0) -> Path:
-    """Write a random-weight cross-encoder directory of ``size`` to ``output``."""
+def build(data: str, output: Path, size: str, seed: int = 0, bi_encoder: bool = False) -> Path:
+    """Write a random-weight cross-encoder (or, with ``bi_encoder``, a mean-pooling
+    bi-encoder) directory of ``size`` to ``output``."""
     from sentence_transformers import CrossEncoder
     from transformers import AutoModelForSequenceClassification, RobertaConfig
 
     from lc_klue.data import load_mrc
-    from training.models import make_cross_encoder
+    from training.models import make_bi_encoder, make_cross_encoder
     from training.scratch import build_scratch_base, train_tokenizer
 
     mrc = load_mrc(data)
     texts = sorted(set(mrc["context"])) + list(mrc["question"])
     if size == "mini":
         base = build_scratch_base(texts, output.with_name(output.name + "-base"), "mini", "bert")
+        if bi_encoder:
+            make_bi_encoder(base, max_seq_length=256, device="cpu").save(str(output))
+            return output
         model = make_cross_encoder(base, max_length=512, device="cpu")
         generator = torch.Generator().manual_seed(seed)
         with torch.no_grad():
@@ -55,6 +60,12 @@ def build(data: str, output: Path, size: str, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     hf = AutoModelForSequenceClassification.from_config(config)
+    if bi_encoder:
+        hf_dir = output.with_name(output.name + "-base")
+        hf.save_pretrained(str(hf_dir))
+        tokenizer.save_pretrained(str(hf_dir))
+        make_bi_encoder(hf_dir, max_seq_length=256, device="cpu").save(str(output))
+        return output
     hf.save_pretrained(str(output))
     tokenizer.save_pretrained(str(output))
     CrossEncoder(str(output), device="cpu", max_length=512).save_pretrained(str(output))
@@ -67,8 +78,9 @@ def main() -> None:
     p.add_argument("data", help="MRC-format file whose texts train the tokenizer")
     p.add_argument("output", type=Path)
     p.add_argument("--size", choices=["mini", "roberta-small"], default="mini")
+    p.add_argument("--bi-encoder", action="store_true", help="a bi-encoder instead")
     args = p.parse_args()
-    print(build(args.data, args.output, args.size))
+    print(build(args.data, args.output, args.size, bi_encoder=args.bi_encoder))
 
 
 if __name__ == "__main__":

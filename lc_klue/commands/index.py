@@ -58,6 +58,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="texts per encoding batch")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="processes embedding the passages on the CPU (default 1; more helps models "
+        "whose tokenisation is the slow part, such as kiwi:static)",
+    )
     add_speed(p, rerank=False)
     add_overwrite(p, "OUTPUT_DIR")
     add_no_progress(p)
@@ -94,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         store=args.store,
         collection=args.collection,
         backend=args.backend,
+        workers=args.workers,
         **params,
     )
     print(json.dumps({"output_dir": args.output_dir, **manifest}, ensure_ascii=False))

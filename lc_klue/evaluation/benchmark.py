@@ -578,7 +578,10 @@ def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
         max_length=s.max_length,
         show_progress=s.show_progress,
     )
-    models = _model_infos(full_parts, s, {m for c in configs for m in CONFIGS[c][1]})
+    needed = {m for c in configs for m in CONFIGS[c][1]}
+    if s.speed_queries and s.cross_encoder:  # the speed test reranks with it
+        needed.add("ce")
+    models = _model_infos(full_parts, s, needed)
     tuning = _tune_fusion(full_parts, s, configs, data.train_questions, data.train_gold)
     weights = {c: t["weights"] for c, t in tuning.items() if not c.startswith("_")}
     rows: list[dict[str, Any]] = []

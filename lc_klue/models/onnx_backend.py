@@ -130,20 +130,28 @@ def _export(hf: nn.Module, names: list[str], output: str, path: Path) -> None:
     wrapped = _Positional(hf, names, output).eval()
     dim = torch.export.Dim.DYNAMIC
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-        warnings.simplefilter("ignore")  # the exporter's own notes about torch internals
-        torch.onnx.export(
-            wrapped,
-            _sample_inputs(hf, names),
-            str(tmp),
-            input_names=names,
-            output_names=[output],
-            dynamic_shapes=(tuple({0: dim, 1: dim} for _ in names),),
-            opset_version=OPSET,
-            dynamo=True,
-            external_data=False,
-            verbose=False,
-        )
+    chatty = [logging.getLogger(n) for n in ("onnx_ir", "onnxscript", "torch.onnx")]
+    levels = [c.level for c in chatty]
+    for c in chatty:  # the exporter's INFO lines about its own passes
+        c.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")  # the exporter's notes about torch internals
+            torch.onnx.export(
+                wrapped,
+                _sample_inputs(hf, names),
+                str(tmp),
+                input_names=names,
+                output_names=[output],
+                dynamic_shapes=(tuple({0: dim, 1: dim} for _ in names),),
+                opset_version=OPSET,
+                dynamo=True,
+                external_data=False,
+                verbose=False,
+            )
+    finally:
+        for c, level in zip(chatty, levels, strict=True):
+            c.setLevel(level)
     os.replace(tmp, path)
 
 

@@ -58,7 +58,7 @@ def token_counter(model: Any) -> Callable[[list[str]], list[int]] | None:
         return None
 
     def count(texts: list[str]) -> list[int]:
-        ids = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        ids = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
         return [len(i) for i in ids]
 
     return count

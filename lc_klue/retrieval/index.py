@@ -94,12 +94,14 @@ def build_index(
     store: str = "faiss",
     collection: str = "lc_klue",
     backend: str | None = None,
+    workers: int = 1,
     **index_params: Any,
 ) -> dict[str, Any]:
     """Build and save the indexes ``kinds`` of MRC data under ``output_dir`` (atomically);
     returns the manifest. ``store``: ``faiss`` (FAISS + bm25s files), ``qdrant`` (an embedded
     Qdrant in the directory), ``qdrant:PATH`` or ``qdrant:URL`` (collection ``collection``);
-    ``backend`` runs the embedding model on ``torch``, or ``onnx``/``int8`` on the CPU."""
+    ``backend`` runs the embedding model on ``torch``, or ``onnx``/``int8`` on the CPU;
+    ``workers`` > 1 embeds the passages in that many processes."""
     store_kind, location = parse_store(store)
     qdrant = qdrant_store() if store_kind == "qdrant" else None  # a missing extra: before work
     kinds = list(dict.fromkeys(kinds))
@@ -123,6 +125,7 @@ def build_index(
                     device=device,
                     batch_size=batch_size,
                     backend=backend,
+                    workers=workers,
                 )
             )
             name = model_path(embedding_fingerprint(embeddings)["name"])
