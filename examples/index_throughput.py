@@ -7,7 +7,8 @@ copied) to a JSONL passage file, then runs ``lc-klue index FILE OUT --kinds dens
 (peak RSS), and prints one JSON line per model (passages, seconds, passages/s, peak MiB).
 
     python examples/index_throughput.py KorQuAD_v1.0_dev.json work/ \\
-        --model kiwi:static=models/kiwi-static --model mini=models/timing-mini-bi -n 100000
+        --model kiwi:static=models/kiwi-static --model mini=models/timing-mini-bi -n 100000 \
+        "--option=--no-progress --workers 2"
 """
 
 from __future__ import annotations
@@ -65,7 +66,9 @@ def main() -> None:
     p.add_argument("work", type=Path, help="folder for the passage file and the indexes")
     p.add_argument("--model", action="append", required=True, help="NAME=MODEL_DIR")
     p.add_argument("-n", type=int, default=100_000, help="passages (default 100,000)")
-    p.add_argument("--option", action="append", default=[], help="extra `lc-klue index` flag")
+    p.add_argument(
+        "--option", action="append", default=[], help="extra `lc-klue index` flags (--option=…)"
+    )
     args = p.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     passages = args.work / f"synthetic-{args.n}.jsonl"

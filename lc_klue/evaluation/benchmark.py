@@ -495,10 +495,15 @@ def _speed(s: BenchmarkSettings, full_parts: PipelineParts, data: _Data) -> dict
     )
     backend_setup = time.perf_counter() - t0
 
+    choosers: dict[int, Any] = {}  # one window chooser (passage analyses) per model
+
     def reranker(model: Any, window: int | None, margin: float | None = None) -> Any:
-        return CrossEncoderReranker(
+        made = CrossEncoderReranker(
             model=model, top_n=s.k, batch_size=s.batch_size, window=window, cascade_margin=margin
         )
+        if window:
+            made._windows = choosers.setdefault(id(model), made.windows())
+        return made
 
     variants: dict[str, Any] = {}
     backend = s.speed_backend if fast_model is not torch_model else None
