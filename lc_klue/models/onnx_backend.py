@@ -9,8 +9,9 @@ length), the files cached under ``~/.cache/lc-klue/onnx/<hash of weights and con
 sentence-transformers object keeps its API (``predict``, ``encode``, tokenizer, pooling), only
 its transformer's forward pass runs in ONNX Runtime.
 
-Chosen on measurements (``results/rerank_speed.md``): ``torch.ao.quantization`` also runs here
-but is deprecated in this torch and slower than ONNX Runtime's int8 kernels.
+Chosen on measurements (``examples/backend_speed.py``, README "Speed"):
+``torch.ao.quantization`` also runs here but is deprecated in this torch and was slower than
+ONNX Runtime's int8 kernels.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def check_backend(backend: str | None, device: str | None = None) -> str:
     if name != "torch" and device and not str(device).startswith("cpu"):
         raise ModelError(
             f"backend {name!r} runs on the CPU only (device {device!r}); on an accelerator use "
-            "backend 'torch' with --dtype float16 or bfloat16"
+            "backend 'torch' with dtype float16 or bfloat16"
         )
     return name
 
