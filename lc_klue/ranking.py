@@ -250,3 +250,39 @@ def tune_weights(
         if not improved:
             break
     return {n: float(x) for n, x in zip(names, w, strict=True) if x}, best
+
+
+def fit_cascade_margin(
+    margins: Sequence[float],
+    first_correct: Sequence[bool],
+    reranked_correct: Sequence[bool],
+    tolerance: float = 0.0,
+) -> dict[str, float | None]:
+    """The first-stage score margin above which reranking is skipped (a cascade).
+
+    Per training query: the first stage's top-1 minus top-2 score (``margins``), whether its
+    top-1 is right (``first_correct``) and whether the reranked top-1 is
+    (``reranked_correct``). Every observed margin is tried as the threshold ``t`` (a query
+    with margin ≥ t keeps the first stage's top-1); the chosen ``t`` skips the most queries
+    while hit@1 stays at least the always-rerank hit@1 minus ``tolerance``. Returns the
+    threshold (None: never skip), the skipped share and hit@1 with and without the cascade.
+    """
+    m = np.asarray(margins, dtype=np.float64)
+    first = np.asarray(first_correct, dtype=bool)
+    rerank = np.asarray(reranked_correct, dtype=bool)
+    if not (len(m) == len(first) == len(rerank)) or not len(m):
+        raise DataError("cascade fitting needs the same non-zero number of margins and outcomes")
+    base = float(rerank.mean())
+    best: dict[str, float | None] = {
+        "threshold": None,
+        "skipped": 0.0,
+        "hit@1": base,
+        "hit@1_always_rerank": base,
+    }
+    for t in np.unique(m):  # ascending: the first that passes skips the most
+        skip = m >= t
+        hit = float(np.where(skip, first, rerank).mean())
+        if hit >= base - tolerance - 1e-12:
+            best |= {"threshold": float(t), "skipped": float(skip.mean()), "hit@1": hit}
+            break
+    return best

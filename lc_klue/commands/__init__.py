@@ -110,3 +110,41 @@ def add_no_progress(p: argparse.ArgumentParser) -> None:
         action="store_false",
         help="hide every progress bar (also the model libraries')",
     )
+
+
+def add_speed(p: argparse.ArgumentParser, rerank: bool = True) -> None:
+    """``--backend`` (the models' inference backend) and, with ``rerank``, the reranker's
+    ``--rerank-window`` and ``--cascade-margin``."""
+    p.add_argument(
+        "--backend",
+        choices=["torch", "onnx", "int8"],
+        default=None,
+        help="model inference: torch (default; fp16/bf16 on a GPU), or on the CPU onnx "
+        "(ONNX Runtime) or int8 (ONNX Runtime, int8 quantised)",
+    )
+    if not rerank:
+        return
+    p.add_argument(
+        "--rerank-window",
+        type=positive_int,
+        default=None,
+        metavar="TOKENS",
+        help="the cross-encoder reads each passage's best window of TOKENS tokens (lexical "
+        "coverage of the question) instead of its start",
+    )
+    p.add_argument(
+        "--cascade-margin",
+        type=float,
+        default=None,
+        help="skip reranking when the first stage's top-1 score leads its top-2 by this much",
+    )
+
+
+def speed_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The :func:`add_speed` flags that were given, as ``load_retriever`` keywords."""
+    named = {
+        "backend": getattr(args, "backend", None),
+        "window": getattr(args, "rerank_window", None),
+        "cascade_margin": getattr(args, "cascade_margin", None),
+    }
+    return {key: value for key, value in named.items() if value is not None}

@@ -85,6 +85,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--speed-queries", type=non_negative_int, default=50, help="reranking speed test size"
     )
     p.add_argument(
+        "--speed-backend",
+        choices=["int8", "onnx", "none"],
+        default="int8",
+        help="backend of the fast reranking variants of the speed test (default: int8; CPU)",
+    )
+    p.add_argument(
+        "--speed-window",
+        type=non_negative_int,
+        default=128,
+        help="passage tokens of the windowed variants of the speed test (0: none; default 128)",
+    )
+    p.add_argument(
+        "--no-speed-cascade",
+        dest="speed_cascade",
+        action="store_false",
+        help="leave the cascade (skip confident queries) out of the speed test",
+    )
+    p.add_argument(
         "--latency-queries", type=non_negative_int, default=50, help="single-query timings"
     )
     p.add_argument(
@@ -131,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
         args,
         configs=[c.strip() for c in args.configs.split(",") if c.strip()],
         protocols=("full", "book") if args.protocol == "both" else (args.protocol,),
+        speed_backend=None if args.speed_backend == "none" else args.speed_backend,
+        speed_window=args.speed_window or None,
         extra={"command": "lc-klue " + shlex.join(sys.argv[1:])},
     )
     result = run_benchmark(settings)

@@ -15,7 +15,14 @@ import logging
 import sys
 from typing import Any, Literal, TextIO
 
-from lc_klue.commands import K_RULE, add_no_progress, check_model_flags, positive_int
+from lc_klue.commands import (
+    K_RULE,
+    add_no_progress,
+    add_speed,
+    check_model_flags,
+    positive_int,
+    speed_options,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--json", action="store_true", help="print each result as one JSON line instead of text"
     )
+    add_speed(p)
     add_no_progress(p)
     p.set_defaults(func=run)
 
@@ -122,9 +130,16 @@ def load_models(args: argparse.Namespace) -> tuple[Any, Any, Literal["none", "rr
     from lc_klue.retrieval.index import check_reranker, load_pipeline, load_retriever, read_manifest
 
     manifest = read_manifest(args.index_dir)  # "not an index" before any model is loaded
-    pipeline = bool(manifest.get("pipeline")) and not (args.first_stage or args.embedding_model)
+    speed = speed_options(args)
+    backend = speed.pop("backend", None)
+    # --rerank-window / --cascade-margin shape a rerank stage: the explicit retriever path
+    pipeline = bool(manifest.get("pipeline")) and not (
+        args.first_stage or args.embedding_model or speed
+    )
     fusion: Literal["none", "rrf"] = args.fusion or ("rrf" if pipeline else "none")
-    reranker = load_cross_encoder(args.reranker, args.device) if args.reranker else None
+    reranker = (
+        load_cross_encoder(args.reranker, args.device, backend=backend) if args.reranker else None
+    )
     if reranker is not None and args.check:
         verdict = check_reranker(args.index_dir, reranker, args.reranker)
         if verdict is not None and verdict.near_chance:
@@ -143,7 +158,9 @@ def load_models(args: argparse.Namespace) -> tuple[Any, Any, Literal["none", "rr
             check=False,
         )
         return retriever, reranker, fusion
-    extra = {"fusion": fusion} if reranker is not None else {}
+    extra: dict[str, Any] = {"fusion": fusion, **speed} if reranker is not None else {}
+    if backend:
+        extra["backend"] = backend
     retriever = load_retriever(
         args.index_dir,
         args.first_stage,

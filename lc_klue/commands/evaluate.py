@@ -11,10 +11,12 @@ from lc_klue.commands import (
     add_no_progress,
     add_overwrite,
     add_questions,
+    add_speed,
     check_model_flags,
     int_list,
     non_negative_int,
     positive_int,
+    speed_options,
 )
 from lc_klue.errors import DataError
 
@@ -95,6 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "sentence contains a gold answer",
     )
     p.add_argument("--output", type=Path, help="write the result as JSON here")
+    add_speed(p)
     add_overwrite(p, "--output")
     add_no_progress(p)
     p.set_defaults(func=run)
@@ -126,9 +129,13 @@ def run(args: argparse.Namespace) -> int:
     k = args.k if reranker else args.top_n
     kind = args.retriever or ("hybrid" if args.embedding_model and not args.index else "pipeline")
     saved = None
+    speed = speed_options(args)
     if args.index:
         saved = saved_pipeline(args.index) if kind == "pipeline" else None
-        if args.retriever == "pipeline" or (saved is not None and not args.embedding_model):
+        # --rerank-window / --cascade-margin / --backend shape the explicit retriever path
+        if args.retriever == "pipeline" or (
+            saved is not None and not args.embedding_model and not speed
+        ):
             if saved is None:
                 raise DataError(f"{args.index}: this index has no saved pipeline")
             retriever = load_pipeline(
@@ -149,10 +156,13 @@ def run(args: argparse.Namespace) -> int:
                 k=k,
                 top_n=args.top_n,
                 device=args.device,
+                **speed,
             )
         name = f"{args.index}{' + cross-encoder' if reranker else ''}"
     else:
-        parts = PipelineParts(es.documents(), device=args.device, batch_size=args.batch_size)
+        parts = PipelineParts(
+            es.documents(), device=args.device, batch_size=args.batch_size, backend=args.backend
+        )
         if kind == "pipeline":
             saved = add_models(default_pipeline(), cross_encoder=reranker)
             retriever = build_pipeline(saved.sized(args.k, args.top_n), parts)
@@ -160,9 +170,15 @@ def run(args: argparse.Namespace) -> int:
         else:
             if kind != "bm25" and not args.embedding_model:
                 raise DataError(f"--retriever {kind} needs --embedding-model")
+            rerank = {
+                "kind": "rerank",
+                "cross_encoder": reranker,
+                "window": args.rerank_window,
+                "cascade_margin": args.cascade_margin,
+            }
             spec = PipelineSpec.checked(
                 first_stage={"kind": kind, "embedding_model": args.embedding_model},
-                stages=[{"kind": "rerank", "cross_encoder": reranker}] if reranker else [],
+                stages=[rerank] if reranker else [],
                 k=k,
                 top_n=args.top_n,
             )

@@ -12,6 +12,7 @@ from typing import Any
 from lc_klue.commands import (
     add_no_progress,
     add_overwrite,
+    add_speed,
     check_model_flags,
     non_negative_int,
     positive_int,
@@ -108,6 +109,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="texts per encoding batch")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="processes embedding the passages on the CPU (default 1; more helps models "
+        "whose tokenisation is the slow part, such as kiwi:static)",
+    )
+    add_speed(p, rerank=False)
     add_overwrite(p, "OUTPUT_DIR")
     add_no_progress(p)
     p.set_defaults(func=run)
@@ -167,6 +176,8 @@ def run(args: argparse.Namespace) -> int:
         cross_encoder=args.reranker,
         tune=tune,
         show_progress=args.show_progress,
+        backend=args.backend,
+        workers=args.workers,
         **params,
     )
     summary: dict[str, Any] = {"output_dir": args.output_dir, **manifest}

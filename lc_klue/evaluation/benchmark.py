@@ -79,6 +79,13 @@ class BenchmarkSettings:
     tag: str | None = None
     """Prefix of the ids of rows that use models (``kiwi`` → ``kiwi-mrc``, ``kiwi-bm25+ce``)."""
     speed_queries: int = 50
+    speed_backend: str | None = "int8"
+    """Backend of the fast reranking variants (``int8``, ``onnx``; None: only windows and the
+    cascade, on the model as loaded)."""
+    speed_window: int | None = 128
+    """Passage tokens of the windowed variants (None: no windowed variants)."""
+    speed_cascade: bool = True
+    """Add the cascade variant (margin fitted on the tuning questions)."""
     latency_queries: int = 50
     threads: int | None = None
     fusion_dense: str = "sts"
@@ -261,23 +268,68 @@ def _tune_fusion(
     return out
 
 
+def _ids(docs: Sequence[Any]) -> list[str]:
+    from lc_klue.data import context_id
+
+    return [context_id(d) for d in docs]
+
+
+def _ranking_summary(
+    ranked: list[list[str]], book: list[list[str]], gold: Sequence[str] | None
+) -> dict[str, Any]:
+    """Quality (hit@1, nDCG@10 against ``gold``) and agreement with the book's rankings."""
+    from lc_klue.ranking import retrieval_metrics
+
+    pairs = list(zip(ranked, book, strict=True))
+    out: dict[str, Any] = {
+        "top1_agreement": float(np.mean([a[:1] == b[:1] for a, b in pairs])),
+        "overlap@10": float(
+            np.mean([len(set(a[:10]) & set(b[:10])) / max(1, len(b[:10])) for a, b in pairs])
+        ),
+    }
+    if gold is not None:
+        m = retrieval_metrics(ranked, list(gold), ks=(1,))
+        out |= {"hit@1": m["hit@1"], "ndcg@10": m["ndcg@10"]}
+    return out
+
+
 def rerank_speed(
     model: Any,
     queries: list[str],
-    candidates: list[list[str]],
+    candidates: list[list[Any]],
     batch_size: int,
+    *,
+    gold: Sequence[str] | None = None,
+    variants: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Time batched scoring against the book's per-query loop on the same pairs; compare ranks."""
+    """The book's loop against faster reranking on the same queries and candidates, one run.
+
+    ``candidates`` are Documents (or texts). The book's loop is one ``predict`` per query on the
+    whole passages (fp32 as loaded); ``batched`` scores all pairs in one length-sorted stream;
+    each of ``variants`` (name → :class:`~lc_klue.retrieval.compressor.CrossEncoderReranker`:
+    another backend, windows, a cascade) reranks through ``compress_documents_batch``. Each gets
+    seconds, pairs scored, hit@1 and nDCG@10 (with ``gold`` context ids) and agreement with the
+    book's rankings (same top 1, overlap of the top 10). ``speedup`` is the book's time over
+    the fastest variant's (over ``batched`` without variants).
+    """
+    from langchain_core.documents import Document
+
     from lc_klue.models.reranker import score_pairs_batched, score_pairs_per_query
 
+    docs = [
+        [c if isinstance(c, Document) else Document(page_content=c) for c in cs]
+        for cs in candidates
+    ]
+    texts = [[d.page_content for d in cs] for cs in docs]
+    pairs = sum(len(c) for c in texts)
     warm = min(4, len(queries))
-    score_pairs_batched(model, queries[:warm], candidates[:warm], batch_size=batch_size)
-    score_pairs_per_query(model, queries[:warm], candidates[:warm], batch_size=batch_size)
+    score_pairs_batched(model, queries[:warm], texts[:warm], batch_size=batch_size)
+    score_pairs_per_query(model, queries[:warm], texts[:warm], batch_size=batch_size)
     t0 = time.perf_counter()
-    loop = score_pairs_per_query(model, queries, candidates, batch_size=batch_size)
+    loop = score_pairs_per_query(model, queries, texts, batch_size=batch_size)
     t_loop = time.perf_counter() - t0
     t0 = time.perf_counter()
-    batched = score_pairs_batched(model, queries, candidates, batch_size=batch_size)
+    batched = score_pairs_batched(model, queries, texts, batch_size=batch_size)
     t_batched = time.perf_counter() - t0
     same = [
         np.array_equal(np.argsort(-a, kind="stable"), np.argsort(-b, kind="stable"))
@@ -287,15 +339,51 @@ def rerank_speed(
         (float(np.max(np.abs(a - b))) for a, b in zip(loop, batched, strict=True) if len(a)),
         default=0,
     )
+    from lc_klue.ranking import order
+
+    def ranked(scores: list[np.ndarray]) -> list[list[str]]:
+        return [[_ids(cs)[int(i)] for i in order(sc)] for cs, sc in zip(docs, scores, strict=True)]
+
+    book = ranked(loop)
+    configs: dict[str, dict[str, Any]] = {
+        "book": {"seconds": t_loop, "pairs_scored": pairs, **_ranking_summary(book, book, gold)},
+        "batched": {
+            "seconds": t_batched,
+            "pairs_scored": pairs,
+            **_ranking_summary(ranked(batched), book, gold),
+        },
+    }
+    for name, reranker in (variants or {}).items():
+        reranker = reranker.model_copy(update={"top_n": max(len(c) for c in docs)})
+        reranker.compress_documents_batch(docs[:warm], queries[:warm])
+        t0 = time.perf_counter()
+        out = reranker.compress_documents_batch(docs, queries)
+        seconds = time.perf_counter() - t0
+        scored = sum(
+            len(cs)
+            for cs, o in zip(docs, out, strict=True)
+            if o and o[0].metadata.get("reranked", True)
+        )
+        configs[name] = {
+            "seconds": seconds,
+            "pairs_scored": scored,
+            **_ranking_summary([_ids(o) for o in out], book, gold),
+        }
+    for c in configs.values():
+        c["speedup"] = t_loop / c["seconds"] if c["seconds"] > 0 else None
+    fastest = min((n for n in configs if n != "book"), key=lambda n: configs[n]["seconds"])
     return {
         "queries": len(queries),
-        "pairs": sum(len(c) for c in candidates),
+        "pairs": pairs,
         "batch_size": batch_size,
         "per_query_s": t_loop,
         "batched_s": t_batched,
-        "speedup": t_loop / t_batched if t_batched > 0 else None,
+        "fastest": fastest,
+        "fastest_s": configs[fastest]["seconds"],
+        "speedup": configs[fastest]["speedup"],
         "identical_rankings": int(sum(same)),
         "max_abs_score_diff": diff,
+        "configs": configs,
     }
 
 
@@ -395,6 +483,104 @@ def _run_protocol(
     return rows
 
 
+def _speed(s: BenchmarkSettings, full_parts: PipelineParts, data: _Data) -> dict[str, Any]:
+    """The rerank-speed comparison (:func:`rerank_speed`) on the first protocol's questions:
+    candidates from the MRC bi-encoder (the book's pipeline) or, without one, tuned BM25;
+    variants: the backend, windows, both, and both with a cascade fitted on the tuning
+    questions."""
+    from lc_klue.models.reranker import load_cross_encoder
+    from lc_klue.ranking import fit_cascade_margin
+    from lc_klue.retrieval.compressor import CrossEncoderReranker, first_stage_margin
+
+    assert s.cross_encoder is not None
+    es = next(iter(data.eval_sets.values()))
+    qs = es.questions[: s.speed_queries]
+    gold = es.gold_ids()[: s.speed_queries]
+    fs = (
+        {"kind": "dense", "embedding_model": s.mrc_model}
+        if s.mrc_model
+        else {"kind": "bm25", **TUNED_BM25}
+    )
+    parts = full_parts if es.protocol == "full" else full_parts.with_documents(es.documents())
+    first = build_pipeline(PipelineSpec.checked(first_stage=fs, top_n=s.k), parts)
+    cands = first.batch(qs)
+    torch_model = full_parts.cross_encoder(s.cross_encoder)
+    t0 = time.perf_counter()
+    fast_model = (
+        load_cross_encoder(s.cross_encoder, "cpu", s.max_length, backend=s.speed_backend)
+        if s.speed_backend and s.speed_backend != "torch"
+        else torch_model
+    )
+    backend_setup = time.perf_counter() - t0
+
+    choosers: dict[int, Any] = {}  # one window chooser (passage analyses) per model
+
+    def reranker(model: Any, window: int | None, margin: float | None = None) -> Any:
+        made = CrossEncoderReranker(
+            model=model, top_n=s.k, batch_size=s.batch_size, window=window, cascade_margin=margin
+        )
+        if window:
+            made._windows = choosers.setdefault(id(model), made.windows())
+        return made
+
+    variants: dict[str, Any] = {}
+    backend = s.speed_backend if fast_model is not torch_model else None
+    if backend:
+        variants[backend] = reranker(fast_model, None)
+    window_setup = 0.0
+    if s.speed_window:
+        variants[f"window{s.speed_window}"] = reranker(torch_model, s.speed_window)
+        if backend:
+            variants[f"{backend}+window{s.speed_window}"] = reranker(fast_model, s.speed_window)
+        t0 = time.perf_counter()  # passage analysis: index-time work, done once per corpus
+        passages = [d.page_content for d in parts.documents]
+        for v in variants.values():
+            if v.window:
+                v.windows().analyse(passages)
+        window_setup = time.perf_counter() - t0
+    cascade: dict[str, Any] | None = None
+    if s.speed_cascade:
+        best = reranker(fast_model, s.speed_window)
+        train_cands = build_pipeline(
+            PipelineSpec.checked(first_stage=fs, top_n=s.k), full_parts
+        ).batch(data.train_questions)
+        train_out = best.compress_documents_batch(train_cands, data.train_questions)
+        margins = [first_stage_margin(c) for c in train_cands]
+        cascade = dict(
+            fit_cascade_margin(
+                [m if m is not None else float("-inf") for m in margins],
+                [
+                    bool(c) and _ids(c)[0] == g
+                    for c, g in zip(train_cands, data.train_gold, strict=True)
+                ],
+                [
+                    bool(o) and _ids(o)[0] == g
+                    for o, g in zip(train_out, data.train_gold, strict=True)
+                ],
+            )
+        )
+        cascade["fitted_on"] = f"{len(data.train_questions)} train-title questions"
+        if cascade["threshold"] is not None:
+            name = "+".join([*([backend] if backend else []), f"window{s.speed_window}"])
+            name = f"{name}+cascade" if s.speed_window or backend else "cascade"
+            variants[name] = reranker(fast_model, s.speed_window, cascade["threshold"])
+    speed = rerank_speed(torch_model, qs, cands, s.batch_size, gold=gold, variants=variants)
+    first_ids = [_ids(c) for c in cands]
+    speed |= {
+        "candidates_from": (
+            f"{'MRC bi-encoder' if s.mrc_model else 'BM25-Kiwi (k1 0.9, b 0.4)'} top {s.k}, "
+            f"{es.protocol} protocol"
+        ),
+        "first_stage": _ranking_summary(first_ids, first_ids, gold),
+        "backend": backend,
+        "backend_setup_s": backend_setup,
+        "window": s.speed_window,
+        "window_analysis_s": window_setup,
+        "cascade": cascade,
+    }
+    return speed
+
+
 def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
     """Run every configuration on the same questions; return a JSON-ready result."""
     s = settings
@@ -415,7 +601,10 @@ def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
         max_length=s.max_length,
         show_progress=s.show_progress,
     )
-    models = _model_infos(full_parts, s, {m for c in configs for m in CONFIGS[c][1]})
+    needed = {m for c in configs for m in CONFIGS[c][1]}
+    if s.speed_queries and s.cross_encoder:  # the speed test reranks with it
+        needed.add("ce")
+    models = _model_infos(full_parts, s, needed)
     tuning = _tune_fusion(full_parts, s, configs, data.train_questions, data.train_gold)
     weights = {c: t["weights"] for c, t in tuning.items() if not c.startswith("_")}
     rows: list[dict[str, Any]] = []
@@ -426,18 +615,8 @@ def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
         rows += _run_protocol(configs, es, parts, s, weights)
         setup[protocol] = time.perf_counter() - t0
     speed = None
-    if s.cross_encoder and s.mrc_model and s.speed_queries and "ce" in models:
-        es = next(iter(data.eval_sets.values()))
-        qs = es.questions[: s.speed_queries]
-        first = build_pipeline(
-            PipelineSpec.checked(
-                first_stage={"kind": "dense", "embedding_model": s.mrc_model}, top_n=s.k
-            ),
-            full_parts if es.protocol == "full" else full_parts.with_documents(es.documents()),
-        )
-        cands = [[d.page_content for d in c] for c in first.batch(qs)]
-        speed = rerank_speed(full_parts.cross_encoder(s.cross_encoder), qs, cands, s.batch_size)
-        speed["candidates_from"] = f"MRC bi-encoder top {s.k}, {es.protocol} protocol"
+    if s.cross_encoder and s.speed_queries and "ce" in models:
+        speed = _speed(s, full_parts, data)
     return {
         "settings": {
             "data": str(s.data),
@@ -534,12 +713,25 @@ def benchmark_markdown(result: dict[str, Any]) -> str:
         lines += [
             f"Cross-encoder reranking of the same {speed['pairs']} pairs ({speed['queries']} "
             f"queries, {speed['candidates_from']}): book's per-query loop "
-            f"{speed['per_query_s']:.2f} s, batched across queries {speed['batched_s']:.2f} s "
-            f"→ **{speed['speedup']:.2f}×**; identical rankings for "
-            f"{speed['identical_rankings']}/{speed['queries']} queries "
-            f"(max score difference {speed['max_abs_score_diff']:.1e}).",
+            f"{speed['per_query_s']:.2f} s, batched across queries {speed['batched_s']:.2f} s; "
+            f"identical rankings for {speed['identical_rankings']}/{speed['queries']} queries "
+            f"(max score difference {speed['max_abs_score_diff']:.1e}). Fastest: "
+            f"`{speed.get('fastest', 'batched')}` → **{speed['speedup']:.2f}×**.",
             "",
         ]
+        if speed.get("configs"):
+            lines += [
+                "| reranking | seconds | × book | pairs scored | hit@1 | nDCG@10 | same top 1 "
+                "| overlap@10 |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|",
+            ]
+            for name, c in speed["configs"].items():
+                lines.append(
+                    f"| {name} | {c['seconds']:.2f} | {c['speedup']:.2f} | {c['pairs_scored']} "
+                    f"| {c.get('hit@1', float('nan')):.3f} | {c.get('ndcg@10', float('nan')):.3f} "
+                    f"| {c['top1_agreement']:.3f} | {c['overlap@10']:.3f} |"
+                )
+            lines.append("")
     checks = stage_check(result["rows"])
     if checks:
         several = len({c["protocol"] for c in checks}) > 1

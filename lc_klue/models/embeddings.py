@@ -26,6 +26,8 @@ PROBE_TEXTS = (
 FINGERPRINT_MIN_COSINE = 0.99
 #: ``show_progress=None`` shows a progress bar for inputs longer than this.
 PROGRESS_MIN_TEXTS = 1000
+#: Batches per step of the progress bar (and per chunk of the multi-process pool).
+PROGRESS_CHUNK_BATCHES = 16
 
 
 class KlueEmbeddings(BaseModel, Embeddings):
@@ -54,6 +56,12 @@ class KlueEmbeddings(BaseModel, Embeddings):
     """Text prepended to passages; None uses the model's ``document`` prompt if it has one."""
     dtype: str | None = None
     """``float16``/``bfloat16`` on an accelerator for speed; ignored on CPU."""
+    backend: str | None = None
+    """``torch`` (default), or on the CPU ``onnx`` / ``int8``: the transformer in ONNX Runtime,
+    int8 quantised (:mod:`lc_klue.models.onnx_backend`)."""
+    workers: int = Field(default=1, gt=0)
+    """Processes that embed a large passage list (more than 1,000 texts) on the CPU:
+    sentence-transformers' multi-process pool, each process one torch thread. 1: this one."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra keyword arguments of ``SentenceTransformer(...)``."""
     encode_kwargs: dict[str, Any] = Field(default_factory=dict)
@@ -69,19 +77,26 @@ class KlueEmbeddings(BaseModel, Embeddings):
         super().__init__(**data)
         if self.client is None:
             self._load()
+        elif self.backend:
+            from lc_klue.models.onnx_backend import use_backend
+
+            use_backend(self.client, self.backend)
 
     def _load(self) -> None:
         from sentence_transformers import SentenceTransformer
 
+        from lc_klue.models.onnx_backend import check_backend, use_backend
+
         source = resolve_model_source(self.model_name_or_path, "embedding model")
         device = pick_device(self.device)
+        check_backend(self.backend, device)
         try:
             kwargs = {"trust_remote_code": trusts_own_code(source)} | self.model_kwargs
             model = SentenceTransformer(source, device=device, **kwargs)
         except (OSError, ValueError) as e:
             raise load_error("embedding model", self.model_name_or_path, e) from e
         set_dtype(model, self.dtype, device)
-        self.client = model
+        self.client = use_backend(model, self.backend, device)
 
     @classmethod
     def from_model(cls, model: Any, name: str | None = None, **kwargs: Any) -> KlueEmbeddings:
@@ -103,16 +118,42 @@ class KlueEmbeddings(BaseModel, Embeddings):
             return np.zeros((0, self.dimension), dtype=np.float32)
         encode = self.client.encode_query if query else self.client.encode_document
         prompt = self.query_prompt if query else self.document_prompt
-        kwargs = {"prompt": prompt} if prompt is not None else {}
-        emb = encode(
-            list(texts),
-            batch_size=self.batch_size,
-            show_progress_bar=self._progress(len(texts)),
-            normalize_embeddings=self.normalize,
-            convert_to_numpy=True,
-            **kwargs,
+        kwargs: dict[str, Any] = {"prompt": prompt} if prompt is not None else {}
+        kwargs |= {
+            "batch_size": self.batch_size,
+            "normalize_embeddings": self.normalize,
+            "convert_to_numpy": True,
             **self.encode_kwargs,
-        )
+        }
+        texts = list(texts)
+        if self.workers > 1 and not query and len(texts) > PROGRESS_MIN_TEXTS:
+            return self._encode_pool(encode, texts, kwargs)
+        if not self._progress(len(texts)):
+            return np.asarray(encode(texts, show_progress_bar=False, **kwargs), dtype=np.float32)
+        from tqdm.auto import tqdm
+
+        parts = []
+        step = max(self.batch_size * PROGRESS_CHUNK_BATCHES, 1)
+        with tqdm(total=len(texts), desc="Embedding", unit="text") as bar:
+            for start in range(0, len(texts), step):  # the bar's rate is texts per second
+                chunk = texts[start : start + step]
+                parts.append(encode(chunk, show_progress_bar=False, **kwargs))
+                bar.update(len(chunk))
+        return np.concatenate([np.asarray(p, dtype=np.float32) for p in parts])
+
+    def _encode_pool(self, encode: Any, texts: list[str], kwargs: dict[str, Any]) -> np.ndarray:
+        """``texts`` embedded by :attr:`workers` processes (sentence-transformers' pool)."""
+        pool = self.client.start_multi_process_pool(["cpu"] * self.workers)
+        try:
+            emb = encode(
+                texts,
+                pool=pool,
+                chunk_size=max(self.batch_size * PROGRESS_CHUNK_BATCHES, 1),
+                show_progress_bar=self._progress(len(texts)),
+                **kwargs,
+            )
+        finally:
+            self.client.stop_multi_process_pool(pool)
         return np.asarray(emb, dtype=np.float32)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

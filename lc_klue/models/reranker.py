@@ -4,7 +4,7 @@ query loop, kept for comparison)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,19 @@ def load_cross_encoder(
     device: str | None = None,
     max_length: int | None = 512,
     dtype: str | None = None,
+    backend: str | None = None,
 ) -> CrossEncoder:
     """Load a cross-encoder (hub id or local directory) on ``device`` (None = best available).
 
     ``max_length`` (tokens per pair) is capped at what the model's position embeddings allow.
+    ``dtype`` float16/bfloat16 applies on an accelerator; ``backend`` ``onnx``/``int8`` runs
+    the transformer in ONNX Runtime on the CPU (:mod:`lc_klue.models.onnx_backend`).
     """
+    from lc_klue.models.onnx_backend import check_backend, use_backend
+
     source = resolve_model_source(name_or_path, "cross-encoder")
     dev = pick_device(device)
+    check_backend(backend, dev)
     try:
         model = CrossEncoder(source, device=dev, trust_remote_code=trusts_own_code(source))
     except (OSError, ValueError) as e:
@@ -41,7 +47,21 @@ def load_cross_encoder(
     if wanted is not None:
         model.max_seq_length = min(wanted, limit) if limit else wanted
     set_dtype(model, dtype, dev)
-    return model
+    return use_backend(model, backend, dev)
+
+
+def token_counter(model: Any) -> Callable[[list[str]], list[int]] | None:
+    """Tokens of each text under ``model``'s tokenizer (no special tokens), or None when the
+    model has no Hugging Face tokenizer (a Kiwi model: its tokens are Kiwi morphemes)."""
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is None or not callable(tokenizer):
+        return None
+
+    def count(texts: list[str]) -> list[int]:
+        ids = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+        return [len(i) for i in ids]
+
+    return count
 
 
 def position_limit(model: Any) -> int | None:

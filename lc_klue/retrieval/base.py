@@ -43,6 +43,17 @@ def check_k(k: int, corpus_size: int) -> int:
     return min(int(k), corpus_size)
 
 
+#: Metadata key of a first-stage retriever's own score (dense cosine, BM25), read by the
+#: reranker's cascade (:func:`~lc_klue.retrieval.compressor.first_stage_margin`).
+SCORE_KEY = "retrieval_score"
+
+
+def with_score(doc: Document, score: float) -> Document:
+    """``doc`` (a copy the store made) with its retrieval score in ``metadata``."""
+    doc.metadata[SCORE_KEY] = float(score)
+    return doc
+
+
 def passages_to_add(
     texts: Iterable[str],
     metadatas: Sequence[dict] | None,

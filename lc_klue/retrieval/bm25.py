@@ -24,6 +24,7 @@ from lc_klue.retrieval.base import (
     read_index_config,
     read_index_files,
     save_index,
+    with_score,
 )
 from lc_klue.text import CONTENT_TAGS, kiwi_tokenize
 
@@ -124,12 +125,12 @@ class KiwiBM25Retriever(BatchedRetrieverMixin, BaseRetriever):
         return out
 
     def _search_many(self, queries: list[str]) -> list[list[Document]]:
-        return [[d for d, _ in hits] for hits in self.search_with_scores(queries)]
+        return [[with_score(d, s) for d, s in hits] for hits in self.search_with_scores(queries)]
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[Document]:
-        return [d for d, _ in self.search_with_scores([query], k)[0]]
+        return [with_score(d, s) for d, s in self.search_with_scores([query], k)[0]]
 
     # -- persistence -------------------------------------------------------------------------
 

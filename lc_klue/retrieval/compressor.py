@@ -1,4 +1,10 @@
-"""Cross-encoder reranking as a LangChain document compressor, batched across queries."""
+"""Cross-encoder reranking as a LangChain document compressor, batched across queries.
+
+Three ways to spend fewer FLOPs per query, all opt-in: the model on a cheaper ``backend``
+(ONNX Runtime, int8 on CPU), a ``window`` of each passage instead of its first
+``max_length`` tokens, and a ``cascade_margin`` under which confident first-stage rankings are
+kept without reranking.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,9 @@ from typing import Any, Literal
 import numpy as np
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
-from lc_klue.models.reranker import load_cross_encoder, score_pairs_batched
+from lc_klue.models.reranker import load_cross_encoder, score_pairs_batched, token_counter
 from lc_klue.ranking import RRF_K, order, rrf_fuse
 from lc_klue.retrieval.base import check_query
 
@@ -25,6 +31,10 @@ class CrossEncoderReranker(BaseDocumentCompressor):
     ``fusion="rrf"`` the order fuses the cross-encoder rank with the first-stage rank
     (reciprocal rank fusion), so a weak reranker cannot undo a strong first stage. Ties keep
     the first-stage order. ``top_n`` larger than the candidate list keeps them all.
+
+    With ``cascade_margin``, a query whose first-stage top score leads the second by at least
+    the margin (:func:`first_stage_margin`) keeps the first-stage order: its kept Documents
+    carry ``metadata["reranked"] = False`` and no cross-encoder score.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
@@ -47,12 +57,37 @@ class CrossEncoderReranker(BaseDocumentCompressor):
     """Maximum tokens of a (query, passage) pair when ``model`` is a path."""
     show_progress: bool = False
     """Progress bar while scoring."""
+    backend: str | None = None
+    """``torch``, ``onnx`` or ``int8`` (CPU) when ``model`` is a path
+    (:mod:`lc_klue.models.onnx_backend`)."""
+    dtype: str | None = None
+    """``float16``/``bfloat16`` on an accelerator when ``model`` is a path; CPU keeps float32."""
+    window: int | None = Field(default=None, gt=0)
+    """Read only the best window of this many passage tokens, chosen by lexical coverage of
+    the question (:class:`~lc_klue.retrieval.lexical_features.PassageWindows`); None: the
+    passage's first ``max_length`` tokens."""
+    cascade_margin: float | None = None
+    """Skip reranking when the first stage's top-1 score leads its top-2 by at least this
+    (fitted on training questions, :func:`lc_klue.ranking.fit_cascade_margin`); None: always
+    rerank."""
+
+    _windows: Any = PrivateAttr(default=None)
 
     def __init__(self, **data: Any) -> None:
         """Validate the settings; load ``model`` when it is a path or hub id."""
         super().__init__(**data)
         if isinstance(self.model, str | Path):
-            self.model = load_cross_encoder(self.model, self.device, self.max_length)
+            self.model = load_cross_encoder(
+                self.model, self.device, self.max_length, self.dtype, backend=self.backend
+            )
+
+    def windows(self) -> Any:
+        """The window chooser of :attr:`window` (made once, counting the model's tokens)."""
+        if self._windows is None and self.window:
+            from lc_klue.retrieval.lexical_features import PassageWindows
+
+            self._windows = PassageWindows(self.window, token_counter(self.model))
+        return self._windows
 
     def compress_documents(
         self,
@@ -77,14 +112,35 @@ class CrossEncoderReranker(BaseDocumentCompressor):
     ) -> list[list[Document]]:
         """Rerank the candidates of many queries, scoring all their pairs together."""
         queries = [check_query(q) for q in queries]
+        if len(queries) != len(documents):
+            raise ValueError(f"{len(queries)} queries but {len(documents)} candidate lists")
+        todo = [
+            i
+            for i, docs in enumerate(documents)
+            if self.cascade_margin is None
+            or first_stage_margin(docs) is None
+            or first_stage_margin(docs) < self.cascade_margin  # type: ignore[operator]
+        ]
+        texts = [[d.page_content for d in documents[i]] for i in todo]
+        asked = [queries[i] for i in todo]
+        if self.window:
+            texts = self.windows().select(asked, texts)
         scores = score_pairs_batched(
-            self.model,
-            queries,
-            [[d.page_content for d in docs] for docs in documents],
-            batch_size=self.batch_size,
-            show_progress=self.show_progress,
+            self.model, asked, texts, batch_size=self.batch_size, show_progress=self.show_progress
         )
-        return [self._rank(docs, s) for docs, s in zip(documents, scores, strict=True)]
+        by_query = dict(zip(todo, scores, strict=True))
+        return [
+            self._rank(docs, by_query[i]) if i in by_query else self._keep(docs)
+            for i, docs in enumerate(documents)
+        ]
+
+    def _keep(self, docs: Sequence[Document]) -> list[Document]:
+        """The first stage's own top ``top_n`` (a confident query of the cascade)."""
+        out = []
+        for d in docs[: self.top_n]:
+            meta = {**d.metadata, "reranked": False}
+            out.append(Document(page_content=d.page_content, metadata=meta, id=d.id))
+        return out
 
     def _rank(self, docs: Sequence[Document], ce: np.ndarray) -> list[Document]:
         if self.fusion == "rrf":  # the first stage's order is its ranking
@@ -102,3 +158,22 @@ class CrossEncoderReranker(BaseDocumentCompressor):
             }
             out.append(Document(page_content=d.page_content, metadata=meta, id=d.id))
         return out
+
+
+#: Metadata keys of a first-stage score, in the order :func:`first_stage_margin` reads them
+#: (the last stage's first): a fusion stage's score (``fusion_score``), reciprocal-rank fusion
+#: (``rrf_score``), dense cosine or BM25 score (``retrieval_score``).
+FIRST_STAGE_SCORE_KEYS = ("fusion_score", "rrf_score", "retrieval_score")
+
+
+def first_stage_margin(docs: Sequence[Document]) -> float | None:
+    """Top-1 minus top-2 first-stage score of ranked candidates (the cascade's confidence);
+    infinite for a single candidate, None when the candidates carry no score."""
+    if not docs:
+        return None
+    for key in FIRST_STAGE_SCORE_KEYS:
+        values = [d.metadata.get(key) for d in docs[:2]]
+        if all(isinstance(v, int | float) for v in values):
+            numbers = [float(v) for v in values if v is not None]
+            return numbers[0] - numbers[1] if len(numbers) > 1 else float("inf")
+    return None

@@ -36,6 +36,7 @@ from lc_klue.retrieval.base import (
     read_index_config,
     read_index_files,
     save_index,
+    with_score,
 )
 
 INDEX_TYPES = ("flat", "hnsw", "ivf")
@@ -447,14 +448,16 @@ class KlueFAISSRetriever(BatchedRetrieverMixin, VectorStoreRetriever):
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
         check_query(query)
-        return super()._get_relevant_documents(query, run_manager=run_manager, **kwargs)
+        if self.search_type != "similarity" or kwargs:
+            return super()._get_relevant_documents(query, run_manager=run_manager, **kwargs)
+        return self._search_many([query])[0]
 
     def _search_many(self, queries: list[str]) -> list[list[Document]]:
         kwargs = dict(self.search_kwargs)
         k = int(kwargs.pop("k", 4))
         store: KlueFAISS = self.vectorstore  # type: ignore[assignment]
         hits = store.batch_search_with_score(queries, k, **kwargs)
-        return [[d for d, _ in row] for row in hits]
+        return [[with_score(d, s) for d, s in row] for row in hits]
 
     def _can_batch(self, kwargs: dict[str, Any]) -> bool:
         return self.search_type == "similarity" and not kwargs

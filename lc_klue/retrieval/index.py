@@ -117,11 +117,15 @@ def build_index(
     cross_encoder: str | Path | None = None,
     tune: Tuning | None = None,
     show_progress: bool = False,
+    backend: str | None = None,
+    workers: int = 1,
     **index_params: Any,
 ) -> dict[str, Any]:
     """Build and save the indexes ``kinds`` of MRC data under ``output_dir`` (atomically);
     returns the manifest. ``store``: ``faiss`` (FAISS + bm25s files), ``qdrant`` (an embedded
-    Qdrant in the directory), ``qdrant:PATH`` or ``qdrant:URL`` (collection ``collection``).
+    Qdrant in the directory), ``qdrant:PATH`` or ``qdrant:URL`` (collection ``collection``);
+    ``backend`` runs the embedding model on ``torch``, or ``onnx``/``int8`` on the CPU;
+    ``workers`` > 1 embeds the passages in that many processes.
 
     With a BM25 index in files (``store="faiss"``) the directory also holds the whole retrieval
     pipeline (``pipeline.json``, :class:`SavedPipeline`; default: the one lc-klue ships) and its
@@ -154,7 +158,11 @@ def build_index(
                 embedding_model
                 if isinstance(embedding_model, Embeddings)
                 else KlueEmbeddings(
-                    model_name_or_path=str(embedding_model), device=device, batch_size=batch_size
+                    model_name_or_path=str(embedding_model),
+                    device=device,
+                    batch_size=batch_size,
+                    backend=backend,
+                    workers=workers,
                 )
             )
             name = model_path(embedding_fingerprint(embeddings)["name"])
@@ -428,7 +436,9 @@ def load_retriever(
     ``embedding_model`` defaults to the model recorded in the manifest. ``hybrid_fusion``:
     ``store`` (inside Qdrant, the default for a Qdrant index) or ``package``. ``reranker`` (a model
     path, a ``CrossEncoder`` or a :class:`CrossEncoderReranker`) reorders ``k`` candidates to
-    ``top_n``; ``reranker_kwargs`` are :class:`~lc_klue.retrieval.pipeline.RerankStage` fields.
+    ``top_n``; ``reranker_kwargs`` are :class:`~lc_klue.retrieval.pipeline.RerankStage` fields
+    (``window``, ``cascade_margin`` …) and ``batch_size``, ``max_length``, ``backend`` (of
+    every model loaded here: ``onnx``/``int8`` on the CPU).
     """
     root = Path(index_dir).expanduser()
     manifest = read_manifest(root)
@@ -454,7 +464,11 @@ def load_retriever(
         else:
             from lc_klue.models.embeddings import KlueEmbeddings
 
-            embeddings[model_name] = KlueEmbeddings(model_name_or_path=model_name, device=device)
+            embeddings[model_name] = KlueEmbeddings(
+                model_name_or_path=model_name,
+                device=device,
+                backend=reranker_kwargs.get("backend"),
+            )
     bm25: BaseRetriever | None = None
     if qdrant:
         collection = qdrant_store().open_qdrant_index(
@@ -494,7 +508,7 @@ def load_retriever(
         cross_encoders=cross_encoders,
         **{
             key: reranker_kwargs[key]
-            for key in ("batch_size", "max_length")
+            for key in ("batch_size", "max_length", "backend")
             if key in reranker_kwargs
         },
     )
@@ -507,7 +521,8 @@ def _rerank_stage(
     """The rerank stage of a reranker given as a path, a model or a compressor."""
     if reranker is None:
         return [], {}
-    fields: dict[str, Any] = {k: kwargs[k] for k in ("fusion", "fusion_weight") if k in kwargs}
+    names = ("fusion", "fusion_weight", "window", "cascade_margin")
+    fields: dict[str, Any] = {k: kwargs[k] for k in names if k in kwargs}
     if isinstance(reranker, str | Path):
         return [{"kind": "rerank", "cross_encoder": str(reranker), **fields}], {}
     if isinstance(reranker, CrossEncoderReranker):

@@ -18,9 +18,10 @@ error. All queries of a batch are analysed with one Kiwi call.
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import bm25s
 import numpy as np
@@ -30,7 +31,13 @@ from lc_klue.data import context_id
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.ranking import bm25_idf
 from lc_klue.storage import atomic_write_text
-from lc_klue.text import char_ngrams, kiwi_tokenize, split_sentences, with_bigrams
+from lc_klue.text import (
+    char_ngrams,
+    kiwi_tokenize,
+    sentence_spans,
+    split_sentences,
+    with_bigrams,
+)
 
 FORMAT = "lc-klue-lexical-features"
 
@@ -206,3 +213,95 @@ class LexicalFeatures:
                 feats[row, 5:] = self._window_coverage(int(p), query_idf, total)
             out.append(feats)
         return out
+
+
+class PassageWindows:
+    """The best window of each candidate passage for a question, for a cross-encoder that
+    reads ``budget`` tokens of passage instead of the whole (windowed reranking).
+
+    A window is a run of whole sentences of at most ``budget`` tokens (``count_tokens``: the
+    reranker's tokenizer; default Kiwi morphemes) that covers the most of the question's
+    content morphemes, each weighted by its IDF among the question's candidates (the
+    ``window<N>`` coverage of :class:`LexicalFeatures`, on sentences). Ties go to the earlier
+    window; a passage within the budget is its own window; a longer single sentence stays whole
+    (the model truncates it). Passage analyses (sentences, their morphemes and token counts) are
+    cached for the most recent ``cache`` texts: passages recur across questions.
+    """
+
+    def __init__(
+        self,
+        budget: int,
+        count_tokens: Callable[[list[str]], list[int]] | None = None,
+        cache: int = 50_000,
+    ) -> None:
+        if budget <= 0:
+            raise RetrievalError(f"window budget must be positive, got {budget}")
+        self.budget = int(budget)
+        self._count = count_tokens
+        self._cache_size = cache
+        self._cache: OrderedDict[str, _Analysed] = OrderedDict()
+
+    def analyse(self, texts: Sequence[str]) -> None:
+        """Analyse (and cache) the passages not yet seen, all in one Kiwi call."""
+        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if not todo:
+            return
+        spans = sentence_spans(todo)
+        sentences = [s for per in spans for s, _, _ in per]
+        tokens = kiwi_tokenize(sentences) if sentences else []
+        counts = self._count(sentences) if self._count and sentences else [len(t) for t in tokens]
+        j = 0
+        for text, per in zip(todo, spans, strict=True):
+            n = len(per)
+            sets = [frozenset(t) for t in tokens[j : j + n]]
+            self._cache[text] = _Analysed(
+                [(a, b) for _, a, b in per],
+                sets,
+                [int(c) for c in counts[j : j + n]],
+                frozenset().union(*sets),
+            )
+            j += n
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+    def select(
+        self, queries: Sequence[str], candidates: Sequence[Sequence[str]]
+    ) -> list[list[str]]:
+        """Per query, the window text of each of its candidate passages."""
+        if len(queries) != len(candidates):
+            raise RetrievalError(f"{len(queries)} queries but {len(candidates)} candidate lists")
+        self.analyse([t for texts in candidates for t in texts])
+        out = []
+        for tokens, texts in zip(kiwi_tokenize(list(queries)), candidates, strict=True):
+            analysed = [self._cache[t] for t in texts]
+            terms = set(tokens)
+            df = Counter(t for a in analysed for t in terms & a.terms)
+            weights = {t: float(bm25_idf(df.get(t, 0), max(len(texts), 1))) for t in terms}
+            out.append([self._window(t, a, weights) for t, a in zip(texts, analysed, strict=True)])
+        return out
+
+    def _window(self, text: str, a: _Analysed, weights: dict[str, float]) -> str:
+        if not a.spans or sum(a.counts) <= self.budget:
+            return text
+        hits = [frozenset(weights.keys() & s) for s in a.sets]
+        best, best_span = -1.0, (0, 0)
+        for start in range(len(a.spans)):
+            used, end = 0, start
+            covered: set[str] = set()
+            while end < len(a.spans) and (end == start or used + a.counts[end] <= self.budget):
+                used += a.counts[end]
+                covered |= hits[end]
+                end += 1
+            score = sum(weights[t] for t in covered)
+            if score > best:
+                best, best_span = score, (start, end - 1)
+        return text[a.spans[best_span[0]][0] : a.spans[best_span[1]][1]]
+
+
+class _Analysed(NamedTuple):
+    """A passage's sentences: character spans, content-morpheme sets, token counts."""
+
+    spans: list[tuple[int, int]]
+    sets: list[frozenset[str]]
+    counts: list[int]
+    terms: frozenset[str]

@@ -212,6 +212,12 @@ class RerankStage(_Spec):
     """Weight of the cross-encoder rank in ``rrf`` fusion."""
     keep: int | None = Field(default=None, gt=0)
     """Passages passed on (None: all of them; the last stage returns ``top_n``)."""
+    window: int | None = Field(default=None, gt=0)
+    """Passage tokens the cross-encoder reads: the best window by lexical coverage of the
+    question (None: the passage from its start, up to the model's length)."""
+    cascade_margin: float | None = None
+    """Keep the previous stage's order when its top-1 score leads top-2 by at least this
+    (fitted on training questions); None: always rerank."""
 
 
 Stage = Annotated[FusionStage | RerankStage, Field(discriminator="kind")]
@@ -263,7 +269,8 @@ class PipelineSpec(_Spec):
 class PipelineParts:
     """A passage corpus and everything built over it, each made once and shared.
 
-    Models load on first use (``device``, ``batch_size``, ``max_length`` apply); indexes are
+    Models load on first use (``device``, ``batch_size``, ``max_length``, ``backend`` apply:
+    ``onnx``/``int8`` run bi- and cross-encoders in ONNX Runtime on the CPU); indexes are
     built over :attr:`documents` unless already given (``stores`` by embedding-model name,
     ``bm25`` by ``(k1, b)``, ``cross_encoders`` by name — e.g. loaded from an index).
     """
@@ -280,8 +287,10 @@ class PipelineParts:
         bm25: Mapping[tuple[float, float], BaseRetriever] | None = None,
         embeddings: Mapping[str, Embeddings] | None = None,
         cross_encoders: Mapping[str, Any] | None = None,
+        backend: str | None = None,
     ) -> None:
         self.documents = list(documents)
+        self.backend = backend
         if not self.documents and not (stores or bm25):
             raise RetrievalError("the corpus is empty: nothing to retrieve from")
         self.device, self.batch_size, self.max_length = device, batch_size, max_length
@@ -312,7 +321,10 @@ class PipelineParts:
             from lc_klue.models.embeddings import KlueEmbeddings
 
             self._embeddings[name] = KlueEmbeddings(
-                model_name_or_path=name, device=self.device, batch_size=self.batch_size
+                model_name_or_path=name,
+                device=self.device,
+                batch_size=self.batch_size,
+                backend=self.backend,
             )
         return self._embeddings[name]
 
@@ -336,7 +348,9 @@ class PipelineParts:
         if name not in self._cross_encoders:
             from lc_klue.models.reranker import load_cross_encoder
 
-            self._cross_encoders[name] = load_cross_encoder(name, self.device, self.max_length)
+            self._cross_encoders[name] = load_cross_encoder(
+                name, self.device, self.max_length, backend=self.backend
+            )
         return self._cross_encoders[name]
 
     def lexical(self, windows: Sequence[int]) -> Any:
@@ -416,6 +430,8 @@ def build_pipeline(spec: PipelineSpec, parts: PipelineParts) -> BaseRetriever:
                 batch_size=parts.batch_size,
                 fusion=stage.fusion,
                 fusion_weight=stage.fusion_weight,
+                window=stage.window,
+                cascade_margin=stage.cascade_margin,
             )
             current = RerankingRetriever(base_compressor=reranker, base_retriever=current)
         previous = stage

@@ -7,6 +7,7 @@ import pytest
 
 from lc_klue.errors import DataError
 from lc_klue.ranking import (
+    fit_cascade_margin,
     gold_ranks,
     hit_at_k,
     mean_reciprocal_rank,
@@ -133,3 +134,23 @@ def test_tune_weights_finds_the_informative_feature() -> None:
     assert kept == {"first_stage": 1.0}  # no change is worth a gain of 1.0
     with pytest.raises(DataError, match="no tuning questions"):
         tune_weights([], [], ["a"])
+
+
+def test_fit_cascade_margin_skips_the_most_without_losing_hit_at_1() -> None:
+    margins = [0.9, 0.8, 0.5, 0.3, 0.1, 0.05]
+    first = [True, True, True, False, False, True]
+    rerank = [True, True, False, True, True, False]
+    fit = fit_cascade_margin(margins, first, rerank)
+    # reranking all: 4/6; keeping the first stage above 0.5 gives 5/6, above 0.8 gives 4/6;
+    # above 0.05 (all) 4/6 too, the most skipped at no loss
+    assert fit["threshold"] == 0.05 and fit["skipped"] == 1.0
+    assert fit["hit@1"] == pytest.approx(4 / 6) == fit["hit@1_always_rerank"]
+    # a perfect reranker: skip only where the first stage is right too (margins >= 0.5)
+    strong = fit_cascade_margin(margins, first, [True] * 6)
+    assert strong["threshold"] == 0.5 and strong["skipped"] == 0.5 and strong["hit@1"] == 1.0
+    never = fit_cascade_margin(margins, [False] * 6, [True] * 6)
+    assert never["threshold"] is None and never["skipped"] == 0.0
+    loose = fit_cascade_margin(margins, first, [True] * 6, tolerance=0.2)  # 5/6 >= 1 - 0.2
+    assert loose["threshold"] == 0.3 and loose["skipped"] == pytest.approx(4 / 6)
+    with pytest.raises(DataError, match="same non-zero number"):
+        fit_cascade_margin([0.1], [True, False], [True])

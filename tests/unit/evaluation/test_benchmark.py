@@ -160,6 +160,19 @@ def test_rerank_speed_compares_the_same_pairs(tiny_models: TinyModelFactory) -> 
     out = rerank_speed(model, queries, cands, batch_size=4)
     assert out["pairs"] == 5 and out["identical_rankings"] == 2
     assert out["per_query_s"] > 0 and out["batched_s"] > 0
+    # variants rerank the same candidates; quality against gold ids, agreement with the book
+    from lc_klue.data import context_id
+    from lc_klue.retrieval import CrossEncoderReranker
+
+    gold = [context_id(cands[0][0]), context_id(cands[1][0])]
+    windowed = CrossEncoderReranker(model=model, window=1000)  # whole passages: the same
+    out = rerank_speed(model, queries, cands, 4, gold=gold, variants={"window": windowed})
+    assert set(out["configs"]) == {"book", "batched", "window"}
+    book, window = out["configs"]["book"], out["configs"]["window"]
+    assert window["top1_agreement"] == 1.0 and window["hit@1"] == book["hit@1"]
+    assert window["pairs_scored"] == 5 and out["speedup"] == pytest.approx(
+        out["per_query_s"] / out["fastest_s"]
+    )
 
 
 def test_tagged_rows_and_dev_tuning(tiny_models: TinyModelFactory) -> None:

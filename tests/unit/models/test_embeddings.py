@@ -117,3 +117,14 @@ async def test_async_matches_sync(emb: KlueEmbeddings) -> None:
     np.testing.assert_allclose(
         await emb.aembed_documents(TEXTS), emb.embed_documents(TEXTS), atol=1e-6
     )
+
+
+def test_the_progress_bar_counts_texts(
+    emb: KlueEmbeddings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    texts = [f"{t} {i}" for i in range(5) for t in TEXTS]  # several steps of the bar
+    shown = emb.model_copy(update={"show_progress": True, "batch_size": 1})
+    with_bar = np.asarray(shown.embed_documents(texts))
+    np.testing.assert_allclose(with_bar, np.asarray(emb.embed_documents(texts)), atol=1e-5)
+    err = capsys.readouterr().err
+    assert "Embedding" in err and f"{len(texts)}/{len(texts)}" in err and "text/s" in err

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from langchain_core.documents import Document
 
 from lc_klue.errors import RetrievalError
 from lc_klue.retrieval import CrossEncoderReranker
+from lc_klue.retrieval.compressor import first_stage_margin
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +71,52 @@ def test_bad_input(cross_encoder, candidates) -> None:
         CrossEncoderReranker(model=cross_encoder).compress_documents(cands[0], " ")
     with pytest.raises(ValueError, match="top_n"):
         CrossEncoderReranker(model=cross_encoder, top_n=0)
+
+
+def test_windowed_reranking_keeps_the_api(cross_encoder, candidates) -> None:
+    queries, cands = candidates
+    full = CrossEncoderReranker(model=cross_encoder, top_n=5)
+    windowed = CrossEncoderReranker(model=cross_encoder, top_n=5, window=1000)
+    # a window larger than every passage is the whole passage: the same ranking and scores
+    a, b = (
+        full.compress_documents_batch(cands, queries),
+        windowed.compress_documents_batch(cands, queries),
+    )
+    assert [[d.id for d in r] for r in a] == [[d.id for d in r] for r in b]
+    assert [d.metadata["relevance_score"] for d in a[0]] == pytest.approx(
+        [d.metadata["relevance_score"] for d in b[0]]
+    )
+    short = CrossEncoderReranker(model=cross_encoder, top_n=5, window=12)
+    kept = short.compress_documents_batch(cands, queries)
+    originals = {d.id: d.page_content for c in cands for d in c}
+    for row in kept:  # the Documents returned are the whole passages, scored on windows
+        assert len(row) == 5 and all(d.page_content == originals[d.id] for d in row)
+        assert all(isinstance(d.metadata["cross_encoder_score"], float) for d in row)
+    with pytest.raises(ValueError, match="window"):
+        CrossEncoderReranker(model=cross_encoder, window=0)
+
+
+def test_cascade_keeps_confident_first_stage_rankings(cross_encoder, candidates) -> None:
+    queries, cands = candidates
+    assert all("retrieval_score" in d.metadata for d in cands[0])  # the store's cosine
+    assert first_stage_margin(cands[0]) == pytest.approx(
+        cands[0][0].metadata["retrieval_score"] - cands[0][1].metadata["retrieval_score"]
+    )
+    margins = [first_stage_margin(c) for c in cands]
+    threshold = sorted(margins)[len(margins) // 2]  # about half are confident
+    cascade = CrossEncoderReranker(model=cross_encoder, top_n=4, cascade_margin=threshold)
+    always = CrossEncoderReranker(model=cross_encoder, top_n=4)
+    out, reranked = (
+        cascade.compress_documents_batch(cands, queries),
+        always.compress_documents_batch(cands, queries),
+    )
+    for c, m, got, ce in zip(cands, margins, out, reranked, strict=True):
+        if m >= threshold:  # confident: the first stage's top 4, marked as not reranked
+            assert [d.id for d in got] == [d.id for d in c[:4]]
+            assert all(d.metadata["reranked"] is False for d in got)
+        else:
+            assert [d.id for d in got] == [d.id for d in ce]
+    assert first_stage_margin([]) is None
+    assert first_stage_margin([Document(page_content="x")]) is None  # no score: always rerank
+    one = Document(page_content="x", metadata={"rrf_score": 0.5})
+    assert first_stage_margin([one]) == float("inf")

@@ -134,3 +134,21 @@ def test_built_pipelines_share_their_parts(news_qa, tiny_models, cross_encoder) 
     assert other.embeddings(bi) is parts.embeddings(bi) and other.store(bi) is not parts.store(bi)
     with pytest.raises(RetrievalError, match="corpus is empty"):
         PipelineParts([])
+
+
+def test_rerank_stage_window_and_cascade(news_qa, cross_encoder) -> None:
+    parts = PipelineParts(mrc_documents(news_qa), cross_encoders={"ce": cross_encoder})
+    spec = PipelineSpec.checked(
+        first_stage={"kind": "bm25"},
+        stages=[{"kind": "rerank", "cross_encoder": "ce", "window": 64, "cascade_margin": 2.5}],
+        k=8,
+        top_n=3,
+    )
+    assert PipelineSpec.model_validate_json(spec.model_dump_json()) == spec
+    retriever = build_pipeline(spec, parts)
+    assert retriever.base_compressor.window == 64
+    assert retriever.base_compressor.cascade_margin == 2.5
+    got = retriever.batch(list(news_qa["question"][:3]))
+    assert [len(r) for r in got] == [3, 3, 3]
+    with pytest.raises(RetrievalError, match="window"):
+        PipelineSpec.checked(stages=[{"kind": "rerank", "cross_encoder": "ce", "window": 0}])
