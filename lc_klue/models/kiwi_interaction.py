@@ -24,9 +24,7 @@ few thousand questions.
 from __future__ import annotations
 
 import itertools
-import json
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,16 +32,15 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from sentence_transformers.base.modules import InputModule
 from torch import nn
 
 from lc_klue.errors import ModelError
 from lc_klue.models.cong import kiwi_model_version
 from lc_klue.models.kiwi_vocab import KiwiVocab
+from lc_klue.models.module_io import read_module, save_weights
 from lc_klue.text import char_ngrams
 
-WEIGHTS_FILE = "model.safetensors"
 #: Centres of the soft kernels (cosine of CoNg vectors) and their width.
 SOFT_KERNELS = (0.9, 0.7, 0.5, 0.3)
 SOFT_WIDTH = 0.1
@@ -214,8 +211,7 @@ class KiwiInteraction(InputModule):
     ) -> None:
         """Write the configuration and the weights (safetensors; vectors and IDF included)."""
         self.save_config(output_path)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, os.path.join(output_path, WEIGHTS_FILE))
+        save_weights(self, output_path)
 
     @classmethod
     def load(  # type: ignore[override]
@@ -223,8 +219,7 @@ class KiwiInteraction(InputModule):
     ) -> KiwiInteraction:
         """Load a module saved by :meth:`save` (a local directory)."""
         root = Path(model_name_or_path) / subfolder
-        config = json.loads((root / cls.config_file_name).read_text(encoding="utf-8"))
-        state = load_file(str(root / WEIGHTS_FILE))
+        config, state = read_module(root, cls.config_file_name)
         module = cls(**config, vectors=state.pop("vectors"), idf=state.pop("idf"))
         state.pop("centres", None)
         module.load_state_dict(state, strict=False)

@@ -26,9 +26,7 @@ the 2,048-dimension sketch (the defaults).
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,15 +34,14 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from sentence_transformers.base.modules import InputModule
 from torch import nn
 
 from lc_klue.errors import ModelError
 from lc_klue.models.cong import kiwi_model_version
 from lc_klue.models.kiwi_vocab import KiwiVocab
+from lc_klue.models.module_io import read_module, save_weights
 
-WEIGHTS_FILE = "model.safetensors"
 #: Fewest weight a morpheme can get (its learned log-weight is clamped above log of this).
 MIN_WEIGHT = 1e-3
 #: Morphemes whose lexical code is kept in memory.
@@ -193,8 +190,7 @@ class KiwiStaticEmbedding(InputModule):
     ) -> None:
         """Write the configuration and the two tables (safetensors)."""
         self.save_config(output_path)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, os.path.join(output_path, WEIGHTS_FILE))
+        save_weights(self, output_path)
 
     @classmethod
     def load(  # type: ignore[override]
@@ -202,8 +198,7 @@ class KiwiStaticEmbedding(InputModule):
     ) -> KiwiStaticEmbedding:
         """Load a module saved by :meth:`save` (a local directory)."""
         root = Path(model_name_or_path) / subfolder
-        config = json.loads((root / cls.config_file_name).read_text(encoding="utf-8"))
-        state = load_file(str(root / WEIGHTS_FILE))
+        config, state = read_module(root, cls.config_file_name)
         return cls(
             **config,
             vectors=state["semantic.weight"],

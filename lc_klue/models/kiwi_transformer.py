@@ -19,13 +19,11 @@ One module serves both model types:
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
 from sentence_transformers.base.modules import InputModule
 from torch import nn
 from transformers import AutoModel, BertConfig, PretrainedConfig, RobertaConfig
@@ -33,10 +31,10 @@ from transformers import AutoModel, BertConfig, PretrainedConfig, RobertaConfig
 from lc_klue.errors import ModelError
 from lc_klue.models.cong import kiwi_model_version
 from lc_klue.models.kiwi_vocab import KiwiVocab
+from lc_klue.models.module_io import read_module, save_weights
 from lc_klue.models.reranker import config_position_limit
 
 CONFIG_FILE = "kiwi_transformer_config.json"
-WEIGHTS_FILE = "model.safetensors"
 TASKS = ("embedding", "score")
 #: Segment ids: question (or single text), passage, passage morpheme found in the question,
 #: question morpheme found in the passage.
@@ -174,8 +172,7 @@ class KiwiTransformer(InputModule):
             "kiwi_model": self.kiwi_model,
         }
         Path(output_path, CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, os.path.join(output_path, WEIGHTS_FILE))
+        save_weights(self, output_path)
 
     @classmethod
     def load(  # type: ignore[override]
@@ -184,11 +181,10 @@ class KiwiTransformer(InputModule):
         """Load a module saved by :meth:`save` (a base or a trained model), as ``task`` when
         given (a cross-encoder can start from a bi-encoder; its head starts fresh)."""
         root = Path(model_name_or_path) / subfolder
-        config = json.loads((root / CONFIG_FILE).read_text(encoding="utf-8"))
+        config, state = read_module(root, CONFIG_FILE)
         if task is not None:
             config["task"] = task
         module = cls(**config)
-        state = load_file(str(root / WEIGHTS_FILE))
         if module.classifier is None:
             state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
         missing, unexpected = module.load_state_dict(state, strict=False)
