@@ -26,8 +26,9 @@ the 2,048-dimension sketch (the defaults).
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ from lc_klue.models.module_io import read_module, save_weights
 
 #: Fewest weight a morpheme can get (its learned log-weight is clamped above log of this).
 MIN_WEIGHT = 1e-3
-#: Morphemes whose lexical code is kept in memory.
+#: Morphemes whose lexical code is kept in memory (code slots).
 CODE_CACHE = 1_000_000
 
 
@@ -104,7 +105,9 @@ class KiwiStaticEmbedding(InputModule):
         rows = self.vocab.size
         self.semantic = nn.Embedding(rows, dim)
         self.log_weight = nn.Embedding(rows, 1)
-        self._codes: dict[int, tuple[list[int], list[float]]] = {}
+        self._slot_of: dict[int, int] = {}
+        self._code_index = np.zeros((0, lexical_nnz), dtype=np.int64)
+        self._code_sign = np.zeros((0, lexical_nnz), dtype=np.float32)
         with torch.no_grad():
             self.semantic.weight.copy_(_table(vectors, (rows, dim), 0.0))
             w = _table(weights, (rows,), 1.0).clamp_min(MIN_WEIGHT)
@@ -115,43 +118,67 @@ class KiwiStaticEmbedding(InputModule):
     def preprocess(
         self, inputs: Sequence[Any], prompt: str | None = None, **kwargs: Any
     ) -> dict[str, torch.Tensor]:
-        """Kiwi rows of every text, flattened with bag offsets (as ``nn.EmbeddingBag`` takes)."""
+        """Each distinct Kiwi morpheme of every text once, with its term frequency and sparse
+        code, flattened with bag offsets (as ``nn.EmbeddingBag`` takes); vectorised over the
+        batch."""
         texts = [str(t) for t in inputs]
         if prompt:
             texts = self._prepend_prompt(texts, prompt)
-        encoded = [
-            _term_counts(r[: self.max_seq_length], h[: self.max_seq_length])
-            for r, h, _ in self.vocab.encode_keys(texts)
-        ]
-        rows = [i for r, _, _ in encoded for i in r]
-        codes = [self._code(h) for _, hashes, _ in encoded for h in hashes]
-        counts = np.array([c for _, _, cs in encoded for c in cs], dtype=np.float32)
+        n, limit = len(texts), self.max_seq_length
+        encoded = self.vocab.encode_keys(texts)
+        lengths = np.fromiter((min(len(e.rows), limit) for e in encoded), np.int64, count=n)
+        total = int(lengths.sum())
+        rows = np.fromiter(_chain(e.rows[:limit] for e in encoded), np.int64, count=total)
+        slots = self._slots(_chain(e.hashes[:limit] for e in encoded), total)
+        bag = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        # each (text, morpheme) once, in order of first occurrence, with its count
+        pair = bag * max(len(self._slot_of), 1) + slots
+        _, first, counts = np.unique(pair, return_index=True, return_counts=True)
+        order = np.argsort(first, kind="stable")
+        first, counts = first[order], counts[order].astype(np.float32)
         k = self.tf_saturation
         tf = counts if k is None else counts * (k + 1) / (counts + k)
-        offsets = np.cumsum([0] + [len(r) for r, _, _ in encoded[:-1]])
-        index = np.array([c[0] for c in codes], dtype=np.int64).reshape(-1, self.lexical_nnz)
-        sign = np.array([c[1] for c in codes], dtype=np.float32).reshape(-1, self.lexical_nnz)
+        per_text = np.bincount(bag[first], minlength=n)
+        offsets = np.concatenate([[0], np.cumsum(per_text)[:-1]]).astype(np.int64)
+        code = slots[first]
         return {
-            "input_ids": torch.tensor(rows, dtype=torch.long),
-            "offsets": torch.as_tensor(offsets, dtype=torch.long),
-            "lexical_index": torch.from_numpy(index),
-            "lexical_sign": torch.from_numpy(sign / math.sqrt(self.lexical_nnz)),
-            "term_frequency": torch.from_numpy(tf),
+            "input_ids": torch.from_numpy(rows[first]),
+            "offsets": torch.from_numpy(offsets),
+            "lexical_index": torch.from_numpy(self._code_index[code]),
+            "lexical_sign": torch.from_numpy(self._code_sign[code]),
+            "term_frequency": torch.from_numpy(tf.astype(np.float32)),
         }
 
-    def _code(self, key_hash: int) -> tuple[list[int], list[float]]:
-        """The sparse random code of a morpheme: ``lexical_nnz`` coordinates and signs drawn
-        from its ``form/tag`` hash and the sketch seed (cached)."""
-        code = self._codes.get(key_hash)
-        if code is None:
-            rng = np.random.default_rng([key_hash, self.sketch_seed])
-            code = (
-                rng.integers(0, self.lexical_dim, self.lexical_nnz).tolist(),
-                (rng.integers(0, 2, self.lexical_nnz) * 2 - 1).astype(float).tolist(),
-            )
-            if len(self._codes) < CODE_CACHE:
-                self._codes[key_hash] = code
-        return code
+    def _slots(self, hashes: Iterable[int], count: int) -> np.ndarray:
+        """The code slot of each morpheme hash; a new morpheme gets its sparse random code
+        (``lexical_nnz`` coordinates and signs drawn from its ``form/tag`` hash and the sketch
+        seed, scaled by ``1/sqrt(nnz)``) in a new slot. At most :data:`CODE_CACHE` slots are
+        kept (then they start afresh)."""
+        slot_of = self._slot_of
+        if len(slot_of) >= CODE_CACHE:
+            slot_of.clear()
+        out = np.empty(count, dtype=np.int64)
+        for i, key_hash in enumerate(hashes):
+            slot = slot_of.get(key_hash)
+            if slot is None:
+                slot = slot_of[key_hash] = len(slot_of)
+                self._add_code(slot, key_hash)
+            out[i] = slot
+        return out
+
+    def _add_code(self, slot: int, key_hash: int) -> None:
+        """Draw the code of ``key_hash`` into ``slot`` (the tables grow by doubling)."""
+        if slot >= len(self._code_index):
+            size = max(2 * len(self._code_index), 1024)
+            index = np.zeros((size, self.lexical_nnz), dtype=np.int64)
+            sign = np.zeros((size, self.lexical_nnz), dtype=np.float32)
+            index[: len(self._code_index)] = self._code_index
+            sign[: len(self._code_sign)] = self._code_sign
+            self._code_index, self._code_sign = index, sign
+        rng = np.random.default_rng([key_hash, self.sketch_seed])
+        self._code_index[slot] = rng.integers(0, self.lexical_dim, self.lexical_nnz)
+        signs = rng.integers(0, 2, self.lexical_nnz) * 2 - 1
+        self._code_sign[slot] = signs / math.sqrt(self.lexical_nnz)
 
     # ------------------------------------------------------------------ forward
 
@@ -218,12 +245,6 @@ def _table(
     return out
 
 
-def _term_counts(rows: list[int], hashes: list[int]) -> tuple[list[int], list[int], list[int]]:
-    """Each distinct morpheme of a text once (first row, hash) with its count."""
-    first: dict[int, int] = {}
-    counts: dict[int, int] = {}
-    for row, key in zip(rows, hashes, strict=True):
-        first.setdefault(key, row)
-        counts[key] = counts.get(key, 0) + 1
-    keys = list(first)
-    return [first[k] for k in keys], keys, [counts[k] for k in keys]
+def _chain(parts: Iterable[list[int]]) -> Iterator[int]:
+    """The items of ``parts`` one after another."""
+    return itertools.chain.from_iterable(parts)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -30,6 +30,8 @@ ALLOMORPHS = {"는": "은", "를": "을", "가": "이", "와": "과", "은": "�
 #: Texts whose analysis :meth:`KiwiVocab.encode_keys` keeps (passages recur while training
 #: and reranking; Kiwi's analysis is the slow part).
 CACHE_TEXTS = 50_000
+#: Distinct tokens (id, form, tag) whose row and hash :meth:`KiwiVocab.lookup` keeps.
+TOKEN_CACHE = 1_000_000
 
 
 def token_key(form: str, tag: str) -> str:
@@ -66,6 +68,8 @@ class KiwiVocab:
         self.oov_buckets = oov_buckets
         self.content_only = content_only
         self._cache: OrderedDict[str, Encoded] = OrderedDict()
+        self._tokens: dict[tuple[int, str, str], tuple[int, int]] = {}
+        self._kept_tags: dict[str, bool] = {}
 
     @property
     def size(self) -> int:
@@ -108,6 +112,36 @@ class KiwiVocab:
         """Whether a token is encoded (all, or content morphemes only)."""
         return not self.content_only or base_tag(token.tag) in CONTENT_TAGS
 
+    def lookup(self, token: Any) -> tuple[int, int]:
+        """The row and the ``form/tag`` hash (:func:`stable_hash`) of one Kiwi ``Token``
+        (kept for the most frequent :data:`TOKEN_CACHE` distinct tokens)."""
+        key = (int(token.id), token.form, token.tag)
+        found = self._tokens.get(key)
+        if found is None:
+            found = (self.row(token), stable_hash(token_key(token.form, token.tag)))
+            if len(self._tokens) >= TOKEN_CACHE:
+                self._tokens.clear()
+            self._tokens[key] = found
+        return found
+
+    def _encode_tokens(self, tokens: Iterable[Any]) -> Encoded:
+        """Rows, hashes and sentence numbers of the kept ``tokens`` of one text."""
+        rows: list[int] = []
+        hashes: list[int] = []
+        sentences: list[int] = []
+        kept_tags = self._kept_tags
+        for t in tokens:
+            tag = t.tag
+            kept = kept_tags.get(tag)
+            if kept is None:
+                kept = kept_tags[tag] = not self.content_only or base_tag(tag) in CONTENT_TAGS
+            if kept:
+                row, key_hash = self.lookup(t)
+                rows.append(row)
+                hashes.append(key_hash)
+                sentences.append(t.sent_position)
+        return Encoded(rows, hashes, sentences)
+
     def analyse(self, texts: Sequence[str]) -> list[list[Any]]:
         """Kiwi's tokens of each text, in one batched call (empty texts give no tokens)."""
         texts = list(texts)
@@ -130,18 +164,26 @@ class KiwiVocab:
     def encode_keys(self, texts: Sequence[str]) -> list[Encoded]:
         """Per text, the rows, ``form/tag`` hashes (:func:`stable_hash`) and sentence numbers of
         its kept tokens; analyses are cached (the most recent :data:`CACHE_TEXTS` texts)."""
-        todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        for text, tokens in zip(todo, self.analyse(todo), strict=True):
-            kept = [t for t in tokens if self.keep(t)]
-            self._cache[text] = Encoded(
-                [self.row(t) for t in kept],
-                [stable_hash(token_key(t.form, t.tag)) for t in kept],
-                [int(t.sent_position) for t in kept],
-            )
-            if len(self._cache) > CACHE_TEXTS:
-                self._cache.popitem(last=False)
+        cache = self._cache
+        todo = list(dict.fromkeys(t for t in texts if t not in cache))
+        fresh = {text: self._encode_tokens(tokens) for text, tokens in self._stream(todo)}
         out = []
         for text in texts:
-            self._cache.move_to_end(text)
-            out.append(self._cache[text])
+            found = fresh.get(text)
+            if found is None:
+                found = cache[text]
+                cache.move_to_end(text)
+            out.append(found)
+        for text, encoded in fresh.items():
+            cache[text] = encoded
+        while len(cache) > CACHE_TEXTS:
+            cache.popitem(last=False)
         return out
+
+    def _stream(self, texts: list[str]) -> Iterator[tuple[str, Iterable[Any]]]:
+        """``(text, tokens)`` as Kiwi's workers finish them (the caller's work on one text
+        overlaps the analysis of the next); empty texts give no tokens."""
+        todo = [t for t in texts if t.strip()]
+        analysed = iter(get_kiwi().tokenize(todo)) if todo else iter(())
+        for text in texts:
+            yield text, (next(analysed) if text.strip() else ())

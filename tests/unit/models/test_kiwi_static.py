@@ -73,3 +73,44 @@ def test_a_repeated_morpheme_counts_with_saturation(static_dir) -> None:
     assert len(counts) == 2  # each distinct morpheme once
     k = module.tf_saturation
     assert sorted(counts) == pytest.approx(sorted([1.0, 4 * (k + 1) / (4 + k)]))
+
+
+def _reference_embedding(module, text: str) -> np.ndarray:
+    """One text's embedding written out plainly, morpheme by morpheme (the module docstring's
+    definition), to check the batched, vectorised preprocess and forward against."""
+    rows, hashes, _ = module.vocab.encode_keys([text])[0]
+    counts: dict[int, list] = {}
+    for row, key in zip(rows, hashes, strict=True):
+        counts.setdefault(key, [row, 0])[1] += 1
+    semantic = np.zeros(module.dim)
+    lexical = np.zeros(module.lexical_dim)
+    weights = np.exp(module.log_weight.weight.detach().numpy()[:, 0])
+    vectors = module.semantic.weight.detach().numpy()
+    k = module.tf_saturation
+    for key, (row, tf) in counts.items():
+        w = weights[row] * (tf * (k + 1) / (tf + k))
+        semantic += w * vectors[row]
+        rng = np.random.default_rng([key, module.sketch_seed])
+        index = rng.integers(0, module.lexical_dim, module.lexical_nnz)
+        sign = rng.integers(0, 2, module.lexical_nnz) * 2 - 1
+        np.add.at(lexical, index, w * sign / np.sqrt(module.lexical_nnz))
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        return v / max(np.linalg.norm(v), 1e-12)
+
+    share = module.lexical_share
+    return np.concatenate([np.sqrt(1 - share) * unit(semantic), np.sqrt(share) * unit(lexical)])
+
+
+def test_batched_embeddings_match_the_plain_definition(static_dir) -> None:
+    model = SentenceTransformer(str(static_dir), trust_remote_code=True, device="cpu")
+    texts = [
+        "손흥민은 토트넘 축구 클럽에서 뛴다. 손흥민은 주장이다.",
+        "",
+        "1945년과 1950년 사이",
+        "Seoul 서울 SEOUL seoul",
+        "축구 축구 축구 야구",
+    ]
+    batched = model.encode(texts, batch_size=3, convert_to_numpy=True)
+    for text, got in zip(texts, batched, strict=True):
+        np.testing.assert_allclose(got, _reference_embedding(model[0], text), atol=1e-5)

@@ -52,3 +52,15 @@ def test_encode_keys_caches_analyses() -> None:
     assert len(rows) == len(hashes) == len(sentences) > 0
     sentences = vocab.encode_keys(["첫 문장이다. 둘째 문장이다."])[0].sentences
     assert sentences[0] == 0 and sentences[-1] == 1 and sentences == sorted(sentences)
+
+
+def test_a_batch_larger_than_the_cache_is_encoded_whole(monkeypatch) -> None:
+    import lc_klue.models.kiwi_vocab as kiwi_vocab
+
+    monkeypatch.setattr(kiwi_vocab, "CACHE_TEXTS", 2)
+    vocab = KiwiVocab(content_only=True)
+    texts = ["서울", "부산", "대구", "", "서울"]
+    encoded = vocab.encode_keys(texts)
+    assert encoded[0] == encoded[4] and encoded[3].rows == []
+    assert [e.rows for e in encoded[:3]] == [vocab.encode([t])[0] for t in texts[:3]]
+    assert len(vocab._cache) == 2
