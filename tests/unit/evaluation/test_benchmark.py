@@ -173,6 +173,9 @@ def test_rerank_speed_compares_the_same_pairs(tiny_models: TinyModelFactory) -> 
     assert window["pairs_scored"] == 5 and out["speedup"] == pytest.approx(
         out["per_query_s"] / out["fastest_s"]
     )
+    # the same rankings lose no hit@1: every variant is within the tolerance
+    assert window["hit@1_change"] == 0.0 and out["fastest_within_tolerance"] == out["fastest"]
+    assert out["speedup_within_tolerance"] == out["speedup"]
 
 
 def test_tagged_rows_and_dev_tuning(tiny_models: TinyModelFactory) -> None:
