@@ -8,7 +8,7 @@ copied) to a JSONL passage file, then runs ``lc-klue index FILE OUT --kinds dens
 
     python examples/index_throughput.py KorQuAD_v1.0_dev.json work/ \\
         --model kiwi:static=models/kiwi-static --model mini=models/timing-mini-bi -n 100000 \
-        "--option=--no-progress --workers 2"
+        "--option=--no-progress --workers 2" --analysis-bound
 """
 
 from __future__ import annotations
@@ -59,17 +59,46 @@ def index_once(passages: Path, model: str, out: Path, n: int, extra: list[str]) 
     }
 
 
+def analysis_bound(passages: Path, n: int) -> dict:
+    """Kiwi's morphological analysis alone over the same passages (Kiwi's own threads, no
+    model, no index): the ceiling of any Kiwi-based model's indexing rate here."""
+    from lc_klue.text import get_kiwi
+
+    texts = [json.loads(line)["context"] for line in passages.open(encoding="utf-8")][:n]
+    kiwi = get_kiwi()
+    kiwi.tokenize(texts[:100])  # warm up
+    start, cpu = time.perf_counter(), time.process_time()
+    for _ in kiwi.tokenize(texts):
+        pass
+    seconds = time.perf_counter() - start
+    return {
+        "model": "Kiwi analysis only",
+        "passages": n,
+        "seconds": round(seconds, 2),
+        "passages_per_s": round(n / seconds, 1),
+        "cpu_per_wall": round((time.process_time() - cpu) / seconds, 2),
+        "kiwi_threads": kiwi.num_workers,
+    }
+
+
 def main() -> None:
     """Command line (see the module docstring)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("data", help="MRC file the synthetic passages are drawn from")
     p.add_argument("work", type=Path, help="folder for the passage file and the indexes")
-    p.add_argument("--model", action="append", required=True, help="NAME=MODEL_DIR")
+    p.add_argument("--model", action="append", default=[], help="NAME=MODEL_DIR")
     p.add_argument("-n", type=int, default=100_000, help="passages (default 100,000)")
     p.add_argument(
         "--option", action="append", default=[], help="extra `lc-klue index` flags (--option=…)"
     )
+    p.add_argument(
+        "--analysis-bound",
+        action="store_true",
+        help="also time Kiwi's analysis alone over the same passages (the ceiling of kiwi:*)",
+    )
     args = p.parse_args()
+    if not args.model and not args.analysis_bound:
+        p.error("give --model NAME=MODEL_DIR (or --analysis-bound)")
     args.work.mkdir(parents=True, exist_ok=True)
     passages = args.work / f"synthetic-{args.n}.jsonl"
     if not passages.is_file():
@@ -79,6 +108,9 @@ def main() -> None:
         extra = [o for opt in args.option for o in opt.split()]
         row = index_once(passages, model, args.work / f"index-{name}", args.n, extra)
         print(json.dumps({"name": name, **row}, ensure_ascii=False), flush=True)
+    if args.analysis_bound:
+        row = analysis_bound(passages, args.n)
+        print(json.dumps({"name": "kiwi-analysis", **row}, ensure_ascii=False), flush=True)
 
 
 if __name__ == "__main__":
