@@ -566,7 +566,7 @@ def _speed(s: BenchmarkSettings, full_parts: PipelineParts, data: _Data) -> dict
                 train_cands, data.train_questions
             )
             margins = [first_stage_margin(c) for c in train_cands]
-            fitted = dict(
+            fitted: dict[str, Any] = dict(
                 fit_cascade_margin(
                     [m if m is not None else float("-inf") for m in margins],
                     [
