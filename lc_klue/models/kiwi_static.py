@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +128,10 @@ class KiwiStaticEmbedding(InputModule):
         encoded = self.vocab.encode_keys(texts)
         lengths = np.fromiter((min(len(e.rows), limit) for e in encoded), np.int64, count=n)
         total = int(lengths.sum())
-        rows = np.fromiter(_chain(e.rows[:limit] for e in encoded), np.int64, count=total)
-        slots = self._slots(_chain(e.hashes[:limit] for e in encoded), total)
+        rows = np.fromiter(
+            itertools.chain.from_iterable(e.rows[:limit] for e in encoded), np.int64, count=total
+        )
+        slots = self._slots(itertools.chain.from_iterable(e.hashes[:limit] for e in encoded), total)
         bag = np.repeat(np.arange(n, dtype=np.int64), lengths)
         # each (text, morpheme) once, in order of first occurrence, with its count
         pair = bag * max(len(self._slot_of), 1) + slots
@@ -243,8 +245,3 @@ def _table(
     if tuple(out.shape) != shape:
         raise ValueError(f"expected a table of shape {shape}, got {tuple(out.shape)}")
     return out
-
-
-def _chain(parts: Iterable[list[int]]) -> Iterator[int]:
-    """The items of ``parts`` one after another."""
-    return itertools.chain.from_iterable(parts)

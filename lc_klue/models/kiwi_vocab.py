@@ -110,7 +110,14 @@ class KiwiVocab:
 
     def keep(self, token: Any) -> bool:
         """Whether a token is encoded (all, or content morphemes only)."""
-        return not self.content_only or base_tag(token.tag) in CONTENT_TAGS
+        return self._keeps(token.tag)
+
+    def _keeps(self, tag: str) -> bool:
+        """Whether tokens of Kiwi ``tag`` are encoded (one answer per tag, kept)."""
+        kept = self._kept_tags.get(tag)
+        if kept is None:
+            kept = self._kept_tags[tag] = not self.content_only or base_tag(tag) in CONTENT_TAGS
+        return kept
 
     def lookup(self, token: Any) -> tuple[int, int]:
         """The row and the ``form/tag`` hash (:func:`stable_hash`) of one Kiwi ``Token``
@@ -129,13 +136,8 @@ class KiwiVocab:
         rows: list[int] = []
         hashes: list[int] = []
         sentences: list[int] = []
-        kept_tags = self._kept_tags
         for t in tokens:
-            tag = t.tag
-            kept = kept_tags.get(tag)
-            if kept is None:
-                kept = kept_tags[tag] = not self.content_only or base_tag(tag) in CONTENT_TAGS
-            if kept:
+            if self._keeps(t.tag):
                 row, key_hash = self.lookup(t)
                 rows.append(row)
                 hashes.append(key_hash)
@@ -144,14 +146,7 @@ class KiwiVocab:
 
     def analyse(self, texts: Sequence[str]) -> list[list[Any]]:
         """Kiwi's tokens of each text, in one batched call (empty texts give no tokens)."""
-        texts = list(texts)
-        todo = [i for i, t in enumerate(texts) if t.strip()]
-        out: list[list[Any]] = [[] for _ in texts]
-        if todo:
-            analysed = get_kiwi().tokenize([texts[i] for i in todo])
-            for i, tokens in zip(todo, analysed, strict=True):
-                out[i] = list(tokens)
-        return out
+        return [list(tokens) for _, tokens in self._stream(list(texts))]
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """The rows of the kept tokens of each text."""
