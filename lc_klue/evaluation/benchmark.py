@@ -559,25 +559,23 @@ def _speed(s: BenchmarkSettings, full_parts: PipelineParts, data: _Data) -> dict
         train_cands = build_pipeline(
             PipelineSpec.checked(first_stage=fs, top_n=s.k), full_parts
         ).batch(data.train_questions)
+        margins = [
+            m if (m := first_stage_margin(c)) is not None else float("-inf") for c in train_cands
+        ]
+        first_correct = [
+            bool(c) and _ids(c)[0] == g for c, g in zip(train_cands, data.train_gold, strict=True)
+        ]
 
         def fit(window: int | None) -> dict[str, Any]:
             """The cascade margin of the reranker on ``window``, fitted on the train titles."""
             out = reranker(fast_model, window).compress_documents_batch(
                 train_cands, data.train_questions
             )
-            margins = [first_stage_margin(c) for c in train_cands]
+            reranked_correct = [
+                bool(o) and _ids(o)[0] == g for o, g in zip(out, data.train_gold, strict=True)
+            ]
             fitted: dict[str, Any] = dict(
-                fit_cascade_margin(
-                    [m if m is not None else float("-inf") for m in margins],
-                    [
-                        bool(c) and _ids(c)[0] == g
-                        for c, g in zip(train_cands, data.train_gold, strict=True)
-                    ],
-                    [
-                        bool(o) and _ids(o)[0] == g
-                        for o, g in zip(out, data.train_gold, strict=True)
-                    ],
-                )
+                fit_cascade_margin(margins, first_correct, reranked_correct)
             )
             fitted["fitted_on"] = f"{len(data.train_questions)} train-title questions"
             return fitted
@@ -590,8 +588,8 @@ def _speed(s: BenchmarkSettings, full_parts: PipelineParts, data: _Data) -> dict
                 variants[name] = reranker(fast_model, None, cascade_full["threshold"])
         cascade = fit(s.speed_window)
         if cascade["threshold"] is not None:
-            name = "+".join([*prefix, *([f"window{s.speed_window}"] if s.speed_window else [])])
-            name = f"{name}+cascade" if name else "cascade"
+            window = [f"window{s.speed_window}"] if s.speed_window else []
+            name = "+".join([*prefix, *window, "cascade"])
             variants[name] = reranker(fast_model, s.speed_window, cascade["threshold"])
     speed = rerank_speed(torch_model, qs, cands, s.batch_size, gold=gold, variants=variants)
     first_ids = [_ids(c) for c in cands]

@@ -60,6 +60,9 @@ def test_benchmark_runs_every_configuration(tiny_models: TinyModelFactory, tmp_p
     assert result["data"]["full_search_space"] == 32  # all distinct news passages
     assert result["data"]["book_search_space"] < 32  # the sample's own passages
     assert result["rerank_speed"]["identical_rankings"] == 4
+    # both cascades (windowed and whole-passage) are fitted on the tuning questions
+    for key in ("cascade", "cascade_full_passage"):
+        assert result["rerank_speed"][key]["fitted_on"] == "20 train-title questions"
     # fusion starts from the first stage and only accepts improvements on the tuning questions
     for config in ("fusion-lex", "fusion-lex-dense", "fusion-all"):
         tuned = result["fusion_tuning"][config]
