@@ -86,9 +86,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--speed-backend",
-        choices=["int8", "onnx", "none"],
-        default="int8",
-        help="backend of the fast reranking variants of the speed test (default: int8; CPU)",
+        choices=["auto", "int8", "onnx", "none"],
+        default="auto",
+        help="backend of the fast reranking variants of the speed test (CPU; default auto: "
+        "int8 when onnxruntime is installed, else none)",
     )
     p.add_argument(
         "--speed-window",

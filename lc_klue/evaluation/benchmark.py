@@ -79,9 +79,10 @@ class BenchmarkSettings:
     tag: str | None = None
     """Prefix of the ids of rows that use models (``kiwi`` → ``kiwi-mrc``, ``kiwi-bm25+ce``)."""
     speed_queries: int = 50
-    speed_backend: str | None = "int8"
-    """Backend of the fast reranking variants (``int8``, ``onnx``; None: only windows and the
-    cascade, on the model as loaded)."""
+    speed_backend: str | None = "auto"
+    """Backend of the fast reranking variants (``int8``, ``onnx``; ``auto``: ``int8`` when
+    ONNX Runtime is installed, else none; None: only windows and the cascade, on the model as
+    loaded)."""
     speed_window: int | None = 128
     """Passage tokens of the windowed variants (None: no windowed variants)."""
     speed_cascade: bool = True
@@ -503,6 +504,7 @@ def _speed(s: BenchmarkSettings, full_parts: PipelineParts, data: _Data) -> dict
     candidates from the MRC bi-encoder (the book's pipeline) or, without one, tuned BM25;
     variants: the backend, windows, both, and both with a cascade fitted on the tuning
     questions."""
+    from lc_klue.models.onnx_backend import onnx_runtime_installed
     from lc_klue.models.reranker import load_cross_encoder
     from lc_klue.ranking import fit_cascade_margin
     from lc_klue.retrieval.compressor import CrossEncoderReranker, first_stage_margin
@@ -520,10 +522,15 @@ def _speed(s: BenchmarkSettings, full_parts: PipelineParts, data: _Data) -> dict
     first = build_pipeline(PipelineSpec.checked(first_stage=fs, top_n=s.k), parts)
     cands = first.batch(qs)
     torch_model = full_parts.cross_encoder(s.cross_encoder)
+    wanted = s.speed_backend
+    if wanted == "auto":
+        wanted = "int8" if onnx_runtime_installed() else None
+        if wanted is None:
+            logger.info("speed test: no int8 variants (onnxruntime is not installed)")
     t0 = time.perf_counter()
     fast_model = (
-        load_cross_encoder(s.cross_encoder, "cpu", s.max_length, backend=s.speed_backend)
-        if s.speed_backend and s.speed_backend != "torch"
+        load_cross_encoder(s.cross_encoder, "cpu", s.max_length, backend=wanted)
+        if wanted and wanted != "torch"
         else torch_model
     )
     backend_setup = time.perf_counter() - t0
@@ -539,7 +546,7 @@ def _speed(s: BenchmarkSettings, full_parts: PipelineParts, data: _Data) -> dict
         return made
 
     variants: dict[str, Any] = {}
-    backend = s.speed_backend if fast_model is not torch_model else None
+    backend = wanted if fast_model is not torch_model else None
     if backend:
         variants[backend] = reranker(fast_model, None)
     window_setup = 0.0

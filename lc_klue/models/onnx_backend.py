@@ -17,6 +17,7 @@ ONNX Runtime's int8 kernels.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -36,6 +37,12 @@ from lc_klue.storage import home_dir
 BACKENDS = ("torch", "onnx", "int8")
 #: The opset of the exported graphs.
 OPSET = 18
+
+
+def onnx_runtime_installed() -> bool:
+    """Whether ONNX Runtime, which the ``onnx`` and ``int8`` backends run on, is installed
+    (``pip install 'lc-klue[onnx]'``)."""
+    return importlib.util.find_spec("onnxruntime") is not None
 
 
 def check_backend(backend: str | None, device: str | None = None) -> str:
@@ -84,12 +91,8 @@ def use_backend(model: Any, backend: str | None, device: str | None = None) -> A
         if current.backend == name:
             return model
         raise ModelError(f"model already runs on backend {current.backend!r}")
-    try:
-        import onnxruntime  # noqa: F401
-    except ModuleNotFoundError:
-        raise ModelError(
-            "the onnx and int8 backends need onnxruntime: pip install onnxruntime"
-        ) from None
+    if not onnx_runtime_installed():
+        raise ModelError("the onnx and int8 backends need onnxruntime: pip install onnxruntime")
     setattr(module, attr, OnnxRunner(current, name))
     return model
 

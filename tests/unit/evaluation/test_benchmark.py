@@ -209,6 +209,35 @@ def test_tagged_rows_and_dev_tuning(tiny_models: TinyModelFactory) -> None:
     assert 0 < result["settings"]["tune_questions"] < result["data"]["train_questions"] / 2
 
 
+def test_the_default_speed_test_runs_without_onnxruntime(
+    tiny_models: TinyModelFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `pip install -e .` has no onnx extra: the default (auto) leaves the int8 variants out
+    import lc_klue.models.onnx_backend as onnx_backend
+
+    monkeypatch.setattr(onnx_backend, "onnx_runtime_installed", lambda: False)
+    settings = BenchmarkSettings(
+        data=NEWS_QA,
+        cross_encoder=str(tiny_models.cross_encoder_dir("bert")),
+        configs=["bm25-tuned"],
+        n_questions=6,
+        tune_questions=6,
+        k=8,
+        top_n=5,
+        speed_queries=3,
+        latency_queries=0,
+        batch_size=16,
+        max_length=128,
+        device="cpu",
+        show_progress=False,
+    )
+    assert settings.speed_backend == "auto"
+    speed = run_benchmark(settings)["rerank_speed"]
+    assert speed["backend"] is None
+    assert not any("int8" in name for name in speed["configs"])
+    assert "window128" in speed["configs"]
+
+
 def test_model_lines_say_what_is_known_of_each_kind() -> None:
     bert = {"parameters": 1_480_000, "layers": 2, "hidden": 128, "module": "Transformer"}
     assert _model_summary(bert) == "1.5 M parameters, 2 layers, hidden 128"
