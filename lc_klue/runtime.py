@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from lc_klue.e5 import E5_SMALL, e5_small_dir
 from lc_klue.errors import ModelError
 
 DTYPES = ("float32", "float16", "bfloat16")
@@ -121,7 +122,7 @@ def local_model_dir(name_or_path: str | Path, kind: str = "model") -> Path | Non
     text = str(name_or_path).strip()
     if not text:
         raise ModelError(f"{kind}: empty model name or path")
-    if not looks_local(name_or_path):
+    if text == E5_SMALL or not looks_local(name_or_path):
         return None
     path = Path(text).expanduser()
     if not path.exists():
@@ -134,13 +135,16 @@ def local_model_dir(name_or_path: str | Path, kind: str = "model") -> Path | Non
 def resolve_model_source(name_or_path: str | Path, kind: str = "model") -> str:
     """``name_or_path`` as something ``from_pretrained`` accepts, checked before any download.
 
-    Local-looking text must be an existing directory (:func:`local_model_dir`); anything else
-    is a hub id checked with :func:`check_hub_model`.
+    ``e5-small`` is the pretrained base converted into a local directory on first use
+    (:func:`lc_klue.e5.e5_small_dir`). Local-looking text must be an existing directory
+    (:func:`local_model_dir`); anything else is a hub id checked with :func:`check_hub_model`.
     """
+    text = str(name_or_path).strip()
+    if text == E5_SMALL:
+        return str(e5_small_dir(hub_check=lambda repo, why: check_hub_model(repo, kind, hint=why)))
     path = local_model_dir(name_or_path, kind)
     if path is not None:
         return str(path)
-    text = str(name_or_path).strip()
     check_hub_model(text, kind)
     return text
 

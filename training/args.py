@@ -37,6 +37,9 @@ class TrainingArgs:
     max_length: int | None = None
     """Tokens per input (a pair, for the cross-encoder); None: the stage's default (STS 128,
     MRC 256, cross-encoder 512). Capped at what the model's position embeddings allow."""
+    freeze_embeddings: bool | None = None
+    """Keep the word-embedding table fixed; None: when it holds more than half of the
+    parameters (e5-small: 96 M of 118 M), which makes each step much cheaper on a CPU."""
     max_steps: int = -1
     """Stop after this many optimiser steps (-1: train all epochs)."""
     save_steps: int = 500
@@ -85,7 +88,14 @@ class TrainingArgs:
 
     def hyperparameters(self) -> dict[str, Any]:
         """The values a model card reports (the training recipe, not the run's plumbing)."""
-        keep = ("epochs", "batch_size", "learning_rate", "warmup_steps", "max_length", "seed")
+        keep = (
+            "epochs",
+            "batch_size",
+            "learning_rate",
+            "warmup_steps",
+            "max_length",
+            "seed",
+        )
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name in keep}
         if self.max_steps > 0:
             out["max_steps"] = self.max_steps

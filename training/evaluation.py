@@ -26,11 +26,14 @@ from lc_klue.errors import DataError
 from lc_klue.ranking import retrieval_metrics
 
 
-def sts_evaluator(ds: Dataset, name: str, batch_size: int = 64) -> EmbeddingSimilarityEvaluator:
-    """Spearman/Pearson of the cosine similarity against the gold scores of ``ds``."""
+def sts_evaluator(
+    ds: Dataset, name: str, batch_size: int = 64, prompt: str = ""
+) -> EmbeddingSimilarityEvaluator:
+    """Spearman/Pearson of the cosine similarity against the gold scores of ``ds``, both
+    sentences prefixed with ``prompt`` (the model's query prompt: STS pairs are alike)."""
     return EmbeddingSimilarityEvaluator(
-        list(ds["sentence1"]),
-        list(ds["sentence2"]),
+        [prompt + s for s in ds["sentence1"]],
+        [prompt + s for s in ds["sentence2"]],
         list(ds["score"]),
         batch_size=batch_size,
         main_similarity="cosine",
@@ -66,13 +69,15 @@ def book_pairs(test: Dataset, n: int = 100, seed: int = 42) -> Dataset:
     return relevance_pairs(first, seed=seed)
 
 
-def pair_evaluator(test: Dataset, n: int = 100, seed: int = 42) -> EmbeddingSimilarityEvaluator:
+def pair_evaluator(
+    test: Dataset, n: int = 100, seed: int = 42, prompts: tuple[str, str] = ("", "")
+) -> EmbeddingSimilarityEvaluator:
     """The book's evaluation for a bi-encoder: :func:`book_pairs`, Spearman of cosine against
-    the labels."""
+    the labels; questions and passages prefixed with ``prompts`` (query, document)."""
     pairs = book_pairs(test, n, seed)
     return EmbeddingSimilarityEvaluator(
-        list(pairs["question"]),
-        list(pairs["context"]),
+        [prompts[0] + q for q in pairs["question"]],
+        [prompts[1] + c for c in pairs["context"]],
         list(pairs["label"]),
         main_similarity="cosine",
         similarity_fn_names=["cosine"],
@@ -104,13 +109,16 @@ def rank_passages(
     batch_size: int = 64,
     show_progress: bool = False,
 ) -> np.ndarray:
-    """Indices of the ``k`` passages with the highest cosine similarity for each question."""
+    """Indices of the ``k`` passages with the highest cosine similarity for each question
+    (questions through ``encode_query``, passages through ``encode_document``: a model's own
+    prompts apply)."""
     if not passages:
         raise DataError("no passages to rank")
     k = min(k, len(passages))
 
-    def encode(texts: Sequence[str]) -> torch.Tensor:
-        return model.encode(
+    def encode(texts: Sequence[str], query: bool) -> torch.Tensor:
+        method = model.encode_query if query else model.encode_document
+        return method(
             list(texts),
             batch_size=batch_size,
             normalize_embeddings=True,
@@ -118,7 +126,7 @@ def rank_passages(
             show_progress_bar=show_progress,
         )
 
-    p, q = encode(passages), encode(questions)
+    p, q = encode(passages, False), encode(questions, True)
     return torch.topk(q @ p.T, k, dim=1).indices.cpu().numpy()
 
 

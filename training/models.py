@@ -68,6 +68,40 @@ def resolve_base_model(
     return source
 
 
+def model_prompt(model: Any, role: str) -> str:
+    """``model``'s own prompt for ``role`` (``query`` or ``document``); '' when it has none."""
+    prompts = getattr(model, "prompts", None) or {}
+    return str(prompts.get(role, "") or "")
+
+
+def stage_prompts(model: Any, roles: dict[str, str]) -> dict[str, str]:
+    """Training prompts per dataset column (``{"question": "query", ...}`` → the model's
+    prompt texts); empty when the model has no prompts."""
+    out = {column: model_prompt(model, role) for column, role in roles.items()}
+    return {c: p for c, p in out.items() if p}
+
+
+def freeze_word_embeddings(model: Any, freeze: bool | None) -> int:
+    """Stop training the word-embedding table of a transformer ``model``; returns how many
+    parameters that froze. ``None`` freezes it when it holds more than half of the model's
+    parameters (multilingual vocabularies such as e5-small's 96 M of 118 M): updating it costs
+    most of each optimiser step and teaches a small data set little."""
+    if freeze is False:
+        return 0
+    try:
+        table = model[0].auto_model.get_input_embeddings().weight
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return 0
+    total = sum(p.numel() for p in model.parameters())
+    if freeze is None and table.numel() * 2 <= total:
+        return 0
+    table.requires_grad_(False)
+    logger.info(
+        "word embeddings frozen (%.1f M of %.1f M parameters)", table.numel() / 1e6, total / 1e6
+    )
+    return int(table.numel())
+
+
 def fit_length(model: Any, wanted: int, what: str) -> int:
     """``wanted`` tokens, or the model's position limit when that is smaller (said in one line)."""
     limit = position_limit(model)

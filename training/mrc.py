@@ -14,13 +14,18 @@ from datasets import Dataset
 from sentence_transformers.base.sampler import BatchSamplers
 from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-from lc_klue.data import sample_questions, unique_contexts
+from lc_klue.data import context_id, sample_questions, unique_contexts
 from lc_klue.errors import DataError
 from training.args import TrainingArgs
 from training.data import DataSource, mrc_card_data, mrc_splits, positives
 from training.evaluation import dense_retrieval_metrics, pair_evaluator, primary
+from training.models import model_prompt, stage_prompts
+from training.negatives import bm25_candidates, gold_ids, negatives_for
 from training.outputs import StageResult
 from training.runner import StageContext, StagePlan, run_stage
+
+#: Where the MRC stage's negatives come from (besides the other passages of each batch).
+MRC_NEGATIVES = ("in-batch", "bm25")
 
 
 def train_mrc(
@@ -35,6 +40,8 @@ def train_mrc(
     pooling: str = "mean",
     pair_questions: int = 100,
     eval_questions: int = 1000,
+    negatives: str = "in-batch",
+    num_negatives: int = 1,
     args: TrainingArgs | None = None,
 ) -> StageResult:
     """Fine-tune a bi-encoder (normally the STS stage's output) on question/passage pairs.
@@ -46,8 +53,13 @@ def train_mrc(
     inverse-cloze pairs of any passage collection instead of questions (no questions needed).
     ``model`` may also be a base LM or ``scratch:SIZE`` (pooling added). Retrieval metrics
     use ``eval_questions`` held-out questions (the book's seeded sample) against all distinct
-    held-out passages.
+    held-out passages. ``negatives="bm25"`` adds each question's ``num_negatives`` best BM25
+    passages among the training passages that are not its own (other paragraphs of the same
+    article included: what a first stage confuses) as explicit negatives. A model with
+    ``query``/``document`` prompts (e5-small) sees questions and passages with them.
     """
+    if negatives not in MRC_NEGATIVES:
+        raise DataError(f"unknown negatives {negatives!r}; choose from {', '.join(MRC_NEGATIVES)}")
 
     def plan(ctx: StageContext) -> StagePlan:
         seed = ctx.args.seed
@@ -62,7 +74,8 @@ def train_mrc(
             model, lambda: list(train["question"]) + sorted(set(train["context"]))
         )
         st = ctx.bi_encoder(base, pooling)
-        pairs_eval = pair_evaluator(test, pair_questions, seed)
+        query, document = model_prompt(st, "query"), model_prompt(st, "document")
+        pairs_eval = pair_evaluator(test, pair_questions, seed, prompts=(query, document))
         questions = sample_questions(test, eval_questions, seed=seed)
         corpus = unique_contexts(test)
 
@@ -74,9 +87,7 @@ def train_mrc(
 
         return StagePlan(
             model=st,
-            train_dataset=Dataset.from_dict(
-                {"question": list(train["question"]), "context": positives(train)}
-            ),
+            train_dataset=mrc_examples(train, negatives, num_negatives),
             loss=MultipleNegativesRankingLoss(st),
             evaluate=evaluate,
             card={
@@ -92,7 +103,39 @@ def train_mrc(
                 },
             },
             args_kwargs={"batch_sampler": BatchSamplers.NO_DUPLICATES},
-            hyperparameters={"batch_sampler": "no_duplicates"},
+            hyperparameters={
+                "batch_sampler": "no_duplicates",
+                "negatives": negatives,
+                **({"num_negatives": num_negatives} if negatives != "in-batch" else {}),
+            },
+            prompts=stage_prompts(
+                st,
+                {"question": "query", "context": "document"}
+                | {f"negative_{i}": "document" for i in range(num_negatives)},
+            ),
         )
 
     return run_stage("mrc", output_dir, args, plan)
+
+
+def mrc_examples(train: Dataset, negatives: str, num_negatives: int) -> Dataset:
+    """``question, context[, negative_0, …]`` rows: each question with its passage and, for
+    ``negatives="bm25"``, its best BM25 passages among the training passages that are not its
+    own (same-article paragraphs kept)."""
+    rows: dict[str, list[str]] = {
+        "question": list(train["question"]),
+        "context": positives(train),
+    }
+    if negatives == "bm25":
+        passages = sorted(set(rows["context"]))
+        ids = [context_id(p) for p in passages]
+        wanted = num_negatives + 1
+        candidates = bm25_candidates(rows["question"], passages, k=wanted + 5)
+        chosen = negatives_for(candidates, gold_ids(train), ids, num_negatives)
+        for i in range(num_negatives):
+            # a question whose BM25 list ran short takes a fixed other passage
+            rows[f"negative_{i}"] = [
+                passages[c[i][0]] if len(c) > i else passages[(n + i + 1) % len(passages)]
+                for n, c in enumerate(chosen)
+            ]
+    return Dataset.from_dict(rows)

@@ -39,7 +39,12 @@ from lc_klue.errors import ModelError
 from lc_klue.runtime import pick_device, precision_kwargs
 from lc_klue.storage import refuse_existing
 from training.args import TrainingArgs, default_learning_rate
-from training.models import make_bi_encoder, make_cross_encoder, resolve_base_model
+from training.models import (
+    freeze_word_embeddings,
+    make_bi_encoder,
+    make_cross_encoder,
+    resolve_base_model,
+)
 from training.outputs import StageResult, complete_stage
 
 logger = logging.getLogger(__name__)
@@ -65,6 +70,8 @@ class StagePlan:
     """Extra training-arguments fields (e.g. ``batch_sampler``, ``eval_strategy``)."""
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     """Stage-specific recipe values reported beside the shared ones."""
+    prompts: dict[str, str] = field(default_factory=dict)
+    """The model's prompt per training column (:func:`training.models.stage_prompts`)."""
 
 
 @dataclass
@@ -88,12 +95,16 @@ class StageContext:
     def bi_encoder(self, base: str, pooling: str = "mean") -> SentenceTransformer:
         """A pooled bi-encoder on ``base``, seeded, within the model's length limit."""
         set_seed(self.args.seed)
-        return make_bi_encoder(base, pooling, self.max_length, self.device)
+        model = make_bi_encoder(base, pooling, self.max_length, self.device)
+        freeze_word_embeddings(model, self.args.freeze_embeddings)
+        return model
 
     def cross_encoder(self, base: str) -> CrossEncoder:
         """A one-output cross-encoder on ``base``, seeded, within the model's length limit."""
         set_seed(self.args.seed)
-        return make_cross_encoder(base, self.max_length, self.device)
+        model = make_cross_encoder(base, self.max_length, self.device)
+        freeze_word_embeddings(model, self.args.freeze_embeddings)
+        return model
 
     @property
     def max_length(self) -> int:
@@ -136,6 +147,7 @@ def run_stage(
             **args.hyperparameters(),
             "learning_rate": args.learning_rate or default_learning_rate(p.model),
             **p.hyperparameters,
+            **({"prompts": p.prompts} if p.prompts else {}),
         },
         "before": before,
         "after": after,
@@ -201,6 +213,8 @@ def make_trainer(plan: StagePlan, ctx: StageContext) -> Any:
     else:
         args_cls, trainer_cls = SentenceTransformerTrainingArguments, _BiEncoderTrainer
     extra = {"eval_strategy": "no", **plan.args_kwargs}
+    if plan.prompts:
+        extra["prompts"] = dict(plan.prompts)
     training_args = args_cls(
         output_dir=str(ctx.work_dir),
         num_train_epochs=a.epochs,

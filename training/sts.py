@@ -16,6 +16,7 @@ from lc_klue.errors import DataError
 from training.args import TrainingArgs
 from training.data import DataSource, as_dataset, describe_source
 from training.evaluation import primary, sts_evaluator
+from training.models import model_prompt, stage_prompts
 from training.outputs import StageResult
 from training.runner import StageContext, StagePlan, run_stage
 
@@ -59,8 +60,9 @@ def train_sts(
             base_model, lambda: list(train["sentence1"]) + list(train["sentence2"])
         )
         model = ctx.bi_encoder(base, pooling)
-        val_eval = sts_evaluator(validation, "sts-validation")
-        test_eval = sts_evaluator(test, "sts-test") if test is not None else None
+        prompt = model_prompt(model, "query")  # one prompt for both sides: the pairs are alike
+        val_eval = sts_evaluator(validation, "sts-validation", prompt=prompt)
+        test_eval = sts_evaluator(test, "sts-test", prompt=prompt) if test is not None else None
 
         def evaluate() -> dict[str, float]:
             out = {"validation_spearman": primary(val_eval, model)}
@@ -89,6 +91,7 @@ def train_sts(
             },
             trainer_kwargs={"eval_dataset": validation, "evaluator": val_eval},
             args_kwargs={"eval_strategy": "epoch"},
+            prompts=stage_prompts(model, {"sentence1": "query", "sentence2": "query"}),
         )
 
     return run_stage("sts", output_dir, args, plan)

@@ -47,6 +47,13 @@ def _common(p: argparse.ArgumentParser, stage: str) -> None:
         help=f"tokens per input (default {defaults['max_length']}; capped at the model's "
         "positions)",
     )
+    p.add_argument(
+        "--freeze-embeddings",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep the word-embedding table fixed (default: when it holds more than half of "
+        "the parameters, as in e5-small)",
+    )
     p.add_argument("--max-steps", type=int, default=-1, help="stop after N steps (default: off)")
     p.add_argument("--save-steps", type=positive_int, default=500, help="checkpoint every N steps")
     p.add_argument(
@@ -143,6 +150,8 @@ STAGES: dict[str, tuple[str, tuple[str, ...]]] = {
             "pairs",
             "pair_questions",
             "eval_questions",
+            "negatives",
+            "num_negatives",
         ),
     ),
     "cross-encoder": (
@@ -197,6 +206,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--model", required=True, help="the STS stage's model directory (or a base model)"
     )
     _mrc_data(mrc)
+    mrc.add_argument(
+        "--negatives",
+        choices=["in-batch", "bm25"],
+        default="in-batch",
+        help="in-batch: the other passages of a batch only (book); bm25: plus each question's "
+        "best BM25 passages that are not its own, other paragraphs of the same article "
+        "included",
+    )
+    mrc.add_argument(
+        "--num-negatives",
+        type=positive_int,
+        default=1,
+        help="bm25: mined negatives per question (default 1)",
+    )
 
     ce = stages.add_parser("cross-encoder", help="stage 3: cross-encoder reranker")
     _common(ce, "cross-encoder")
