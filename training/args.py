@@ -39,7 +39,8 @@ class TrainingArgs:
     MRC 256, cross-encoder 512). Capped at what the model's position embeddings allow."""
     freeze_embeddings: bool | None = None
     """Keep the word-embedding table fixed; None: when it holds more than half of the
-    parameters (e5-small: 96 M of 118 M), which makes each step much cheaper on a CPU."""
+    parameters of a pretrained model (e5-small: 96 M of 118 M; never a from-scratch base),
+    which makes each step much cheaper on a CPU."""
     max_steps: int = -1
     """Stop after this many optimiser steps (-1: train all epochs)."""
     save_steps: int = 500

@@ -14,7 +14,13 @@ from sentence_transformers.sentence_transformer.modules import Pooling
 
 from lc_klue.errors import ModelError
 from lc_klue.models.reranker import position_limit
-from lc_klue.runtime import load_error, module_types, resolve_model_source, trusts_own_code
+from lc_klue.runtime import (
+    SCRATCH_KEY,
+    load_error,
+    module_types,
+    resolve_model_source,
+    trusts_own_code,
+)
 from training.kiwi import (
     KIWI_BASE_FILES,
     STATIC_MODULE,
@@ -84,16 +90,20 @@ def stage_prompts(model: Any, roles: dict[str, str]) -> dict[str, str]:
 def freeze_word_embeddings(model: Any, freeze: bool | None) -> int:
     """Stop training the word-embedding table of a transformer ``model``; returns how many
     parameters that froze. ``None`` freezes it when it holds more than half of the model's
-    parameters (multilingual vocabularies such as e5-small's 96 M of 118 M): updating it costs
-    most of each optimiser step and teaches a small data set little."""
+    parameters of a pretrained model (multilingual vocabularies such as e5-small's 96 M of
+    118 M): updating it costs most of each optimiser step and teaches a small data set little.
+    A from-scratch base (:data:`~lc_klue.runtime.SCRATCH_KEY`) must learn its table: never
+    frozen by ``None``."""
     if freeze is False:
         return 0
     try:
-        table = model[0].auto_model.get_input_embeddings().weight
+        hf = model[0].auto_model
+        table = hf.get_input_embeddings().weight
     except (AttributeError, IndexError, KeyError, TypeError):
         return 0
     total = sum(p.numel() for p in model.parameters())
-    if freeze is None and table.numel() * 2 <= total:
+    scratch = bool(getattr(hf.config, SCRATCH_KEY, None))
+    if freeze is None and (scratch or table.numel() * 2 <= total):
         return 0
     table.requires_grad_(False)
     logger.info(

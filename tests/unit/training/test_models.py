@@ -60,3 +60,26 @@ def test_a_length_beyond_the_positions_is_capped_in_one_line(tiny_models, caplog
     assert len(lines) == 2
     assert all("exceeds the model's 128 positions; using 128" in m for m in lines)
     assert make_bi_encoder(base, max_seq_length=64, device="cpu").max_seq_length == 64
+
+
+def test_freezing_the_word_embeddings(tiny_models) -> None:
+    from training.models import freeze_word_embeddings
+
+    model = tiny_models.bi_encoder("bert")
+    table = model[0].auto_model.get_input_embeddings().weight
+    assert freeze_word_embeddings(model, None) == 0  # a from-scratch table must learn
+    assert table.requires_grad
+    assert freeze_word_embeddings(model, True) == table.numel()
+    assert not table.requires_grad
+
+
+def test_stage_prompts_follow_the_model() -> None:
+    from types import SimpleNamespace
+
+    from training.models import model_prompt, stage_prompts
+
+    e5 = SimpleNamespace(prompts={"query": "query: ", "document": "passage: "})
+    roles = {"question": "query", "context": "document"}
+    assert stage_prompts(e5, roles) == {"question": "query: ", "context": "passage: "}
+    assert stage_prompts(SimpleNamespace(prompts={}), roles) == {}
+    assert model_prompt(SimpleNamespace(), "query") == ""

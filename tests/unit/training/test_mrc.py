@@ -110,3 +110,45 @@ def test_the_stage_defaults_chain_from_a_scratch_sts_model(tmp_path, news_qa, st
     from sentence_transformers import SentenceTransformer
 
     assert SentenceTransformer(str(mrc.model_dir), device="cpu").max_seq_length == 256
+
+
+def test_bm25_negatives_are_hard_and_never_the_gold_passage(news_qa: Dataset) -> None:
+    from lc_klue.data import context_id
+    from training.mrc import mrc_examples
+
+    rows = mrc_examples(news_qa, "bm25", 2)
+    assert rows.column_names == ["question", "context", "negative_0", "negative_1"]
+    for row in rows:
+        assert context_id(row["negative_0"]) != context_id(row["context"])
+        assert context_id(row["negative_1"]) != context_id(row["context"])
+        assert row["negative_0"] != row["negative_1"]
+    titles = dict(zip(news_qa["context"], news_qa["title"], strict=True))
+    same_article = sum(titles[r["negative_0"]] == titles[r["context"]] for r in rows)
+    assert same_article > 0  # other paragraphs of the question's own article are kept
+    assert mrc_examples(news_qa, "in-batch", 1).column_names == ["question", "context"]
+    with pytest.raises(DataError, match="unknown negatives"):
+        train_mrc("out", model="m", train_data=news_qa, negatives="random")
+
+
+def test_prompts_reach_the_trainer(tmp_path, tiny_models, news_qa: Dataset) -> None:
+    """A model with query/passage prompts trains and evaluates with them (e5-small's case)."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(tiny_models.bi_encoder_dir("bert")), device="cpu")
+    model.prompts = {"query": "query: ", "document": "passage: "}
+    model.save(str(tmp_path / "prompted"))
+    result = train_mrc(
+        tmp_path / "mrc",
+        model=str(tmp_path / "prompted"),
+        train_data=news_qa,
+        test_data=news_qa,
+        negatives="bm25",
+        args=TrainingArgs(max_steps=2, batch_size=8, max_length=32, show_progress=False),
+    )
+    hyper = result.metrics["hyperparameters"]
+    assert hyper["prompts"] == {
+        "question": "query: ",
+        "context": "passage: ",
+        "negative_0": "passage: ",
+    }
+    assert hyper["negatives"] == "bm25"
