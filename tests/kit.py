@@ -131,3 +131,15 @@ def run_cli_fresh(argv: list[str], cwd: Path | None = None) -> tuple[int, str, l
     )
     rc, heavy = json.loads(done.stdout.strip().splitlines()[-1])
     return rc, done.stderr, heavy
+
+
+def write_korsts(path: Path, pairs: list[tuple[float, str, str]]) -> Path:
+    """A KorSTS-style TSV (``genre, filename, year, id, score, sentence1, sentence2``) of
+    ``(score, sentence1, sentence2)`` pairs, scores on the 0–5 scale."""
+    header = "genre\tfilename\tyear\tid\tscore\tsentence1\tsentence2\n"
+    rows = [
+        f"main-captions\tMSRvid\t2012test\t{i:04d}\t{score:.3f}\t{s1}\t{s2}\n"
+        for i, (score, s1, s2) in enumerate(pairs)
+    ]
+    path.write_text(header + "".join(rows), encoding="utf-8")
+    return path

@@ -42,11 +42,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"comma-separated, from {','.join(CONFIGS)} (default: all but hybrid+ce-rrf)",
     )
     p.add_argument(
+        "--paraphrase",
+        type=Path,
+        metavar="FILE",
+        help="STS file (KorSTS TSV, KLUE STS JSON/CSV): also run every configuration on its "
+        "paraphrase retrieval set (pairs scored >= 4: sentence 1 → sentence 2, among every "
+        "distinct sentence 2), fusion weights not refitted",
+    )
+    p.add_argument(
         "--protocol",
         choices=["full", "book", "both"],
         default="full",
         help="full: all distinct passages; book: the questions' own passages (default: full)",
     )
+    _add_sizes(p)
+    _add_speed_and_run(p)
+    p.set_defaults(func=run)
+
+
+def _add_sizes(p: argparse.ArgumentParser) -> None:
+    """The question sample, the split, the pipeline sizes, fusion tuning and the row tag."""
     p.add_argument(
         "--questions",
         dest="n_questions",
@@ -81,6 +96,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tag", help="prefix of the ids of rows that use models (e.g. kiwi → kiwi-bm25+ce)"
     )
+
+
+def _add_speed_and_run(p: argparse.ArgumentParser) -> None:
+    """The reranking speed test, latency, the dense fusion feature, runtime and output."""
     p.add_argument(
         "--speed-queries", type=non_negative_int, default=50, help="reranking speed test size"
     )
@@ -124,7 +143,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default="benchmark", help="output file stem (default: benchmark)")
     add_overwrite(p, "OUTPUT_DIR/NAME.*")
     add_no_progress(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """Data layer shared by ``training`` and ``lc_klue``: KLUE STS and MRC in one normal form,
-passages (the unit of retrieval) with their one identity, :func:`context_id`, and raw
-documents split into passages (:mod:`lc_klue.data.documents`)."""
+passages (the unit of retrieval) with their one identity, :func:`context_id`, raw documents
+split into passages (:mod:`lc_klue.data.documents`), and STS pairs as a paraphrase retrieval
+set (:func:`paraphrase_retrieval`)."""
 
 from lc_klue.data.documents import document_passages, read_documents
 from lc_klue.data.ict import inverse_cloze_pairs
@@ -20,7 +21,7 @@ from lc_klue.data.passages import (
     mrc_documents,
     unique_contexts,
 )
-from lc_klue.data.sts import STS_COLUMNS, load_sts, split_sts
+from lc_klue.data.sts import STS_COLUMNS, load_sts, paraphrase_retrieval, split_sts
 
 __all__ = [
     "MRC_COLUMNS",
@@ -34,6 +35,7 @@ __all__ = [
     "load_passages",
     "load_sts",
     "mrc_documents",
+    "paraphrase_retrieval",
     "read_documents",
     "relevance_pairs",
     "sample_questions",

@@ -1,4 +1,5 @@
-"""KLUE STS (and KorSTS) loading, normalised to ``sentence1, sentence2, score`` in [0, 1]."""
+"""KLUE STS (and KorSTS) loading, normalised to ``sentence1, sentence2, score`` in [0, 1], and
+STS pairs as a paraphrase retrieval set (:func:`paraphrase_retrieval`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pandas as pd
 from datasets import Dataset, DatasetDict
 
 from lc_klue.data import io
+from lc_klue.data.passages import context_id, unique_contexts
 from lc_klue.errors import DataError
 
 STS_COLUMNS = ["sentence1", "sentence2", "score"]
@@ -100,3 +102,40 @@ def split_sts(ds: Dataset, validation_size: float = 0.1, seed: int = 42) -> Data
         raise DataError(f"cannot split an STS data set of {len(ds)} row(s)")
     parts = ds.train_test_split(test_size=validation_size, seed=seed)
     return DatasetDict(train=parts["train"], validation=parts["test"])
+
+
+def paraphrase_retrieval(sts_source: str | Path, min_score: float = 4.0) -> tuple[Dataset, Dataset]:
+    """A paraphrase retrieval set from an STS file (any local format of :func:`load_sts`).
+
+    Returns ``(queries, corpus)``. ``queries``: every pair scored ``min_score`` or more (on the
+    0–5 scale) as an MRC row ``id, title, context, question, answers``: question = sentence 1,
+    context (its gold passage) = sentence 2, ``id`` = ``pair-N`` (the pair's 0-based row),
+    ``title`` = the passage's :func:`context_id` (each passage its own article), no answers.
+    ``corpus``: every distinct sentence 2 of the file, whatever its pair's score, as
+    ``context_id, title, context`` (like :func:`~lc_klue.data.load_passages`).
+    """
+    ds = load_sts(sts_source)
+    firsts, seconds = list(ds["sentence1"]), list(ds["sentence2"])
+    scores = np.asarray(ds["score"], dtype=float) * MAX_LABEL
+    keep = np.flatnonzero(scores >= min_score - 1e-9).tolist()
+    if not keep:
+        raise DataError(
+            f"{sts_source}: no pair scored {min_score:g} or more for a paraphrase set "
+            f"({len(ds)} pairs, highest score {scores.max():g})"
+        )
+    empty = sum(not s.strip() for s in seconds)
+    empty += sum(not firsts[i].strip() for i in keep)
+    if empty:
+        raise DataError(f"{sts_source}: {empty} empty sentence(s) in the paraphrase set")
+    contexts = [seconds[i] for i in keep]
+    queries = Dataset.from_dict(
+        {
+            "id": [f"pair-{i}" for i in keep],
+            "title": [context_id(c) for c in contexts],
+            "context": contexts,
+            "question": [firsts[i] for i in keep],
+            "answers": [{"text": [], "answer_start": []} for _ in keep],
+        }
+    )
+    titles = [context_id(c) for c in seconds]
+    return queries, unique_contexts(Dataset.from_dict({"title": titles, "context": seconds}))

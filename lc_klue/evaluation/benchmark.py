@@ -11,14 +11,18 @@ One process, the same questions for every configuration:
 
 Questions come from the test titles of :func:`lc_klue.data.split_by_title`. The ``full``
 protocol searches every distinct passage of the data file (or ``corpus``); ``book`` searches
-the sampled questions' own passages. The benchmark also times cross-encoder reranking of the
-same candidates with :func:`score_pairs_batched` against the book's one-``predict``-per-query
-loop and checks that both give the same rankings. It never trains a model.
+the sampled questions' own passages. With ``paraphrase`` (an STS file) every configuration
+also runs on its paraphrase retrieval set (:func:`lc_klue.data.paraphrase_retrieval`): the same
+models, and the fusion weights tuned on the data's train titles, not refitted (a held-out test).
+The benchmark also times cross-encoder reranking of the same candidates with
+:func:`score_pairs_batched` against the book's one-``predict``-per-query loop and checks that
+both give the same rankings. It never trains a model.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import logging
 import os
@@ -31,7 +35,14 @@ from typing import Any
 
 import numpy as np
 
-from lc_klue.data import load_mrc, load_passages, sample_questions, split_by_title, split_dev
+from lc_klue.data import (
+    load_mrc,
+    load_passages,
+    paraphrase_retrieval,
+    sample_questions,
+    split_by_title,
+    split_dev,
+)
 from lc_klue.errors import DataError
 from lc_klue.evaluation.configs import (
     CONFIGS,
@@ -43,6 +54,7 @@ from lc_klue.evaluation.configs import (
 from lc_klue.evaluation.evaluator import PROTOCOLS, EvalSet, build_eval_set, evaluate, gold_ids
 from lc_klue.evaluation.report import (
     markdown_table,
+    markdown_table_beside,
     plot_quality_vs_time,
     report_paths,
     result_row,
@@ -89,6 +101,12 @@ class BenchmarkSettings:
     """Add the cascade variant (margin fitted on the tuning questions)."""
     latency_queries: int = 50
     threads: int | None = None
+    paraphrase: Path | None = None
+    """An STS file (KorSTS TSV, KLUE STS JSON/CSV): also run every configuration on its
+    paraphrase retrieval set (:func:`lc_klue.data.paraphrase_retrieval`), fusion weights as
+    tuned on the data's train titles (not refitted on it)."""
+    paraphrase_min_score: float = 4.0
+    """Score (0–5) from which an STS pair is a query with its gold passage."""
     fusion_dense: str = "sts"
     """Bi-encoder whose cosine is a fusion feature. Default ``sts``: it never saw the MRC
     training questions, so weights tuned on training titles are not inflated by memorisation
@@ -441,6 +459,7 @@ class _Data:
     train_gold: list[str]
     corpus_passages: int
     eval_sets: dict[str, EvalSet]
+    paraphrase: EvalSet | None = None
 
 
 def _load_data(s: BenchmarkSettings) -> _Data:
@@ -458,6 +477,11 @@ def _load_data(s: BenchmarkSettings) -> _Data:
         split_dev(parts["train"], s.dev_size, s.seed)["dev"] if s.dev_size else parts["train"]
     )
     train = sample_questions(tune_from, s.tune_questions, seed=s.seed)
+    paraphrase = None
+    if s.paraphrase is not None:  # all its queries, over all its distinct second sentences
+        queries, passages = paraphrase_retrieval(s.paraphrase, s.paraphrase_min_score)
+        es = build_eval_set(queries, "full", None, corpus=passages)
+        paraphrase = dataclasses.replace(es, protocol="paraphrase")
     return _Data(
         questions=len(ds),
         titles=len(set(ds["title"])),
@@ -466,6 +490,7 @@ def _load_data(s: BenchmarkSettings) -> _Data:
         train_gold=gold_ids(list(train["context"]), corpus),
         corpus_passages=len(corpus),
         eval_sets=eval_sets,
+        paraphrase=paraphrase,
     )
 
 
@@ -497,6 +522,34 @@ def _run_protocol(
         rows.append(row)
         logger.info("%s/%s: %s in %.1f s", es.protocol, config, result.metrics, result.total_s)
     return rows
+
+
+def _run_paraphrase(
+    configs: list[str],
+    es: EvalSet,
+    full_parts: PipelineParts,
+    s: BenchmarkSettings,
+    weights: dict[str, dict[str, float]],
+) -> dict[str, Any]:
+    """The paraphrase section: every configuration on the paraphrase set (rows as those of a
+    protocol, group ``paraphrase``), with ``full_parts``'s models and the fusion ``weights``
+    tuned on the data's train titles, not refitted."""
+    t0 = time.perf_counter()
+    rows = _run_protocol(configs, es, full_parts.with_documents(es.documents()), s, weights)
+    return {
+        "file": str(s.paraphrase),
+        "min_score": s.paraphrase_min_score,
+        "queries": len(es.questions),
+        "passages": len(es.passages),
+        "protocol": (
+            f"pairs scored >= {s.paraphrase_min_score:g}: sentence 1 the query, sentence 2 its "
+            "gold passage; search space: every distinct sentence 2 of the file"
+        ),
+        "fusion_weights": "as tuned on the data's train titles; not refitted on this set",
+        "rows": rows,
+        "stage_check": stage_check(rows),
+        "total_s": time.perf_counter() - t0,
+    }
 
 
 def _speed(s: BenchmarkSettings, full_parts: PipelineParts, data: _Data) -> dict[str, Any]:
@@ -649,41 +702,15 @@ def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
         parts = full_parts if protocol == "full" else full_parts.with_documents(es.documents())
         rows += _run_protocol(configs, es, parts, s, weights)
         setup[protocol] = time.perf_counter() - t0
+    paraphrase = None
+    if data.paraphrase is not None:
+        paraphrase = _run_paraphrase(configs, data.paraphrase, full_parts, s, weights)
     speed = None
     if s.cross_encoder and s.speed_queries and "ce" in models:
         speed = _speed(s, full_parts, data)
     return {
-        "settings": {
-            "data": str(s.data),
-            "corpus": str(s.corpus) if s.corpus else "all distinct contexts of the data file",
-            "split": {"by": "title", "test_size": s.test_size, "seed": s.seed},
-            "questions": s.n_questions,
-            "k": s.k,
-            "top_n": s.top_n,
-            "ce_depth": s.ce_depth,
-            "latency_queries": s.latency_queries,
-            "tune_questions": len(data.train_questions),
-            "tuned_on": (
-                f"questions of the dev titles ({s.dev_size} of the TRAIN titles, held out from "
-                "training)"
-                if s.dev_size
-                else "questions of the TRAIN titles (never the evaluated questions)"
-            ),
-            "dev_size": s.dev_size,
-            "tag": s.tag,
-            "bm25_tuned": TUNED_BM25,
-            "fusion_dense": s.fusion_dense,
-            **s.extra,
-        },
-        "data": {
-            "questions": data.questions,
-            "titles": data.titles,
-            "test_questions": data.test_questions,
-            "train_questions": data.questions - data.test_questions,
-            "corpus_passages": data.corpus_passages,
-            "sampled_questions": len(next(iter(data.eval_sets.values())).questions),
-            **{f"{p}_search_space": len(es.passages) for p, es in data.eval_sets.items()},
-        },
+        "settings": _settings_record(s, len(data.train_questions)),
+        "data": _data_record(data),
         "models": models,
         "hardware": hardware(),
         "skipped": skipped,
@@ -692,7 +719,47 @@ def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
         "rerank_speed": speed,
         "stage_check": stage_check(rows),
         "rows": rows,
+        "paraphrase": paraphrase,
         "total_s": time.perf_counter() - start,
+    }
+
+
+def _settings_record(s: BenchmarkSettings, tune_questions: int) -> dict[str, Any]:
+    """The ``settings`` of a result: what was run, with how many tuning questions."""
+    return {
+        "data": str(s.data),
+        "corpus": str(s.corpus) if s.corpus else "all distinct contexts of the data file",
+        "split": {"by": "title", "test_size": s.test_size, "seed": s.seed},
+        "questions": s.n_questions,
+        "k": s.k,
+        "top_n": s.top_n,
+        "ce_depth": s.ce_depth,
+        "latency_queries": s.latency_queries,
+        "tune_questions": tune_questions,
+        "tuned_on": (
+            f"questions of the dev titles ({s.dev_size} of the TRAIN titles, held out from "
+            "training)"
+            if s.dev_size
+            else "questions of the TRAIN titles (never the evaluated questions)"
+        ),
+        "dev_size": s.dev_size,
+        "tag": s.tag,
+        "bm25_tuned": TUNED_BM25,
+        "fusion_dense": s.fusion_dense,
+        **s.extra,
+    }
+
+
+def _data_record(data: _Data) -> dict[str, Any]:
+    """The ``data`` of a result: question, title and passage counts."""
+    return {
+        "questions": data.questions,
+        "titles": data.titles,
+        "test_questions": data.test_questions,
+        "train_questions": data.questions - data.test_questions,
+        "corpus_passages": data.corpus_passages,
+        "sampled_questions": len(next(iter(data.eval_sets.values())).questions),
+        **{f"{p}_search_space": len(es.passages) for p, es in data.eval_sets.items()},
     }
 
 
@@ -738,42 +805,8 @@ def benchmark_markdown(result: dict[str, Any]) -> str:
         f"{st['tune_questions']} train-title questions.",
         "",
     ]
-    for protocol in dict.fromkeys(r["group"] for r in result["rows"]):
-        size = data.get(f"{protocol}_search_space")
-        what = "the questions' own passages" if protocol == "book" else "all distinct passages"
-        lines += [f"**Protocol `{protocol}`** — search space: {size} passages ({what}).", ""]
-        lines.append(markdown_table([r for r in result["rows"] if r["group"] == protocol]))
-    speed = result.get("rerank_speed")
-    if speed:
-        lines += [
-            f"Cross-encoder reranking of the same {speed['pairs']} pairs ({speed['queries']} "
-            f"queries, {speed['candidates_from']}): book's per-query loop "
-            f"{speed['per_query_s']:.2f} s, batched across queries {speed['batched_s']:.2f} s; "
-            f"identical rankings for {speed['identical_rankings']}/{speed['queries']} queries "
-            f"(max score difference {speed['max_abs_score_diff']:.1e}). Fastest: "
-            f"`{speed.get('fastest', 'batched')}` → **{speed['speedup']:.2f}×**"
-            + (
-                f"; fastest losing at most {speed['hit@1_tolerance']} hit@1: "
-                f"`{speed['fastest_within_tolerance']}` → "
-                f"**{speed['speedup_within_tolerance']:.2f}×**."
-                if speed.get("fastest_within_tolerance")
-                else "."
-            ),
-            "",
-        ]
-        if speed.get("configs"):
-            lines += [
-                "| reranking | seconds | × book | pairs scored | hit@1 | nDCG@10 | same top 1 "
-                "| overlap@10 |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|",
-            ]
-            for name, c in speed["configs"].items():
-                lines.append(
-                    f"| {name} | {c['seconds']:.2f} | {c['speedup']:.2f} | {c['pairs_scored']} "
-                    f"| {c.get('hit@1', float('nan')):.3f} | {c.get('ndcg@10', float('nan')):.3f} "
-                    f"| {c['top1_agreement']:.3f} | {c['overlap@10']:.3f} |"
-                )
-            lines.append("")
+    lines += _protocol_tables(result)
+    lines += _speed_lines(result.get("rerank_speed"))
     checks = stage_check(result["rows"])
     if checks:
         several = len({c["protocol"] for c in checks}) > 1
@@ -808,6 +841,68 @@ def benchmark_markdown(result: dict[str, Any]) -> str:
         "batched time per query."
     )
     return "\n".join(lines) + "\n"
+
+
+def _protocol_tables(result: dict[str, Any]) -> list[str]:
+    """One table per protocol; the paraphrase set's quality beside the ``full`` protocol's
+    (else the first protocol's) rows, with a line that says what it is."""
+    data, para = result["data"], result.get("paraphrase")
+    protocols = list(dict.fromkeys(r["group"] for r in result["rows"]))
+    beside = "full" if "full" in protocols else protocols[0]
+    lines = []
+    for protocol in protocols:
+        size = data.get(f"{protocol}_search_space")
+        what = "the questions' own passages" if protocol == "book" else "all distinct passages"
+        lines += [f"**Protocol `{protocol}`** — search space: {size} passages ({what}).", ""]
+        rows = [r for r in result["rows"] if r["group"] == protocol]
+        if para and protocol == beside:
+            lines += [
+                f"Columns `para …`: paraphrase set `{para['file']}`, {para['queries']} pairs "
+                f"scored ≥ {para['min_score']:g} (sentence 1 → sentence 2) searched among "
+                f"{para['passages']} distinct second sentences; the same pipelines, fusion "
+                "weights as tuned above (not refitted on it).",
+                "",
+            ]
+            lines.append(markdown_table_beside(rows, para["rows"], "para"))
+        else:
+            lines.append(markdown_table(rows))
+    return lines
+
+
+def _speed_lines(speed: dict[str, Any] | None) -> list[str]:
+    """The reranking speed comparison (:func:`rerank_speed`) as markdown lines."""
+    if not speed:
+        return []
+    lines = [
+        f"Cross-encoder reranking of the same {speed['pairs']} pairs ({speed['queries']} "
+        f"queries, {speed['candidates_from']}): book's per-query loop "
+        f"{speed['per_query_s']:.2f} s, batched across queries {speed['batched_s']:.2f} s; "
+        f"identical rankings for {speed['identical_rankings']}/{speed['queries']} queries "
+        f"(max score difference {speed['max_abs_score_diff']:.1e}). Fastest: "
+        f"`{speed.get('fastest', 'batched')}` → **{speed['speedup']:.2f}×**"
+        + (
+            f"; fastest losing at most {speed['hit@1_tolerance']} hit@1: "
+            f"`{speed['fastest_within_tolerance']}` → "
+            f"**{speed['speedup_within_tolerance']:.2f}×**."
+            if speed.get("fastest_within_tolerance")
+            else "."
+        ),
+        "",
+    ]
+    if speed.get("configs"):
+        lines += [
+            "| reranking | seconds | × book | pairs scored | hit@1 | nDCG@10 | same top 1 "
+            "| overlap@10 |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, c in speed["configs"].items():
+            lines.append(
+                f"| {name} | {c['seconds']:.2f} | {c['speedup']:.2f} | {c['pairs_scored']} "
+                f"| {c.get('hit@1', float('nan')):.3f} | {c.get('ndcg@10', float('nan')):.3f} "
+                f"| {c['top1_agreement']:.3f} | {c['overlap@10']:.3f} |"
+            )
+        lines.append("")
+    return lines
 
 
 def write_benchmark(result: dict[str, Any], output_dir: str | Path, name: str) -> dict[str, Path]:

@@ -37,15 +37,43 @@ def _cell(value: Any, fmt: str) -> str:
     return fmt.format(value)
 
 
-def markdown_table(rows: Sequence[dict[str, Any]], label: str = "configuration") -> str:
-    """A markdown table of evaluation rows (``name`` plus the :data:`COLUMNS` keys)."""
-    header = f"| {label} | " + " | ".join(h for h, _, _ in COLUMNS) + " |"
-    rule = "|---|" + "---:|" * len(COLUMNS)
+#: Quality columns of a second data set shown beside the first (:func:`markdown_table_beside`).
+BESIDE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("hit@1", "hit@1", "{:.3f}"),
+    ("hit@10", "hit@10", "{:.3f}"),
+    ("MRR@10", "mrr@10", "{:.3f}"),
+)
+
+
+def markdown_table(
+    rows: Sequence[dict[str, Any]],
+    label: str = "configuration",
+    columns: Sequence[tuple[str, str, str]] = COLUMNS,
+) -> str:
+    """A markdown table of evaluation rows (``name`` plus the ``columns`` keys)."""
+    header = f"| {label} | " + " | ".join(h for h, _, _ in columns) + " |"
+    rule = "|---|" + "---:|" * len(columns)
     lines = [header, rule]
     for row in rows:
-        cells = [_cell(row.get(key), fmt) for _, key, fmt in COLUMNS]
+        cells = [_cell(row.get(key), fmt) for _, key, fmt in columns]
         lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def markdown_table_beside(
+    rows: Sequence[dict[str, Any]], other: Sequence[dict[str, Any]], prefix: str
+) -> str:
+    """:func:`markdown_table` of ``rows`` with the :data:`BESIDE_COLUMNS` of ``other`` (rows of
+    the same configurations on a second data set, matched by ``id``) after the quality
+    columns, headed ``<prefix> hit@1`` and so on; "–" where ``other`` lacks a row."""
+    by_id = {r["id"]: r for r in other}
+    extra = [(f"{prefix} {h}", f"{prefix}:{k}", fmt) for h, k, fmt in BESIDE_COLUMNS]
+    merged = []
+    for row in rows:
+        side = by_id.get(row["id"], {})
+        merged.append(row | {f"{prefix}:{k}": side.get(k) for _, k, _ in BESIDE_COLUMNS})
+    at = next(i for i, (_, key, _) in enumerate(COLUMNS) if key == "ndcg@10") + 1
+    return markdown_table(merged, columns=[*COLUMNS[:at], *extra, *COLUMNS[at:]])
 
 
 def report_paths(output_dir: str | Path, name: str) -> dict[str, Path]:

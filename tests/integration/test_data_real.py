@@ -11,6 +11,7 @@ from lc_klue.data import (
     load_mrc,
     load_passages,
     load_sts,
+    paraphrase_retrieval,
     sample_questions,
     split_by_title,
     split_sts,
@@ -45,6 +46,12 @@ def test_korsts(shared_data) -> None:
         for s in ("train", "dev", "test")
     ]
     assert sizes == [5_749, 1_500, 1_379]
+
+
+def test_korsts_paraphrase_set(shared_data) -> None:
+    queries, corpus = paraphrase_retrieval(shared_file(shared_data, "korsts/sts-test.tsv"))
+    assert (len(queries), len(corpus)) == (338, 1_327)
+    assert set(queries["context"]) <= set(corpus["context"])
 
 
 @pytest.fixture(scope="module")

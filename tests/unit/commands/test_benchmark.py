@@ -9,7 +9,7 @@ import pytest
 
 from lc_klue.cli import main
 from lc_klue.resources import NEWS_QA
-from tests.kit import run_cli_fresh
+from tests.kit import run_cli_fresh, write_korsts
 
 
 def test_lexical_benchmark_writes_its_reports(
@@ -59,3 +59,56 @@ def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) ->
     assert "unknown configuration" in capsys.readouterr().err
     assert main(["benchmark", str(NEWS_QA), "--k", "0"]) == 2
     assert "argument --k: must be a positive integer" in capsys.readouterr().err
+
+
+#: (score, sentence1, sentence2) on the 0–5 scale: 3 pairs scored 4 or more, 5 distinct second
+#: sentences.
+PARAPHRASES = [
+    (4.8, "시청 앞 광장에서 축제가 열렸다.", "시청 광장에서 축제가 개최되었다."),
+    (4.2, "버스 요금이 다음 달부터 오른다.", "다음 달부터 버스 요금이 인상된다."),
+    (4.0, "도서관은 주말에도 문을 연다.", "주말에도 도서관이 운영된다."),
+    (2.0, "새 지하철 노선이 개통했다.", "지하철 공사가 지연되고 있다."),
+    (0.4, "공원에 나무를 심었다.", "시장이 기자 회견을 열었다."),
+    (3.0, "축제에 많은 사람이 모였다.", "시청 광장에서 축제가 개최되었다."),
+]
+
+
+def test_paraphrase_set_runs_beside_the_data(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    sts = write_korsts(tmp_path / "sts-test.tsv", PARAPHRASES)
+    args = ["benchmark", str(NEWS_QA), "--configs", "bm25,fusion-lex", "--questions", "20"]
+    sizes = ["--tune-questions", "20", "--k", "8", "--top-n", "5", "--latency-queries", "0"]
+    out = ["--output-dir", str(tmp_path), "--name", "para", "--no-progress"]
+    assert main([*args, *sizes, *out, "--paraphrase", str(sts)]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads((tmp_path / "para.json").read_text(encoding="utf-8"))
+    para = result["paraphrase"]
+    assert (para["file"], para["min_score"], para["queries"], para["passages"]) == (
+        str(sts),
+        4.0,
+        3,
+        5,
+    )
+    # the same configurations, rows shaped as the protocol's, on the paraphrase queries
+    assert [r["id"] for r in para["rows"]] == [r["id"] for r in result["rows"]]
+    assert {r["group"] for r in para["rows"]} == {"paraphrase"}
+    assert all(r["n_queries"] == 3 for r in para["rows"])
+    assert set(para["rows"][0]) == set(result["rows"][0])
+    md = (tmp_path / "para.md").read_text(encoding="utf-8")
+    header = next(line for line in md.splitlines() if line.startswith("| configuration"))
+    assert "| nDCG@10 | para hit@1 | para hit@10 | para MRR@10 | p50 ms |" in header
+    row = next(line for line in md.splitlines() if line.startswith("| BM25-Kiwi (k1=1.5"))
+    assert row.count("|") == header.count("|")
+    assert f"paraphrase set `{sts}`, 3 pairs scored ≥ 4" in md and "para hit@1" in printed
+
+
+def test_a_paraphrase_file_without_close_pairs_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    sts = write_korsts(tmp_path / "sts-test.tsv", PARAPHRASES[3:])
+    argv = ["benchmark", str(NEWS_QA), "--configs", "bm25", "--paraphrase", str(sts)]
+    assert main([*argv, "--output-dir", str(tmp_path), "--no-progress"]) == 2
+    assert capsys.readouterr().err == (
+        f"lc-klue benchmark: error: {sts}: no pair scored 4 or more for a paraphrase set "
+        "(3 pairs, highest score 3)\n"
+    )
+    assert not list(tmp_path.glob("benchmark.*"))

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from lc_klue.data import load_sts, split_sts
+from lc_klue.data import context_id, load_sts, paraphrase_retrieval, split_sts
 from lc_klue.errors import DataError
+from lc_klue.evaluation.evaluator import build_eval_set
+from tests.kit import write_korsts
 
 
 def write(path: Path, text: str) -> Path:
@@ -116,3 +118,40 @@ def test_a_bad_label_in_klue_json_names_the_record(tmp_path: Path) -> None:
 def test_an_empty_file_says_it_is_empty(tmp_path: Path, name: str) -> None:
     with pytest.raises(DataError, match=rf"{name}: the file is empty$"):
         load_sts(write(tmp_path / name, " \n"))
+
+
+#: (score, sentence1, sentence2): two sentence 2s repeat (one with other spacing).
+PAIRS = [
+    (4.0, "고양이가 소파 위에서 잠을 잔다.", "소파에서 고양이 한 마리가 자고 있다."),
+    (5.0, "남자가 기타를 치고 있다.", "한 남자가 기타를 연주한다."),
+    (3.8, '여자가 "양파"를 썰고 있다.', "한 여성이 양파를 자르고 있다."),
+    (1.2, "아이들이 공원에서 뛰어논다.", "한 남자가 기타를 연주한다."),
+    (4.6, "남자 한 명이 기타를 연주하고 있다.", "한 남자가  기타를 연주한다."),
+]
+
+
+def test_paraphrase_retrieval_queries_and_corpus(tmp_path: Path) -> None:
+    queries, corpus = paraphrase_retrieval(write_korsts(tmp_path / "sts-test.tsv", PAIRS))
+    # pairs scored 4 or more (4.0 included) are the queries, sentence 2 their gold passage
+    assert queries.column_names == ["id", "title", "context", "question", "answers"]
+    assert queries["id"] == ["pair-0", "pair-1", "pair-4"]
+    assert queries["question"] == [PAIRS[i][1] for i in (0, 1, 4)]
+    assert queries["context"] == [PAIRS[i][2] for i in (0, 1, 4)]
+    assert queries["title"] == [context_id(PAIRS[i][2]) for i in (0, 1, 4)]
+    assert all(a == {"text": [], "answer_start": []} for a in queries["answers"])
+    # the corpus: every distinct sentence 2, whatever the score (spacing does not count)
+    assert corpus.column_names == ["context_id", "title", "context"]
+    assert corpus["context"] == [PAIRS[i][2] for i in (0, 1, 2)]
+    assert corpus["context_id"] == [context_id(c) for c in corpus["context"]]
+    es = build_eval_set(queries, "full", None, corpus=corpus)
+    assert es.gold_ids() == [corpus["context_id"][i] for i in (0, 1, 1)]
+    assert len(paraphrase_retrieval(tmp_path / "sts-test.tsv", min_score=3.5)[0]) == 4
+
+
+def test_paraphrase_retrieval_without_a_close_pair_is_one_line(tmp_path: Path) -> None:
+    f = write_korsts(tmp_path / "sts-dev.tsv", [PAIRS[2], PAIRS[3]])
+    with pytest.raises(DataError) as e:
+        paraphrase_retrieval(f)
+    assert str(e.value) == (
+        f"{f}: no pair scored 4 or more for a paraphrase set (2 pairs, highest score 3.8)"
+    )

@@ -5,7 +5,12 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from lc_klue.evaluation.report import markdown_table, place_labels, plot_quality_vs_time
+from lc_klue.evaluation.report import (
+    markdown_table,
+    markdown_table_beside,
+    place_labels,
+    plot_quality_vs_time,
+)
 
 #: Points as crowded as the committed benchmark's: near-equal times and scores.
 CROWD = [
@@ -58,3 +63,16 @@ def test_plot_has_a_panel_per_protocol(tmp_path: Path) -> None:
 def test_markdown_table_marks_missing_values() -> None:
     table = markdown_table([{"name": "bm25", "hit@1": 0.5, "latency_p50_ms": None}])
     assert "| bm25 | 0.500 | – |" in table
+
+
+def test_a_second_data_set_sits_beside_the_quality_columns() -> None:
+    rows = [
+        {"id": "bm25", "name": "BM25", "hit@1": 0.9, "ndcg@10": 0.95, "total_s": 1.0},
+        {"id": "sts", "name": "STS", "hit@1": 0.2, "ndcg@10": 0.3, "total_s": 2.0},
+    ]
+    other = [{"id": "bm25", "hit@1": 0.725, "hit@10": 0.929, "mrr@10": 0.797}]
+    lines = markdown_table_beside(rows, other, "para").splitlines()
+    assert lines[0].startswith("| configuration | hit@1 |")
+    assert "| nDCG@10 | para hit@1 | para hit@10 | para MRR@10 | p50 ms |" in lines[0]
+    assert "| 0.950 | 0.725 | 0.929 | 0.797 | – | – | 1.0 |" in lines[2]
+    assert "| 0.300 | – | – | – | – | – | 2.0 |" in lines[3]  # no row on the second set
