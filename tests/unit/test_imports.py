@@ -63,6 +63,7 @@ EXPECTED = {
         "document_passages",
         "load_sts",
         "mrc_documents",
+        "paraphrase_retrieval",
         "read_documents",
         "relevance_pairs",
         "sample_questions",
