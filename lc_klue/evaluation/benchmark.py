@@ -228,6 +228,10 @@ def config_spec(
         "fusion-lex": (tuned, [lex]),
         "fusion-lex-dense": (tuned, [lex_dense]),
         "fusion-all": (tuned, [lex_dense, ce_fusion]),
+        "fusion-hybrid": (
+            hybrid,
+            [lex_dense | {"weights": weights.get("fusion-hybrid", first_only)}],
+        ),
     }
     first, stages = table[config]
     return PipelineSpec.checked(first_stage=first, stages=stages, k=s.k, top_n=s.top_n)
@@ -279,6 +283,13 @@ def _tune_fusion(
             features, gold_index, start=weights["fusion-lex"], tune=("dense",), min_gain=MIN_GAIN
         )
         weights["fusion-lex-dense"] = out["fusion-lex-dense"]["weights"]
+    if "fusion-hybrid" in configs:  # dense ∪ BM25 candidates: every weight tuned on them
+        hybrid = fusion("fusion-hybrid")
+        h_features, h_gold = hybrid.tuning_features(train_questions, train_gold)
+        out["fusion-hybrid"] = hybrid.fit_features(
+            h_features, h_gold, start=weights.get("fusion-lex-dense"), min_gain=MIN_GAIN
+        )
+        weights["fusion-hybrid"] = out["fusion-hybrid"]["weights"]
     if "fusion-all" in configs:  # the previous stage's score fused with the cross-encoder's
         out["fusion-all"] = fusion("fusion-all").fit(
             train_questions, train_gold, tune=("cross_encoder",), min_gain=MIN_GAIN

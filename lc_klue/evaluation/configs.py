@@ -21,6 +21,7 @@ CONFIGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "fusion-lex": ("BM25 top30 + lexical fusion", ()),
     "fusion-lex-dense": ("BM25 top30 + lexical + dense fusion", ("dense",)),
     "fusion-all": ("… its top 10: fused score + CE score", ("dense", "ce")),
+    "fusion-hybrid": ("Hybrid top30 (MRC ∪ BM25) + lexical + dense fusion", ("mrc", "dense")),
 }
 #: Configurations run by default (``hybrid+ce-rrf`` scores the same pairs as ``hybrid+ce``).
 DEFAULT_CONFIGS: tuple[str, ...] = tuple(c for c in CONFIGS if c != "hybrid+ce-rrf")
@@ -31,6 +32,7 @@ STAGE_CHAINS: tuple[tuple[str, ...], ...] = (
     ("hybrid", "hybrid+ce"),
     ("hybrid", "hybrid+ce-rrf"),
     ("bm25-tuned", "fusion-lex", "fusion-lex-dense", "fusion-all"),
+    ("hybrid", "fusion-hybrid"),
 )
 TUNED_BM25 = {"k1": 0.9, "b": 0.4}
 #: Smallest MRR@10 gain on the tuning questions for a fusion weight change to be kept.

@@ -64,7 +64,7 @@ def test_benchmark_runs_every_configuration(tiny_models: TinyModelFactory, tmp_p
     for key in ("cascade", "cascade_full_passage"):
         assert result["rerank_speed"][key]["fitted_on"] == "20 train-title questions"
     # fusion starts from the first stage and only accepts improvements on the tuning questions
-    for config in ("fusion-lex", "fusion-lex-dense", "fusion-all"):
+    for config in ("fusion-lex", "fusion-lex-dense", "fusion-all", "fusion-hybrid"):
         tuned = result["fusion_tuning"][config]
         assert tuned["mrr@10_fused"] >= tuned["mrr@10_first_stage"]
     assert result["models"]["ce"]["parameters"] > 0
