@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from lc_klue.e5 import E5_SMALL, e5_small_dir
+from lc_klue.e5 import E5_HUB_ID, E5_LICENSE, E5_SMALL, e5_small_dir
 from lc_klue.errors import ModelError
 
 DTYPES = ("float32", "float16", "bfloat16")
@@ -200,6 +200,8 @@ def _root_origin(source: str) -> str:
         return f"a from-scratch base ({source}; no pretrained weights)"
     if source.startswith("kiwi:"):
         return f"a Kiwi base ({source}; Kiwi's pretrained CoNg morpheme vectors)"
+    if source == E5_SMALL:
+        return f"the pretrained base {E5_SMALL} ({E5_HUB_ID}, {E5_LICENSE} licence)"
     path = Path(source).expanduser()
     config = path / "config.json"
     scratch = None

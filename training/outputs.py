@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lc_klue.errors import ModelError
-from lc_klue.runtime import METRICS_FILE
+from lc_klue.runtime import METRICS_FILE, model_origin
 from lc_klue.storage import atomic_directory, atomic_write_text
 
 CARD_FILE = "README.md"
@@ -58,6 +58,7 @@ def model_card(metrics: Mapping[str, Any]) -> str:
         str(metrics.get("description", "")),
         "",
         f"- Base model: `{metrics.get('base_model')}`",
+        f"- Starts from: {model_origin(str(metrics.get('base_model')))}",
         f"- Loss: `{metrics.get('loss')}`",
     ]
     for key, value in metrics.get("data", {}).items():

@@ -137,3 +137,12 @@ def test_quiet_output_hides_every_bar_and_the_libraries_warnings(
     list(tqdm(range(3), desc="bar after"))
     make_cross_encoder(base, max_length=32, device="cpu")
     assert "bar after" in capfd.readouterr().err and reports()
+
+
+def test_e5_small_is_named_with_its_licence() -> None:
+    from lc_klue.runtime import local_model_dir, model_origin
+
+    assert model_origin("e5-small") == (
+        "the pretrained base e5-small (intfloat/multilingual-e5-small, MIT licence)"
+    )
+    assert local_model_dir("e5-small") is None  # a name, not a path: never "not found"
