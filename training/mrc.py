@@ -92,7 +92,14 @@ def train_mrc(
             evaluate=evaluate,
             card={
                 "description": "Bi-encoder fine-tuned on (question, passage) pairs with "
-                "in-batch negatives (MultipleNegativesRankingLoss, no-duplicate batches).",
+                "in-batch negatives"
+                + (
+                    f" and {num_negatives} BM25-mined negative(s) per question (same-article "
+                    "paragraphs included)"
+                    if negatives == "bm25"
+                    else ""
+                )
+                + " (MultipleNegativesRankingLoss, no-duplicate batches).",
                 "base_model": str(model),
                 "data": mrc_card_data(
                     train_data, parts, test_data, len(corpus), test_size, seed, pair_questions
