@@ -20,6 +20,7 @@ import numpy as np
 
 from lc_klue.data import context_id, load_mrc, sample_questions, split_by_title, unique_contexts
 from lc_klue.models import KlueEmbeddings
+from lc_klue.ranking import retrieval_metrics
 
 
 def measure(
@@ -39,14 +40,14 @@ def measure(
     q = emb.client.encode_query(questions, batch_size=emb.batch_size, normalize_embeddings=True)
     t2 = time.perf_counter()
     top = np.argsort(-(q @ p.T), axis=1)[:, :10]
-    ranked = [[ids[j] for j in row] for row in top]
+    quality = retrieval_metrics([[ids[j] for j in row] for row in top], gold)
     return {
         "passages": len(passages),
         "questions": len(questions),
         "encode_passages_s": round(t1 - t0, 1),
         "encode_questions_s": round(t2 - t1, 1),
-        "hit@1": float(np.mean([r[0] == g for r, g in zip(ranked, gold, strict=True)])),
-        "hit@10": float(np.mean([g in r for r, g in zip(ranked, gold, strict=True)])),
+        "hit@1": quality["hit@1"],
+        "hit@10": quality["hit@10"],
     }
 
 

@@ -21,7 +21,8 @@ import itertools
 import json
 import logging
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -493,31 +494,19 @@ def _remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-class _writable:
-    """:func:`lc_klue.storage.atomic_directory`, with an unwritable place as one clear line."""
-
-    def __init__(self, out: str | Path) -> None:
-        self.out = Path(out).expanduser()
-        self._cm: Any = None
-
-    def __enter__(self) -> Path:
-        self._cm = atomic_directory(self.out)
-        try:
-            return Path(self._cm.__enter__())
-        except OSError as e:
-            raise ModelError(
-                f"{self.out}: cannot write the converted {E5_SMALL} base here ({e.strerror}); "
-                "set LC_KLUE_HOME to a writable folder"
-            ) from e
-
-    def __exit__(self, *exc: Any) -> bool:
-        try:
-            return bool(self._cm.__exit__(*exc))
-        except OSError as e:
-            raise ModelError(
-                f"{self.out}: cannot write the converted {E5_SMALL} base here ({e.strerror}); "
-                "set LC_KLUE_HOME to a writable folder"
-            ) from e
+@contextmanager
+def _writable(out: str | Path) -> Iterator[Path]:
+    """:func:`lc_klue.storage.atomic_directory`, with a place that cannot be written as one
+    clear line."""
+    out = Path(out).expanduser()
+    try:
+        with atomic_directory(out) as tmp:
+            yield Path(tmp)
+    except OSError as e:
+        raise ModelError(
+            f"{out}: cannot write the converted {E5_SMALL} base here ({e.strerror}); "
+            "set LC_KLUE_HOME to a writable folder"
+        ) from e
 
 
 def _convert_hub(out: Path) -> Path:
