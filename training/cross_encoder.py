@@ -40,7 +40,9 @@ from training.evaluation import (
 )
 from training.models import keep_layers, make_bi_encoder, resolve_base_model
 from training.negatives import (
+    MINING_DEPTH,
     bm25_candidates,
+    bm25_negatives,
     dense_candidates,
     gold_ids,
     gold_scores,
@@ -54,8 +56,6 @@ from training.runner import StageContext, StagePlan, run_stage
 NEGATIVE_KINDS = ("random", "hard", "bm25")
 LOSSES = ("bce", "listwise")
 FIRST_STAGES = ("bm25", "dense", "random")
-#: Candidates per question that BM25 / bi-encoder negatives are drawn from.
-MINING_DEPTH = 30
 
 
 def train_cross_encoder(
@@ -229,8 +229,7 @@ def _training_examples(
     )
     questions = list(train["question"])
     if negatives == "bm25":
-        found = bm25_candidates(questions, passages, MINING_DEPTH)
-        picked = negatives_for(found, gold_ids(train), ids, n)
+        found, picked = bm25_negatives(train, passages, ids, n)
         note = f" from BM25 top {MINING_DEPTH}, same-article paragraphs included"
     else:
         found = dense_candidates(

@@ -14,13 +14,13 @@ from datasets import Dataset
 from sentence_transformers.base.sampler import BatchSamplers
 from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-from lc_klue.data import context_id, sample_questions, unique_contexts
+from lc_klue.data import sample_questions, unique_contexts
 from lc_klue.errors import DataError
 from training.args import TrainingArgs
 from training.data import DataSource, mrc_card_data, mrc_splits, positives
 from training.evaluation import dense_retrieval_metrics, pair_evaluator, primary
 from training.models import model_prompt, stage_prompts
-from training.negatives import bm25_candidates, gold_ids, negatives_for
+from training.negatives import bm25_negatives
 from training.outputs import StageResult
 from training.runner import StageContext, StagePlan, run_stage
 
@@ -134,11 +134,9 @@ def mrc_examples(train: Dataset, negatives: str, num_negatives: int) -> Dataset:
         "context": positives(train),
     }
     if negatives == "bm25":
-        passages = sorted(set(rows["context"]))
-        ids = [context_id(p) for p in passages]
-        wanted = num_negatives + 1
-        candidates = bm25_candidates(rows["question"], passages, k=wanted + 5)
-        chosen = negatives_for(candidates, gold_ids(train), ids, num_negatives)
+        corpus = unique_contexts(train)
+        passages = list(corpus["context"])
+        _, chosen = bm25_negatives(train, passages, list(corpus["context_id"]), num_negatives)
         for i in range(num_negatives):
             # a question whose BM25 list ran short takes a fixed other passage
             rows[f"negative_{i}"] = [

@@ -25,6 +25,8 @@ from training.evaluation import rank_passages
 Candidates = list[tuple[int, float]]
 #: Smallest target probability in listwise rows (its log is the label of a "no" passage).
 MIN_TARGET = 1e-6
+#: Candidates per question that BM25 / bi-encoder negatives are drawn from.
+MINING_DEPTH = 30
 
 
 def bm25_candidates(
@@ -40,6 +42,15 @@ def bm25_candidates(
     bm25 = KiwiBM25Retriever(docs=docs, **TUNED_BM25)
     hits = bm25.search_with_scores(list(questions), k)
     return [[(int(d.metadata["row"]), s) for d, s in row] for row in hits]
+
+
+def bm25_negatives(
+    ds: Dataset, passages: Sequence[str], ids: Sequence[str], n: int
+) -> tuple[list[Candidates], list[Candidates]]:
+    """Each question's BM25 top :data:`MINING_DEPTH` over ``passages`` and its ``n`` best
+    that are not its own passage (other paragraphs of the same article kept)."""
+    found = bm25_candidates(list(ds["question"]), passages, MINING_DEPTH)
+    return found, negatives_for(found, gold_ids(ds), ids, n)
 
 
 def dense_candidates(
