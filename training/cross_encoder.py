@@ -38,7 +38,7 @@ from training.evaluation import (
     primary,
     rerank_metrics,
 )
-from training.models import keep_layers, make_bi_encoder, resolve_base_model
+from training.models import head_learning_rate, keep_layers, make_bi_encoder, resolve_base_model
 from training.negatives import (
     MINING_DEPTH,
     bm25_candidates,
@@ -163,6 +163,7 @@ def train_cross_encoder(
             train_dataset=train_set,
             loss=train_loss,
             evaluate=evaluate,
+            args_kwargs=head_learning_rate(model, ctx.args.learning_rate),
             card={
                 "description": "Cross-encoder reranker with one output, trained "
                 + (

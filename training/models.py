@@ -3,6 +3,7 @@ method's two model types: a pooled bi-encoder and a one-label cross-encoder."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from sentence_transformers import CrossEncoder, SentenceTransformer
 from sentence_transformers.base.modules import Transformer
+from sentence_transformers.cross_encoder.modules import Dense
 from sentence_transformers.sentence_transformer.modules import Pooling
 
 from lc_klue.errors import ModelError
@@ -34,6 +36,8 @@ from training.scratch import SCRATCH_POSITIONS, build_scratch_base, parse_scratc
 logger = logging.getLogger(__name__)
 
 POOLING_MODES = ("mean", "cls", "max")
+ST_TRANSFORMER = "sentence_transformers.base.modules.transformer.Transformer"
+ST_POOLING = "sentence_transformers.sentence_transformer.modules.pooling.Pooling"
 
 
 def resolve_base_model(
@@ -186,6 +190,40 @@ def make_bi_encoder(
     return model
 
 
+def pooled_cross_encoder(name: str, max_length: int, device: str | None) -> CrossEncoder:
+    """A cross-encoder from a sentence-transformers bi-encoder (e.g. ``e5-small``): its
+    transformer reads the pair, its own pooling (the one it was trained with) summarises it, and
+    a fresh linear head gives the score. A head on the [CLS] token of an encoder trained with
+    mean pooling starts from a token that carries little, and listwise training from e5-small
+    stayed at chance for 375 steps that way."""
+    pooling = json.loads((Path(name) / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+    transformer = Transformer(name, max_seq_length=max_length)
+    dim = transformer.get_embedding_dimension()
+    legacy = [m for m in POOLING_MODES if pooling.get(f"pooling_mode_{m}_tokens")]
+    mode = pooling.get("pooling_mode") or (legacy[0] if legacy else "mean")
+    pool = Pooling(dim, pooling_mode=mode)
+    head = Dense(dim, 1, activation_function=None, module_output_name="scores")
+    return CrossEncoder(modules=[transformer, pool, head], device=device)
+
+
+#: How much faster a fresh score head learns than the pretrained encoder under it.
+HEAD_LR_FACTOR = 20.0
+
+
+def head_learning_rate(model: Any, learning_rate: float | None) -> dict[str, Any]:
+    """Trainer arguments giving the fresh score head of a :func:`pooled_cross_encoder`
+    :data:`HEAD_LR_FACTOR` times the learning rate (sentence-transformers'
+    ``learning_rate_mapping``): its scores start equal for every passage, and at the encoder's
+    rate it took e5-small hundreds of steps to leave chance. Empty for other models."""
+    last = model[-1] if len(model) else None
+    if not (isinstance(last, Dense) and last.module_output_name == "scores"):
+        return {}
+    from training.args import default_learning_rate
+
+    rate = (learning_rate or default_learning_rate(model)) * HEAD_LR_FACTOR
+    return {"learning_rate_mapping": {rf"(^|\.){len(model) - 1}\.linear\.": rate}}
+
+
 def make_cross_encoder(
     base: str | Path, max_length: int = 512, device: str | None = None
 ) -> CrossEncoder:
@@ -211,6 +249,8 @@ def make_cross_encoder(
             model = CrossEncoder(modules=[encoder], device=device)
         elif any(t.startswith("lc_klue.") for t in types):  # a saved Kiwi cross-encoder
             model = CrossEncoder(name, device=device, trust_remote_code=trusts_own_code(name))
+        elif len(types) > 1 and types[0] == ST_TRANSFORMER and types[1] == ST_POOLING:
+            model = pooled_cross_encoder(name, max_length, device)
         else:
             model = CrossEncoder(name, num_labels=1, max_length=max_length, device=device)
     except (OSError, ValueError) as e:

@@ -97,3 +97,27 @@ def test_keep_layers_makes_a_shallower_cross_encoder(tiny_models, tmp_path) -> N
     again = CrossEncoder(str(tmp_path / "ce"), device="cpu")
     assert again[0].auto_model.config.num_hidden_layers == 1
     assert np.isfinite(again.predict([("질문", "문단")])).all()
+
+
+def test_a_cross_encoder_from_a_bi_encoder_keeps_its_pooling(tiny_models, tmp_path) -> None:
+    import re
+
+    from sentence_transformers.cross_encoder.modules import Dense
+
+    from training.models import HEAD_LR_FACTOR, head_learning_rate, keep_layers
+
+    # e5-small is such a bi-encoder: its mean pooling summarises the pair, a fresh head scores
+    model = make_cross_encoder(tiny_models.bi_encoder_dir("bert"), 64, "cpu")
+    assert [type(m).__name__ for m in model] == ["Transformer", "Pooling", "Dense"]
+    assert model[1].pooling_mode == "mean" and isinstance(model[2], Dense)
+    assert keep_layers(model, 1) == 1
+    scores = model.predict([("질문", "문단"), ("질문", "다른 문단")])
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+    ((pattern, rate),) = head_learning_rate(model, 2e-5)["learning_rate_mapping"].items()
+    assert rate == 2e-5 * HEAD_LR_FACTOR
+    head = [n for n, _ in model.named_parameters() if re.search(pattern, n)]
+    assert sorted(head) == ["2.linear.bias", "2.linear.weight"]
+    assert head_learning_rate(tiny_models.cross_encoder("bert"), 2e-5) == {}  # a plain head
+    model.save(str(tmp_path / "ce"))
+    again = CrossEncoder(str(tmp_path / "ce"), device="cpu")
+    assert np.allclose(again.predict([("질문", "문단"), ("질문", "다른 문단")]), scores, atol=1e-5)
