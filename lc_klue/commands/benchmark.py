@@ -105,10 +105,11 @@ def _add_speed_and_run(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--speed-backend",
-        choices=["auto", "int8", "onnx", "none"],
+        choices=["auto", "int8", "onnx", "torch", "none"],
         default="auto",
         help="backend of the fast reranking variants of the speed test (CPU; default auto: "
-        "int8 when onnxruntime is installed, else none)",
+        "int8 when onnxruntime is installed and the model can be exported, else torch only; "
+        "torch or none: torch only)",
     )
     p.add_argument(
         "--speed-window",

@@ -95,7 +95,8 @@ def plot_quality_vs_time(
 ) -> Path:
     """Scatter ``metric`` against milliseconds per query (batched) for every row; PNG, atomic.
 
-    Rows may carry a ``group`` (e.g. the protocol); each group gets its own panel. Every point
+    Rows may carry a ``group`` (e.g. ``protocol full``); each group gets its own panel, titled
+    by it, and each point the colour of its ``config`` (:func:`pipeline_colour`). Every point
     is labelled with its ``name`` where the label covers no other label or point
     (:func:`place_labels`).
     """
@@ -103,6 +104,7 @@ def plot_quality_vs_time(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     groups = list(dict.fromkeys(r.get("group", "") for r in rows)) or [""]
     fig, axes = plt.subplots(
@@ -113,13 +115,16 @@ def plot_quality_vs_time(
         pts = [r for r in rows if r.get("group", "") == group]
         xs = [1000.0 * r["total_s"] / max(r["n_queries"], 1) for r in pts]
         ys = [r[metric] for r in pts]
-        ax.scatter(xs, ys, s=30, zorder=3)
+        colours = [pipeline_colour(str(r.get("config") or r["name"])) for r in pts]
+        ax.scatter(xs, ys, s=30, zorder=3, c=colours)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         if xs:  # room for the labels beside the outermost points
             ax.set_xlim(min(xs) / 2, max(xs) * 6)
         ax.set_ylim(-0.05, 1.08)
         ax.set_xlabel("milliseconds per query (batched, log scale)")
-        ax.set_title(f"protocol {group}" if group else title)
+        ax.set_title(group or title)
         ax.grid(True, alpha=0.3)
         panels.append((ax, xs, ys, [str(r["name"]) for r in pts]))
     axes[0][0].set_ylabel(metric)
@@ -132,6 +137,21 @@ def plot_quality_vs_time(
     fig.savefig(buf, format="png", dpi=fig.dpi)
     plt.close(fig)
     return atomic_write_bytes(Path(path), buf.getvalue())
+
+
+def pipeline_colour(config: str) -> Any:
+    """The colour of a pipeline in every plot: a benchmark configuration keeps its place in
+    :data:`~lc_klue.evaluation.configs.CONFIGS` (so one pipeline has one colour across
+    reports), any other name a stable one from its checksum."""
+    import zlib
+
+    from matplotlib import colormaps
+
+    from lc_klue.evaluation.configs import CONFIGS
+
+    ids = list(CONFIGS)
+    index = ids.index(config) if config in ids else len(ids) + zlib.crc32(config.encode()) % 7
+    return colormaps["tab20"](index % 20)
 
 
 #: Where :func:`place_labels` tries a label, in order: distances (points) × directions (deg).

@@ -79,6 +79,16 @@ def _transformer(model: Any) -> tuple[nn.Module, str]:
     )
 
 
+def exportable(model: Any) -> bool:
+    """Whether the onnx and int8 backends can run ``model`` (it holds a transformers model;
+    Kiwi's static and interaction modules do not)."""
+    try:
+        _transformer(model)
+    except ModelError:
+        return False
+    return True
+
+
 def use_backend(model: Any, backend: str | None, device: str | None = None) -> Any:
     """Run ``model``'s transformer (a ``SentenceTransformer`` or ``CrossEncoder``) on
     ``backend``; returns the same object. ``torch`` leaves it unchanged."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from lc_klue.evaluation.report import (
     markdown_table,
     markdown_table_beside,
+    pipeline_colour,
     place_labels,
     plot_quality_vs_time,
 )
@@ -76,3 +77,29 @@ def test_a_second_data_set_sits_beside_the_quality_columns() -> None:
     assert "| nDCG@10 | para hit@1 | para hit@10 | para MRR@10 | p50 ms |" in lines[0]
     assert "| 0.950 | 0.725 | 0.929 | 0.797 | – | – | 1.0 |" in lines[2]
     assert "| 0.300 | – | – | – | – | – | 2.0 |" in lines[3]  # no row on the second set
+
+
+def test_a_pipeline_has_one_colour_in_every_plot() -> None:
+    from lc_klue.evaluation.configs import CONFIGS
+
+    colours = [pipeline_colour(c) for c in CONFIGS]
+    assert len(set(colours)) == len(colours)  # the configurations are told apart
+    assert pipeline_colour("fusion-lex") == pipeline_colour("fusion-lex")
+    assert pipeline_colour("my-variant") == pipeline_colour("my-variant")
+
+
+def test_the_rerank_speed_variants_get_a_panel_of_their_own() -> None:
+    from lc_klue.evaluation.benchmark import _speed_points
+
+    speed = {
+        "queries": 10,
+        "configs": {
+            "book": {"seconds": 5.0, "hit@1": 0.8},
+            "int8+window128": {"seconds": 1.0, "hit@1": 0.79},
+        },
+    }
+    points = _speed_points(speed)
+    assert [p["name"] for p in points] == ["book", "int8+window128"]
+    assert {p["group"] for p in points} == {"rerank speed"}
+    assert 1000.0 * points[1]["total_s"] / points[1]["n_queries"] == 100.0
+    assert _speed_points(None) == []

@@ -11,7 +11,7 @@ from scipy.stats import spearmanr
 
 from lc_klue.errors import ModelError
 from lc_klue.models import KlueEmbeddings, load_cross_encoder
-from lc_klue.models.onnx_backend import OnnxRunner, check_backend, use_backend
+from lc_klue.models.onnx_backend import OnnxRunner, check_backend, exportable, use_backend
 from tests.kit import TinyModelFactory
 from tests.unit.models.tiny_reranker import input_sensitive_cross_encoder
 
@@ -46,6 +46,7 @@ def sensitive_dir(tiny_models: TinyModelFactory, tmp_path_factory: pytest.TempPa
 def test_cross_encoder_backends_keep_the_api(sensitive_dir, pairs) -> None:
     directory = sensitive_dir
     reference = input_sensitive_cross_encoder(directory)
+    assert exportable(reference)
     expected = reference.predict(pairs, batch_size=16)
     for backend in ("onnx", "int8"):
         model = use_backend(input_sensitive_cross_encoder(directory), backend)
@@ -100,3 +101,4 @@ def test_a_model_without_a_transformer_is_one_line() -> None:
     with pytest.raises(ModelError, match="EmbeddingBag has no transformers model to export"):
         use_backend(static_like, "int8", "cpu")
     assert use_backend(static_like, "torch", "cpu") is static_like
+    assert not exportable(static_like)
