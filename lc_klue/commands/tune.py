@@ -42,6 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--questions", type=non_negative_int, default=1000, help="sampled questions (0 = all)"
     )
     p.add_argument("--seed", type=int, default=42, help="seed of --split and the sample")
+    p.add_argument(
+        "--embedding-model",
+        "-m",
+        default=None,
+        help="with --output: fit the default pipeline with this bi-encoder (candidates from "
+        "BM25 and the model, its cosine in the fusion), as the shipped e5-small one was",
+    )
     add_overwrite(p, "--output")
     add_no_progress(p)
     p.set_defaults(func=run)
@@ -74,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output:
         refuse_existing(args.output, "pipeline file", args.overwrite)
+    elif args.embedding_model:
+        raise RetrievalError("--embedding-model is for --output; an index keeps its own models")
     from lc_klue.data import load_passages, mrc_documents
     from lc_klue.retrieval.index import (
         PIPELINE_FILE,
@@ -100,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         target = Path(args.index) / PIPELINE_FILE
     else:
         corpus = load_passages(args.corpus or args.data)
-        saved = SavedPipeline(spec=base_spec())
+        saved = SavedPipeline(spec=base_spec(embedding_model=args.embedding_model))
         parts = PipelineParts(mrc_documents(corpus), show_progress=args.show_progress)
         about["corpus"] = Path(args.corpus or args.data).name
         target = args.output

@@ -194,6 +194,11 @@ def config_spec(
     passages and only those are rescored with the cross-encoder added (first feature: the
     previous fusion's score). ``weights`` are the tuned fusion weights per configuration.
     """
+    if config in ("default", "default-e5"):  # as shipped: fitted weights, nothing retuned
+        from lc_klue.retrieval.saved_pipeline import DENSE_DEFAULT, default_pipeline
+
+        saved = default_pipeline(DENSE_DEFAULT if config == "default-e5" else None)
+        return saved.spec.model_copy(update={"k": s.k, "top_n": s.top_n})
     weights = weights or {}
     first_only = {"first_stage": 1.0}
     bm25: dict[str, Any] = {"kind": "bm25"}
@@ -568,7 +573,7 @@ def _speed(s: BenchmarkSettings, full_parts: PipelineParts, data: _Data) -> dict
     candidates from the MRC bi-encoder (the book's pipeline) or, without one, tuned BM25;
     variants: the backend, windows, both, and both with a cascade fitted on the tuning
     questions."""
-    from lc_klue.models.onnx_backend import onnx_runtime_installed
+    from lc_klue.models.onnx_backend import exportable, onnx_runtime_installed
     from lc_klue.models.reranker import load_cross_encoder
     from lc_klue.ranking import fit_cascade_margin
     from lc_klue.retrieval.compressor import CrossEncoderReranker, first_stage_margin
@@ -586,11 +591,14 @@ def _speed(s: BenchmarkSettings, full_parts: PipelineParts, data: _Data) -> dict
     first = build_pipeline(PipelineSpec.checked(first_stage=fs, top_n=s.k), parts)
     cands = first.batch(qs)
     torch_model = full_parts.cross_encoder(s.cross_encoder)
-    wanted = s.speed_backend
+    wanted = None if s.speed_backend in ("torch", "none") else s.speed_backend
     if wanted == "auto":
         wanted = "int8" if onnx_runtime_installed() else None
         if wanted is None:
             logger.info("speed test: no int8 variants (onnxruntime is not installed)")
+    if wanted and not exportable(torch_model):  # e.g. KiwiInteraction: torch variants only
+        logger.warning("speed test: no %s variants (the cross-encoder cannot be exported)", wanted)
+        wanted = None
     t0 = time.perf_counter()
     fast_model = (
         load_cross_encoder(s.cross_encoder, "cpu", s.max_length, backend=wanted)
@@ -921,6 +929,19 @@ def write_benchmark(result: dict[str, Any], output_dir: str | Path, name: str) -
     paths = report_paths(output_dir, name)
     write_json(result, paths["json"])
     atomic_write_text(paths["md"], benchmark_markdown(result))
-    rows = [r | {"name": r["id"]} for r in result["rows"]]
-    plot_quality_vs_time(rows, paths["png"])
+    rows = [r | {"name": r["id"], "group": f"protocol {r['group']}"} for r in result["rows"]]
+    plot_quality_vs_time(rows + _speed_points(result.get("rerank_speed")), paths["png"])
     return paths
+
+
+def _speed_points(speed: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The rerank-speed variants as plot points of their own panel (hit@1 against time per
+    query), beside the configurations' panels."""
+    if not speed or "hit@1" not in next(iter(speed["configs"].values()), {}):
+        return []
+    n = speed["queries"]
+    return [
+        {"name": name, "group": "rerank speed", "total_s": c["seconds"], "n_queries": n}
+        | {"hit@1": c["hit@1"]}
+        for name, c in speed["configs"].items()
+    ]

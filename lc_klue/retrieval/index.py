@@ -183,12 +183,12 @@ def build_index(
                 dense = KlueFAISS.from_mrc(docs, embeddings, index_type=index_type, **index_params)
                 dense.save(tmp / "dense")
             if "bm25" in kinds:
-                saved = pipeline or default_pipeline()
+                name = manifest.get("dense", {}).get("embedding_model")
+                saved = pipeline or default_pipeline(name)
                 fs = saved.spec.first_stage
                 bm25 = KiwiBM25Retriever(docs=docs, k1=fs.k1, b=fs.b)
                 bm25.save(tmp / "bm25")
                 manifest["bm25"] = {"tokenizer": "kiwi", "k1": fs.k1, "b": fs.b}
-                name = manifest.get("dense", {}).get("embedding_model")
                 parts = PipelineParts(
                     docs,
                     device=device,
@@ -265,6 +265,9 @@ def _pipeline_for(
                 bm25,
             )
         )
+    first = checks[0] if checks else None
+    if first is not None and first.near_chance and first.model in saved.spec.embedding_models():
+        saved = default_pipeline()  # the pipeline was built around the model: BM25's instead
     saved = add_models(
         saved, embedding_model=embedding_model, cross_encoder=cross_encoder, checks=checks
     )

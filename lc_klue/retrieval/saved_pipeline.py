@@ -41,15 +41,25 @@ PIPELINE_FILE = "pipeline.json"
 UNFITTED_DENSE_WEIGHT = 1.0
 
 
-def base_spec(k: int = 30, top_n: int = 10) -> PipelineSpec:
+#: The pretrained bi-encoder of the default pipeline when the e5 extra is installed.
+DENSE_DEFAULT = "e5-small"
+
+
+def base_spec(k: int = 30, top_n: int = 10, embedding_model: str | None = None) -> PipelineSpec:
     """The default pipeline before fitting: BM25 (k1 0.9, b 0.4) top ``k`` → lexical fusion
-    whose only weight is the first stage's (= BM25's ranking)."""
-    return PipelineSpec.checked(
-        first_stage={"kind": "bm25", **TUNED_BM25},
-        stages=[{"kind": "fusion", "windows": [12, 25], "weights": {"first_stage": 1.0}}],
-        k=k,
-        top_n=top_n,
-    )
+    whose only weight is the first stage's (= BM25's ranking). With ``embedding_model`` the
+    candidates are the union of BM25's and the bi-encoder's (reciprocal-rank fused) and the
+    fusion adds the bi-encoder's cosine (feature ``dense``)."""
+    first: dict[str, Any] = {"kind": "bm25", **TUNED_BM25}
+    fusion: dict[str, Any] = {
+        "kind": "fusion",
+        "windows": [12, 25],
+        "weights": {"first_stage": 1.0},
+    }
+    if embedding_model:
+        first |= {"kind": "hybrid", "embedding_model": embedding_model}
+        fusion["embedding_model"] = embedding_model
+    return PipelineSpec.checked(first_stage=first, stages=[fusion], k=k, top_n=top_n)
 
 
 def question_hash(question: str) -> str:
@@ -119,11 +129,16 @@ class SavedPipeline:
         return sum(question_hash(q) in mine for q in questions)
 
 
-def default_pipeline() -> SavedPipeline:
-    """The pipeline lc-klue ships (BM25 top 30 → lexical fusion, fitted weights)."""
-    from lc_klue.resources import DEFAULT_PIPELINE
+def default_pipeline(embedding_model: str | None = None) -> SavedPipeline:
+    """A pipeline lc-klue ships, its weights fitted on KorQuAD train titles: BM25 top 30 →
+    lexical fusion, or with ``embedding_model`` = :data:`DENSE_DEFAULT` the union of BM25's and
+    e5-small's candidates → lexical + dense fusion. Another ``embedding_model`` is added to the
+    former by :func:`add_models`."""
+    from lc_klue.resources import DEFAULT_PIPELINE, DENSE_PIPELINE
 
-    return SavedPipeline.load(DEFAULT_PIPELINE)
+    return SavedPipeline.load(
+        DENSE_PIPELINE if embedding_model == DENSE_DEFAULT else DEFAULT_PIPELINE
+    )
 
 
 def fusion_stage(spec: PipelineSpec) -> int:

