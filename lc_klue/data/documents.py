@@ -27,7 +27,8 @@ from typing import Any
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter, TextSplitter
 
-from lc_klue.errors import DataError
+from lc_klue.data.io import jsonl_rows, read_text
+from lc_klue.errors import DataError, NotUtf8Error
 from lc_klue.text import sentence_spans
 
 logger = logging.getLogger(__name__)
@@ -67,29 +68,9 @@ def is_document_source(path: str | Path) -> bool:
     return False
 
 
-def _read_text(path: Path) -> str:
-    """A file's text (UTF-8, BOM dropped); a binary or non-UTF-8 file is one DataError line."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
-    if b"\x00" in raw[:8192]:
-        raise DataError(f"{path}: not a text file (binary content)")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not a text file (not UTF-8: byte {e.start})") from None
-
-
 def _jsonl_documents(path: Path, source: str) -> list[Document]:
     docs = []
-    for n, line in enumerate(_read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+    for n, row in jsonl_rows(path):
         if not isinstance(row, dict) or not isinstance(row.get("text"), str):
             raise DataError(f"{path}:{n}: a row needs a string 'text' field")
         if not row["text"].strip():
@@ -105,11 +86,22 @@ def _jsonl_documents(path: Path, source: str) -> list[Document]:
     return docs
 
 
+def _file_documents(path: Path, source: str) -> list[Document]:
+    """The documents of one file: a JSONL file's rows, or a text file whole (none if empty)."""
+    if path.suffix.lower() == ".jsonl":
+        return _jsonl_documents(path, source)
+    text = read_text(path)
+    if not text.strip():
+        logger.warning("%s: empty file, skipped", path)
+        return []
+    return [Document(page_content=text, metadata={"source": source, "title": source})]
+
+
 def read_documents(path: str | Path) -> list[Document]:
     """The documents of a file or folder: text and markdown files whole, JSONL one row each
     (``text``; ``title``, ``source`` or ``id`` optional). A folder is read recursively in name
-    order (hidden files and other types skipped); empty files are skipped with a warning; no
-    text at all is a :class:`DataError`."""
+    order (hidden files and other types skipped); empty files, and in a folder files that are
+    not UTF-8, are skipped with a warning; no text at all is a :class:`DataError`."""
     root = Path(path).expanduser()
     if not root.exists():
         raise DataError(f"{root}: file or folder not found")
@@ -139,14 +131,12 @@ def read_documents(path: str | Path) -> list[Document]:
         named = [(root, root.name)]
     docs: list[Document] = []
     for file, source in named:
-        if file.suffix.lower() == ".jsonl":
-            docs += _jsonl_documents(file, source)
-            continue
-        text = _read_text(file)
-        if not text.strip():
-            logger.warning("%s: empty file, skipped", file)
-            continue
-        docs.append(Document(page_content=text, metadata={"source": source, "title": source}))
+        try:
+            docs += _file_documents(file, source)
+        except NotUtf8Error as e:
+            if not root.is_dir():
+                raise
+            logger.warning("skipped %s", e)
     if not docs:
         raise DataError(f"{root}: no text to index (no non-empty {', '.join(DOCUMENT_SUFFIXES)})")
     return docs

@@ -152,6 +152,25 @@ def test_empty_and_non_text_inputs_are_one_clear_line(tmp_path: Path) -> None:
         read_documents(tmp_path / "nowhere")
 
 
+def test_a_non_utf8_file_in_a_folder_is_skipped_with_one_warning(tmp_path: Path, caplog) -> None:
+    euc = "부산시는 해상 풍력 단지를 조성한다.".encode("euc-kr")
+    root = _write(
+        tmp_path / "docs",
+        {"old.txt": euc, "rows.jsonl": euc, "new.txt": "서울시는 새 버스 노선을 발표했다."},
+    )
+    with caplog.at_level(logging.WARNING):
+        docs = read_documents(root)
+    assert [d.metadata["source"] for d in docs] == ["new.txt"]
+    skipped = [r.getMessage() for r in caplog.records if "not UTF-8" in r.getMessage()]
+    assert len(skipped) == 2 and all("\n" not in m for m in skipped)
+    assert any(str(root / "old.txt") in m for m in skipped)
+    (root / "new.txt").unlink()  # nothing readable left: still an error
+    with pytest.raises(DataError, match="no text to index"):
+        read_documents(root)
+    with pytest.raises(DataError, match=r"old\.txt: not a text file \(not UTF-8"):
+        read_documents(root / "old.txt")  # a file given alone stops with one line
+
+
 def test_mrc_files_are_not_documents(tmp_path: Path) -> None:
     from lc_klue.resources import NEWS_QA
 
