@@ -12,17 +12,19 @@ backend, pairs, seconds, pairs per second. On a GPU give ``--device cuda --dtype
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
+
+from lc_klue.cli import Parser
+from lc_klue.commands import add_device
 
 
 def main() -> None:
     """Command line (see the module docstring)."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = Parser(description=__doc__.splitlines()[0])  # usage errors in one line
     p.add_argument("data", help="MRC-format file (questions and passages)")
     p.add_argument("model", help="cross-encoder directory")
-    p.add_argument("--device", default=None, help="cpu, cuda (default: best available)")
+    add_device(p)  # checked now: one line and exit 2 when the machine lacks it
     p.add_argument("--dtype", default=None, help="float16 or bfloat16 on a GPU")
     p.add_argument("--backend", default=None, help="torch, onnx, int8 (CPU)")
     p.add_argument("--questions", type=int, default=1000)
@@ -55,7 +57,8 @@ def main() -> None:
     pairs = sum(len(c) for c in candidates)
     device = str(model.device)
     name = torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"
-    weight = next(iter(model.model.parameters()), None)  # none in ONNX Runtime
+    inner = model.model  # no torch parameters in ONNX Runtime
+    weight = next(iter(inner.parameters()), None) if inner is not None else None
     print(
         json.dumps(
             {

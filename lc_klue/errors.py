@@ -11,6 +11,10 @@ class DataError(LcKlueError, ValueError):
     """Input data is missing, malformed or empty. The message names the file and the problem."""
 
 
+class NotUtf8Error(DataError):
+    """A text file is not UTF-8 (a folder of documents skips it with a warning)."""
+
+
 class ModelError(LcKlueError, ValueError):
     """A model path or hub id cannot be used (missing, wrong kind, mismatched with an index)."""
 

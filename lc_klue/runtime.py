@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -228,23 +229,40 @@ def load_error(kind: str, name: str | Path, error: BaseException) -> ModelError:
 # --------------------------------------------------------------------------- device, dtype
 
 
-def pick_device(device: str | None = None) -> str:
-    """``device`` if given (checked), else ``cuda`` when present, then ``mps``, else ``cpu``."""
+def device_problem(device: str) -> str | None:
+    """Why ``device`` (``cpu``, ``cuda``, ``cuda:N`` or ``mps``) cannot be used on this machine,
+    in a few words; None when it can."""
+    if not re.fullmatch(r"cpu|mps|cuda(?::\d+)?", device):
+        return "unknown device; use cpu, cuda, cuda:N or mps"
+    if device == "cpu":
+        return None
     import torch
 
-    mps = getattr(torch.backends, "mps", None)
-    has_mps = bool(mps and mps.is_available())
+    if device == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        return None if mps and mps.is_available() else "MPS is not available on this machine"
+    if not torch.cuda.is_available():
+        return "CUDA is not available on this machine"
+    count = torch.cuda.device_count()
+    if int(device.partition(":")[2] or 0) >= count:
+        return f"this machine has {count} CUDA device(s): cuda:0 to cuda:{count - 1}"
+    return None
+
+
+def pick_device(device: str | None = None) -> str:
+    """``device`` if given (checked: :func:`device_problem`, one :class:`ModelError` line),
+    else ``cuda`` when present, then ``mps``, else ``cpu``."""
     if device:
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ModelError(f"device {device!r} requested but CUDA is not available")
-        if device == "mps" and not has_mps:
-            raise ModelError("device 'mps' requested but it is not available")
-        if not device.startswith(("cuda", "mps", "cpu")):
-            raise ModelError(f"unknown device {device!r}; use cpu, cuda, cuda:N or mps")
+        problem = device_problem(device)
+        if problem:
+            raise ModelError(f"device {device!r}: {problem}")
         return device
+    import torch
+
     if torch.cuda.is_available():
         return "cuda"
-    return "mps" if has_mps else "cpu"
+    mps = getattr(torch.backends, "mps", None)
+    return "mps" if mps and mps.is_available() else "cpu"
 
 
 def set_dtype(model: Any, dtype: str | None, device: str) -> None:

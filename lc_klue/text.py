@@ -14,6 +14,8 @@ from typing import Any, overload
 
 from tqdm.auto import tqdm
 
+from lc_klue.errors import ModelError
+
 #: Kiwi tags kept as content morphemes: nouns, numerals, verb/adjective stems, roots, foreign
 #: words, numbers, Chinese characters, and web tokens (URL, e-mail, hashtag, mention, serial).
 CONTENT_TAGS = frozenset(
@@ -50,6 +52,19 @@ def get_kiwi() -> Any:
 
                 _kiwi = Kiwi()
     return _kiwi
+
+
+def kiwi_model_version() -> str:
+    """The installed kiwipiepy-model version: the Kiwi model (dictionaries and language model)
+    that every analysis uses (:class:`ModelError` when it is missing)."""
+    from importlib import metadata
+
+    for name in ("kiwipiepy_model", "kiwipiepy-model"):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    raise ModelError("kiwipiepy-model is not installed: pip install kiwipiepy-model==0.24.0")
 
 
 def base_tag(tag: str) -> str:

@@ -55,6 +55,29 @@ def int_list(flag: str, example: str) -> Callable[[str], tuple[int, ...]]:
     return parse
 
 
+def available_device(text: str) -> str:
+    """An argparse type: a device this machine has (``cpu``, ``cuda``, ``cuda:N``, ``mps``),
+    checked when the flags are read, before any data or model loads; else one clear message
+    (:func:`lc_klue.runtime.device_problem`)."""
+    from lc_klue.runtime import device_problem
+
+    problem = device_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
+    return text
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    """``--device``: where the models run (:func:`available_device`); the one definition
+    every command and example script uses."""
+    p.add_argument(
+        "--device",
+        type=available_device,
+        default=None,
+        help="cpu, cuda, cuda:N or mps (default: the best available)",
+    )
+
+
 def from_args(cls: Callable[..., T], args: argparse.Namespace, **overrides: Any) -> T:
     """An instance of dataclass ``cls`` from the flags whose ``dest`` is one of its fields."""
     names = {f.name for f in fields(cls)}  # type: ignore[arg-type]

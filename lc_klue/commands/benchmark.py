@@ -9,6 +9,7 @@ from pathlib import Path
 
 from lc_klue.commands import (
     K_RULE,
+    add_device,
     add_no_progress,
     add_overwrite,
     add_questions,
@@ -139,7 +140,7 @@ def _add_speed_and_run(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-length", type=int, help="cross-encoder max tokens (default: the model's own)"
     )
-    p.add_argument("--device", help="cpu, cuda, mps (default: best available)")
+    add_device(p)
     p.add_argument("--output-dir", type=Path, default=Path("results"), help="default: results")
     p.add_argument("--name", default="benchmark", help="output file stem (default: benchmark)")
     add_overwrite(p, "OUTPUT_DIR/NAME.*")

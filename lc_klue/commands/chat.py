@@ -17,6 +17,7 @@ from typing import Any, Literal, TextIO
 
 from lc_klue.commands import (
     K_RULE,
+    add_device,
     add_no_progress,
     add_speed,
     check_model_flags,
@@ -96,7 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="use --reranker without its quick check on the index's passages (by default a "
         "reranker near chance is left out, with a warning)",
     )
-    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    add_device(p)
     p.add_argument(
         "--json", action="store_true", help="print each result as one JSON line instead of text"
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from lc_klue.commands import (
     K_RULE,
+    add_device,
     add_no_progress,
     add_overwrite,
     add_questions,
@@ -89,7 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--latency-queries", type=non_negative_int, default=100, help="single-query timings"
     )
     p.add_argument("--batch-size", type=positive_int, default=64)
-    p.add_argument("--device", help="cpu, cuda, mps (default: best available)")
+    add_device(p)
     p.add_argument(
         "--answers",
         action="store_true",

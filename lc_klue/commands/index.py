@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lc_klue.commands import (
+    add_device,
     add_no_progress,
     add_overwrite,
     add_speed,
@@ -110,7 +111,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--split", default="validation", help="hub split for 'klue' (default: validation)"
     )
-    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    add_device(p)
     p.add_argument("--batch-size", type=positive_int, default=64, help="texts per encoding batch")
     p.add_argument(
         "--workers",

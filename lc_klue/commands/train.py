@@ -15,6 +15,7 @@ import json
 
 from lc_klue.commands import (
     add_base_model,
+    add_device,
     add_no_progress,
     add_overwrite,
     check_model_flags,
@@ -60,7 +61,7 @@ def _common(p: argparse.ArgumentParser, stage: str) -> None:
         "--logging-steps", type=positive_int, default=50, help="log the loss every N steps"
     )
     p.add_argument("--seed", type=int, default=42, help="seed of splits, sampling and init")
-    p.add_argument("--device", default=None, help="cuda, cpu, mps (default: best available)")
+    add_device(p)
     resume = p.add_mutually_exclusive_group()
     resume.add_argument(
         "--resume",

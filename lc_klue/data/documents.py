@@ -7,10 +7,12 @@ sentences (:func:`lc_klue.text.sentence_spans`) into chunks of at most ``chunk_s
 characters, repeating the last sentences of a chunk (up to ``chunk_overlap`` characters) at the
 start of the next; a sentence longer than a chunk is cut by LangChain's
 ``RecursiveCharacterTextSplitter``. Every chunk is an exact slice of its document:
-``metadata`` holds ``source`` (the file, relative to the folder), ``start``/``end`` (character
-offsets), ``title`` (the source, or a JSONL row's title, with the markdown heading the chunk
-falls under: ``guide.md › 설치``) and ``context_id``
-(``source:start-end``), so answers can cite where they come from.
+A document is first split on its markdown headings, so no chunk runs across one, and the
+heading lines themselves (``## 설치``) are in no chunk. ``metadata`` holds ``source`` (the file,
+relative to the folder), ``start``/``end`` (character offsets), ``heading`` (the text of the
+heading the chunk falls under, without ``#``), ``title`` (the source, or a JSONL row's title,
+with that heading: ``guide.md › 설치``) and ``context_id`` (``source:start-end``), so answers
+can cite where they come from.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from typing import Any
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter, TextSplitter
 
-from lc_klue.errors import DataError
+from lc_klue.data.io import jsonl_rows, read_text
+from lc_klue.errors import DataError, NotUtf8Error
 from lc_klue.text import sentence_spans
 
 logger = logging.getLogger(__name__)
@@ -36,9 +39,11 @@ DOCUMENT_SUFFIXES = (".txt", ".md", ".markdown", ".jsonl")
 CHUNK_SIZE = 500
 CHUNK_OVERLAP = 100
 
-#: A markdown heading line: a block of its own, so no sentence runs across it.
-_HEADING = re.compile(r"[ \t]{0,3}#{1,6}[ \t]")
-_HEADING_TEXT = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
+#: A markdown (ATX) heading line, without its line break: ``#`` to ``######``, then a space or
+#: the end; group 1 is the heading's text (without a closing ``#`` run).
+_HEADING = re.compile(r"[ \t]{0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
+#: The opening or closing line of a fenced code block (its ``# comments`` are no headings).
+_FENCE = re.compile(r"[ \t]{0,3}(?:```|~~~)")
 
 
 def is_document_source(path: str | Path) -> bool:
@@ -63,29 +68,9 @@ def is_document_source(path: str | Path) -> bool:
     return False
 
 
-def _read_text(path: Path) -> str:
-    """A file's text (UTF-8, BOM dropped); a binary or non-UTF-8 file is one DataError line."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
-    if b"\x00" in raw[:8192]:
-        raise DataError(f"{path}: not a text file (binary content)")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not a text file (not UTF-8: byte {e.start})") from None
-
-
 def _jsonl_documents(path: Path, source: str) -> list[Document]:
     docs = []
-    for n, line in enumerate(_read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+    for n, row in jsonl_rows(path):
         if not isinstance(row, dict) or not isinstance(row.get("text"), str):
             raise DataError(f"{path}:{n}: a row needs a string 'text' field")
         if not row["text"].strip():
@@ -101,11 +86,22 @@ def _jsonl_documents(path: Path, source: str) -> list[Document]:
     return docs
 
 
+def _file_documents(path: Path, source: str) -> list[Document]:
+    """The documents of one file: a JSONL file's rows, or a text file whole (none if empty)."""
+    if path.suffix.lower() == ".jsonl":
+        return _jsonl_documents(path, source)
+    text = read_text(path)
+    if not text.strip():
+        logger.warning("%s: empty file, skipped", path)
+        return []
+    return [Document(page_content=text, metadata={"source": source, "title": source})]
+
+
 def read_documents(path: str | Path) -> list[Document]:
     """The documents of a file or folder: text and markdown files whole, JSONL one row each
     (``text``; ``title``, ``source`` or ``id`` optional). A folder is read recursively in name
-    order (hidden files and other types skipped); empty files are skipped with a warning; no
-    text at all is a :class:`DataError`."""
+    order (hidden files and other types skipped); empty files, and in a folder files that are
+    not UTF-8, are skipped with a warning; no text at all is a :class:`DataError`."""
     root = Path(path).expanduser()
     if not root.exists():
         raise DataError(f"{root}: file or folder not found")
@@ -135,46 +131,51 @@ def read_documents(path: str | Path) -> list[Document]:
         named = [(root, root.name)]
     docs: list[Document] = []
     for file, source in named:
-        if file.suffix.lower() == ".jsonl":
-            docs += _jsonl_documents(file, source)
-            continue
-        text = _read_text(file)
-        if not text.strip():
-            logger.warning("%s: empty file, skipped", file)
-            continue
-        docs.append(Document(page_content=text, metadata={"source": source, "title": source}))
+        try:
+            docs += _file_documents(file, source)
+        except NotUtf8Error as e:
+            if not root.is_dir():
+                raise
+            logger.warning("skipped %s", e)
     if not docs:
         raise DataError(f"{root}: no text to index (no non-empty {', '.join(DOCUMENT_SUFFIXES)})")
     return docs
 
 
-def _blocks(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of the blocks of ``text``: runs of lines between blank lines, and
-    each markdown heading line on its own."""
-    out: list[tuple[int, int]] = []
+def _sections(text: str) -> list[tuple[str, list[tuple[int, int]]]]:
+    """The markdown sections of ``text``: per section, its heading's text (``""`` before the
+    first heading) and the ``(start, end)`` of its blocks, the runs of lines between blank
+    lines. Heading lines are in no block, so no chunk holds one or runs across it; a ``#``
+    line inside a fenced code block is no heading. Sections without text are left out."""
+    sections: list[tuple[str, list[tuple[int, int]]]] = [("", [])]
     start: int | None = None
+    fenced = False
     pos = 0
     for line in text.splitlines(keepends=True):
         end = pos + len(line)
-        heading = _HEADING.match(line) is not None
+        if _FENCE.match(line):
+            fenced = not fenced
+        heading = None if fenced else _HEADING.fullmatch(line.rstrip("\r\n"))
         if (not line.strip() or heading) and start is not None:
-            out.append((start, pos))
+            sections[-1][1].append((start, pos))
             start = None
         if heading:
-            out.append((pos, end))
+            sections.append(((heading.group(1) or "").strip(), []))
         elif line.strip() and start is None:
             start = pos
         pos = end
     if start is not None:
-        out.append((start, pos))
-    return out
+        sections[-1][1].append((start, pos))
+    return [(heading, blocks) for heading, blocks in sections if blocks]
 
 
 class KoreanSentenceSplitter(TextSplitter):
     """Sentence-aware chunks for Korean (Kiwi), with overlap, as exact slices of the text.
 
-    ``chunk_size`` and ``chunk_overlap`` count characters. Sentences never run across a blank
-    line or a markdown heading. A chunk holds whole sentences (a sentence longer than
+    ``chunk_size`` and ``chunk_overlap`` count characters. A text is first split on its markdown
+    headings: a chunk never runs across one, and heading lines (``# …``) are in no chunk (their
+    text is the chunk's ``heading``). Sentences never run across a blank line. A chunk holds
+    whole sentences (a sentence longer than
     ``chunk_size`` alone is cut at spaces); the next chunk starts with the last sentences of
     the previous one that fit in ``chunk_overlap``.
     """
@@ -199,16 +200,27 @@ class KoreanSentenceSplitter(TextSplitter):
 
     def spans(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
         """Per text, the ``(start, end)`` of its chunks (one batched Kiwi call for all)."""
-        blocks = [_blocks(t) for t in texts]
-        flat = [t[s:e] for t, bs in zip(texts, blocks, strict=True) for s, e in bs]
+        return [[(s, e) for s, e, _ in chunks] for chunks in self.sections(texts)]
+
+    def sections(self, texts: Sequence[str]) -> list[list[tuple[int, int, str]]]:
+        """Per text, ``(start, end, heading)`` of its chunks: each markdown section (see
+        :func:`_sections`) is chunked on its own, ``heading`` its heading's text (``""``
+        before the first heading). One batched Kiwi call for all texts."""
+        found = [_sections(t) for t in texts]
+        flat = [
+            t[s:e] for t, secs in zip(texts, found, strict=True) for _, bs in secs for s, e in bs
+        ]
         sentences = iter(sentence_spans(flat))
         out = []
-        for text, bs in zip(texts, blocks, strict=True):
-            units: list[tuple[int, int]] = []
-            for start, _ in bs:
-                for _, s, e in next(sentences):
-                    units += self._fit(text, start + s, start + e)
-            out.append(self._pack(units))
+        for text, secs in zip(texts, found, strict=True):
+            chunks: list[tuple[int, int, str]] = []
+            for heading, blocks in secs:
+                units: list[tuple[int, int]] = []
+                for start, _ in blocks:
+                    for _, s, e in next(sentences):
+                        units += self._fit(text, start + s, start + e)
+                chunks += [(s, e, heading) for s, e in self._pack(units)]
+            out.append(chunks)
         return out
 
     def _fit(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -241,27 +253,23 @@ class KoreanSentenceSplitter(TextSplitter):
         return chunks
 
     def split_documents(self, documents: Iterable[Document]) -> list[Document]:
-        """The chunks of every document, with ``source``, ``start``, ``end``, ``title`` and
-        ``context_id`` (``source:start-end``) in their metadata."""
+        """The chunks of every document, with ``source``, ``start``, ``end``, ``heading`` (the
+        markdown heading the chunk falls under, without ``#``; ``""`` if none), ``title``
+        (``title › heading``) and ``context_id`` (``source:start-end``) in their metadata."""
         docs = list(documents)
         out = []
-        for doc, spans in zip(docs, self.spans([d.page_content for d in docs]), strict=True):
+        for doc, chunks in zip(docs, self.sections([d.page_content for d in docs]), strict=True):
             source = str(doc.metadata.get("source") or doc.metadata.get("title") or "document")
             base = str(doc.metadata.get("title") or source)
-            headings = [
-                (m.start(), m.group(1).strip()) for m in _HEADING_TEXT.finditer(doc.page_content)
-            ]
-            for n, (s, e) in enumerate(spans):
-                # the heading the chunk falls under (one that starts the chunk included)
-                under = [h for pos, h in headings if pos <= s]
-                title = f"{base} › {under[-1]}" if under else base
+            for n, (s, e, heading) in enumerate(chunks):
                 out.append(
                     Document(
                         page_content=doc.page_content[s:e],
                         metadata={
                             **doc.metadata,
                             "source": source,
-                            "title": title,
+                            "title": f"{base} › {heading}" if heading else base,
+                            "heading": heading,
                             "chunk": n,
                             "start": s,
                             "end": e,

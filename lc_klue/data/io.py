@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from lc_klue.errors import DataError, ModelError
+from lc_klue.errors import DataError, ModelError, NotUtf8Error
 from lc_klue.runtime import check_hub_model, hub_offline, looks_local
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".json", ".jsonl", ".parquet"}
@@ -33,14 +33,59 @@ def require_content(path: Path) -> None:
             raise DataError(f"{path}: the file is empty")
 
 
+def read_text(path: Path) -> str:
+    """A file's text (UTF-8, BOM dropped): a binary file is one :class:`DataError` line, a
+    text file in another encoding (EUC-KR/CP949…) one :class:`NotUtf8Error` line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+    if b"\x00" in raw[:8192]:
+        raise DataError(f"{path}: not a text file (binary content)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise NotUtf8Error(
+            f"{path}: not a text file (not UTF-8: byte {e.start}; convert it, e.g. "
+            "iconv -f cp949 -t utf-8)"
+        ) from None
+
+
+def _json_error(path: Path, line: int, error: json.JSONDecodeError) -> DataError:
+    """The one message of a JSON syntax error: ``file:LINE: not valid JSON (why, column)``."""
+    return DataError(f"{path}:{line}: not valid JSON ({error.msg}, column {error.colno})")
+
+
 def read_json(path: Path) -> Any:
-    """Parse a JSON file, naming the file on a syntax error."""
+    """Parse a JSON file; a syntax error names ``file:LINE``."""
     require_content(path)
     try:
-        with path.open(encoding="utf-8") as f:
-            return json.load(f)
+        return json.loads(read_text(path))
     except json.JSONDecodeError as e:
-        raise DataError(f"{path}: not valid JSON ({e})") from e
+        raise _json_error(path, e.lineno, e) from None
+
+
+def jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    """``(line number, value)`` of every non-blank line of a JSONL file; a line that is not
+    JSON is one :class:`DataError` naming ``file:LINE`` (the one JSONL reader of the package:
+    documents, MRC, passage and STS files)."""
+    for n, line in enumerate(read_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield n, json.loads(line)
+        except json.JSONDecodeError as e:
+            raise _json_error(path, n, e) from None
+
+
+def _jsonl_table(path: Path) -> pd.DataFrame:
+    """The rows of a JSONL file as a frame (each must be a JSON object)."""
+    records = []
+    for n, row in jsonl_rows(path):
+        if not isinstance(row, dict):
+            raise DataError(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
+        records.append(row)
+    return pd.DataFrame.from_records(records)
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -55,7 +100,7 @@ def read_table(path: Path) -> pd.DataFrame:
             # KorSTS sentences contain bare quotes: never treat them as CSV quoting.
             return pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE, keep_default_na=False)
         if suffix == ".jsonl":
-            return pd.read_json(path, lines=True, dtype=False)
+            return _jsonl_table(path)
         if suffix == ".json":
             data = read_json(path)
             if not isinstance(data, list):

@@ -22,14 +22,13 @@ import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
 import numpy as np
 
 from lc_klue.errors import ModelError
 from lc_klue.storage import atomic_write_bytes, home_dir
-from lc_klue.text import get_kiwi
+from lc_klue.text import get_kiwi, kiwi_model_version
 
 logger = logging.getLogger(__name__)
 
@@ -53,16 +52,6 @@ ANCHORS = 320
 ANCHOR_SEED = 0
 #: Largest |reconstructed - Kiwi| cosine accepted on the sampled check pairs.
 CHECK_TOLERANCE = 0.01
-
-
-def kiwi_model_version() -> str:
-    """The installed kiwipiepy-model version (:class:`ModelError` when it is missing)."""
-    for name in ("kiwipiepy_model", "kiwipiepy-model"):
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    raise ModelError("kiwipiepy-model is not installed: pip install kiwipiepy-model==0.24.0")
 
 
 def cong_table() -> CongTable:

@@ -36,10 +36,9 @@ from sentence_transformers.base.modules import InputModule
 from torch import nn
 
 from lc_klue.errors import ModelError
-from lc_klue.models.cong import kiwi_model_version
 from lc_klue.models.kiwi_vocab import KiwiVocab
 from lc_klue.models.module_io import read_module, save_weights
-from lc_klue.text import char_ngrams
+from lc_klue.text import char_ngrams, kiwi_model_version
 
 #: Centres of the soft kernels (cosine of CoNg vectors) and their width.
 SOFT_KERNELS = (0.9, 0.7, 0.5, 0.3)

@@ -39,9 +39,9 @@ from sentence_transformers.base.modules import InputModule
 from torch import nn
 
 from lc_klue.errors import ModelError
-from lc_klue.models.cong import kiwi_model_version
 from lc_klue.models.kiwi_vocab import KiwiVocab
 from lc_klue.models.module_io import read_module, save_weights
+from lc_klue.text import kiwi_model_version
 
 #: Fewest weight a morpheme can get (its learned log-weight is clamped above log of this).
 MIN_WEIGHT = 1e-3

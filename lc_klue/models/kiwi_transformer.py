@@ -29,10 +29,10 @@ from torch import nn
 from transformers import AutoModel, BertConfig, PretrainedConfig, RobertaConfig
 
 from lc_klue.errors import ModelError
-from lc_klue.models.cong import kiwi_model_version
 from lc_klue.models.kiwi_vocab import KiwiVocab
 from lc_klue.models.module_io import read_module, save_weights
 from lc_klue.models.reranker import config_position_limit
+from lc_klue.text import kiwi_model_version
 
 CONFIG_FILE = "kiwi_transformer_config.json"
 TASKS = ("embedding", "score")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +18,9 @@ from langchain_core.runnables import RunnableConfig, ensure_config, get_config_l
 
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.storage import atomic_directory, atomic_write_text
+from lc_klue.text import CONTENT_TAGS, kiwi_model_version
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -221,6 +225,64 @@ def read_documents(path: Path) -> list[Document]:
     return [
         Document(page_content=r["page_content"], metadata=r["metadata"], id=r["id"]) for r in rows
     ]
+
+
+def kiwi_record() -> dict[str, Any]:
+    """The Kiwi analysis a lexical index (BM25, BM25 sparse vectors) is built with, kept in its
+    configuration so that loading can compare it (:func:`check_kiwi_record`)."""
+    import kiwipiepy
+
+    return {
+        "name": "kiwi",
+        "kiwipiepy": kiwipiepy.__version__,
+        "kiwipiepy_model": kiwi_model_version(),
+        "tags": sorted(CONTENT_TAGS),
+    }
+
+
+def _series(version: str) -> str:
+    """``X.Y`` of a version: kiwipiepy X.Y ships with kiwipiepy-model X.Y.* (its one model)."""
+    return ".".join(version.split(".")[:2])
+
+
+def check_kiwi_record(recorded: Any, where: str) -> None:
+    """Compare the Kiwi analysis an index was built with (:func:`kiwi_record`) with this
+    machine's: queries must become the morphemes the index holds.
+
+    Another Kiwi model is one :class:`RetrievalError` line (its morphemes differ, so BM25 would
+    silently lose matches): another kiwipiepy-model version, or for an index that recorded only
+    kiwipiepy, another kiwipiepy ``X.Y`` (which pins kiwipiepy-model ``X.Y.*``). Another
+    kiwipiepy version with the same model, or other content tags, is one warning line.
+    """
+    if not isinstance(recorded, dict) or not recorded.get("kiwipiepy"):
+        return  # nothing recorded to compare
+    now = kiwi_record()
+    model = recorded.get("kiwipiepy_model")
+    if model is not None and model != now["kiwipiepy_model"]:
+        built = f"kiwipiepy-model {model}"
+    elif model is None and _series(recorded["kiwipiepy"]) != _series(now["kiwipiepy_model"]):
+        built = f"kiwipiepy {recorded['kiwipiepy']} (model {_series(recorded['kiwipiepy'])}.*)"
+    else:
+        built = ""
+    if built:
+        raise RetrievalError(
+            f"{where}: built with {built}, but kiwipiepy-model {now['kiwipiepy_model']} is "
+            "installed (another Kiwi model: queries would not match the indexed morphemes); "
+            f"rebuild the index, or pip install kiwipiepy=={recorded['kiwipiepy']}"
+            + (f" kiwipiepy-model=={model}" if model else "")
+        )
+    changes = []
+    if recorded["kiwipiepy"] != now["kiwipiepy"]:
+        changes.append(f"kiwipiepy {recorded['kiwipiepy']}, this is {now['kiwipiepy']}")
+    if "tags" in recorded and sorted(recorded["tags"]) != now["tags"]:
+        changes.append("other content tags")
+    if changes:
+        logger.warning(
+            "%s: built with %s; queries may be tokenised a little differently (rebuild the "
+            "index to be sure)",
+            where,
+            "; ".join(changes),
+        )
 
 
 def read_index_config(root: Path, fmt: str, version: int, what: str) -> dict[str, Any]:

@@ -20,13 +20,15 @@ from lc_klue.models.embeddings import PROGRESS_MIN_TEXTS
 from lc_klue.ranking import top_k_indices
 from lc_klue.retrieval.base import (
     BatchedRetrieverMixin,
+    check_kiwi_record,
     check_search,
+    kiwi_record,
     read_index_config,
     read_index_files,
     save_index,
     with_score,
 )
-from lc_klue.text import CONTENT_TAGS, kiwi_tokenize
+from lc_klue.text import kiwi_tokenize
 
 FORMAT = "lc-klue-bm25"
 
@@ -136,8 +138,6 @@ class KiwiBM25Retriever(BatchedRetrieverMixin, BaseRetriever):
 
     def save(self, path: str | Path) -> Path:
         """Save atomically: bm25s arrays (no pickle), ``documents.jsonl`` and ``config.json``."""
-        import kiwipiepy
-
         config = {
             "format": FORMAT,
             "version": 1,
@@ -145,11 +145,7 @@ class KiwiBM25Retriever(BatchedRetrieverMixin, BaseRetriever):
             "k1": self.k1,
             "b": self.b,
             "method": self.method,
-            "tokenizer": {
-                "name": "kiwi",
-                "kiwipiepy": kiwipiepy.__version__,
-                "tags": sorted(CONTENT_TAGS),
-            },
+            "tokenizer": kiwi_record(),
         }
         index = self.index
         return save_index(
@@ -161,9 +157,11 @@ class KiwiBM25Retriever(BatchedRetrieverMixin, BaseRetriever):
 
     @classmethod
     def load(cls, path: str | Path, **kwargs: Any) -> KiwiBM25Retriever:
-        """Load an index saved by :meth:`save` (``kwargs`` override e.g. ``k``)."""
+        """Load an index saved by :meth:`save` (``kwargs`` override e.g. ``k``); one built
+        with another Kiwi model is refused (:func:`~lc_klue.retrieval.base.check_kiwi_record`)."""
         root = Path(path).expanduser()
         config = read_index_config(root, FORMAT, 1, "BM25 index")
+        check_kiwi_record(config.get("tokenizer"), f"{root} (BM25 index)")
         docs, bm25 = read_index_files(
             root,
             config,

@@ -371,7 +371,11 @@ class KlueQdrant(QdrantVectorStore):
                     f"{getattr(embedding, 'model_name_or_path', type(embedding).__name__)!r} "
                     f"({reason}); open it with the same model or rebuild it"
                 )
-        sparse = KiwiBM25Sparse.from_config(config["sparse"]) if config.get("sparse") else None
+        sparse = (
+            KiwiBM25Sparse.from_config(config["sparse"], f"Qdrant collection {collection_name!r}")
+            if config.get("sparse")
+            else None
+        )
         if embedding is None and sparse is None:
             raise ModelError(
                 f"Qdrant collection {collection_name!r} holds only dense vectors: "

@@ -23,7 +23,8 @@ from typing import Any
 from langchain_qdrant import SparseEmbeddings, SparseVector
 
 from lc_klue.errors import DataError, RetrievalError
-from lc_klue.text import CONTENT_TAGS, kiwi_tokenize
+from lc_klue.retrieval.base import check_kiwi_record, kiwi_record
+from lc_klue.text import kiwi_tokenize
 
 FORMAT = "kiwi-bm25-sparse"
 
@@ -65,26 +66,25 @@ class KiwiBM25Sparse(SparseEmbeddings):
 
     def config(self) -> dict[str, Any]:
         """JSON-ready settings that :meth:`from_config` restores."""
-        import kiwipiepy
-
         return {
             "format": FORMAT,
             "k1": self.k1,
             "b": self.b,
             "avgdl": self.avgdl,
             "hash": "blake2b-32",
-            "tokenizer": {
-                "name": "kiwi",
-                "kiwipiepy": kiwipiepy.__version__,
-                "tags": sorted(CONTENT_TAGS),
-            },
+            "tokenizer": kiwi_record(),
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> KiwiBM25Sparse:
-        """The encoder that :meth:`config` describes (:class:`RetrievalError` if foreign)."""
+    def from_config(
+        cls, config: dict[str, Any], where: str = "Kiwi BM25 sparse vectors"
+    ) -> KiwiBM25Sparse:
+        """The encoder that :meth:`config` describes (:class:`RetrievalError` if foreign, or
+        built with another Kiwi model: :func:`~lc_klue.retrieval.base.check_kiwi_record`;
+        ``where`` names the index in messages)."""
         if not isinstance(config, dict) or config.get("format") != FORMAT:
             raise RetrievalError(f"not a Kiwi BM25 sparse configuration: {config!r:.80}")
+        check_kiwi_record(config.get("tokenizer"), where)
         return cls(config["k1"], config["b"], config["avgdl"])
 
     # -- encoding -------------------------------------------------------------------------------

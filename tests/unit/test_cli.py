@@ -3,6 +3,9 @@
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from lc_klue.cli import COMMANDS, main
 
@@ -51,3 +54,46 @@ def test_ctrl_c_prints_interrupted_on_its_own_line(monkeypatch, capsys) -> None:
     err = capsys.readouterr().err
     assert err.endswith("\nlc-klue data: interrupted\n")
     assert "training" in err.splitlines()[-2]  # the bar's own line, ended before the message
+
+
+DEVICE_COMMANDS = [
+    ["index", "missing.jsonl", "out"],
+    ["evaluate", "missing.jsonl"],
+    ["chat", "missing-index", "-q", "질문"],
+    ["train", "sts", "out"],
+    ["benchmark"],
+]
+
+
+@pytest.mark.parametrize("argv", DEVICE_COMMANDS, ids=lambda a: a[0])
+def test_a_device_the_machine_lacks_is_one_line_before_any_work(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Checked with the flags (a missing input would otherwise be reported first, and chat on
+    a BM25-only index would run on the CPU without a word)."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main([*argv, "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "error: argument --device: 'cuda': CUDA is not available on this machine" in err
+
+
+def test_the_rerank_timing_example_checks_its_device_first(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import runpy
+
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    script = Path(__file__).parents[2] / "examples" / "rerank_timing.py"
+    monkeypatch.setattr(sys, "argv", [script.name, "missing.json", "model", "--device", "cuda"])
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_path(str(script), run_name="__main__")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        "rerank_timing.py: error: argument --device: 'cuda': CUDA is not available on this "
+        "machine (see --help)\n"
+    )

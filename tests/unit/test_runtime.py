@@ -8,6 +8,7 @@ import torch
 
 from lc_klue.errors import ModelError
 from lc_klue.runtime import (
+    device_problem,
     load_error,
     local_model_dir,
     looks_local,
@@ -146,3 +147,11 @@ def test_e5_small_is_named_with_its_licence() -> None:
         "the pretrained base e5-small (intfloat/multilingual-e5-small, MIT licence)"
     )
     assert local_model_dir("e5-small") is None  # a name, not a path: never "not found"
+
+
+def test_a_cuda_index_the_machine_lacks_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert device_problem("cuda:1") is None and device_problem("cuda") is None
+    assert device_problem("cuda:2") == "this machine has 2 CUDA device(s): cuda:0 to cuda:1"
+    assert device_problem("cpu") is None and "unknown device" in str(device_problem("gpu:0"))

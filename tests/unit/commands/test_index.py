@@ -102,7 +102,8 @@ def test_index_takes_a_folder_of_documents(tmp_path: Path, capsys) -> None:
     assert json.loads(capsys.readouterr().out)["passages"] == 2
     assert main(["chat", str(out), "-q", "해상 풍력 단지의 총 사업비는?", "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert "근거: [1] wind.md › 해상 풍력, 글자 0–" in printed  # source and offsets cited
+    # source and offsets cited: the chunk starts after its heading line ("# 해상 풍력\n\n")
+    assert "근거: [1] wind.md › 해상 풍력, 글자 9–56" in printed
     (docs / "scan.txt").write_bytes(b"\x00\x01binary")
     assert main(["index", str(docs), str(tmp_path / "x"), "--no-progress"]) == 2
     assert capsys.readouterr().err == (

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from langchain_core.documents import Document
 
 from lc_klue.data.documents import (
     KoreanSentenceSplitter,
@@ -58,6 +59,27 @@ def test_a_sentence_longer_than_a_chunk_is_cut_at_spaces() -> None:
     spans = KoreanSentenceSplitter(chunk_size=50, chunk_overlap=10).spans([long])[0]
     assert len(spans) > 1 and all(e - s <= 50 for s, e in spans)
     assert "".join(long[s:e] for s, e in spans).replace(" ", "") == long.replace(" ", "")
+
+
+def test_chunks_stop_at_markdown_headings_and_keep_them_as_metadata() -> None:
+    text = (
+        "# 버스 노선\n\n서울시는 새 버스 노선을 발표했다. 요금은 1,500원이다.\n"
+        "## 운행 ##\n노선은 3월부터 운행된다.\n\n"
+        "```bash\n# 주석일 뿐\n```\n"
+    )
+    doc = Document(page_content=text, metadata={"source": "guide.md"})
+    chunks = KoreanSentenceSplitter(chunk_size=500, chunk_overlap=100).split_documents([doc])
+    # one chunk per section, though all the text would fit in one
+    assert [c.metadata["heading"] for c in chunks] == ["버스 노선", "운행"]
+    assert [c.metadata["title"] for c in chunks] == ["guide.md › 버스 노선", "guide.md › 운행"]
+    assert chunks[0].page_content == "서울시는 새 버스 노선을 발표했다. 요금은 1,500원이다."
+    assert chunks[1].page_content.startswith("노선은 3월부터 운행된다.")
+    assert "# 주석일 뿐" in chunks[1].page_content  # a comment in a code block is no heading
+    for c in chunks:
+        assert "# 버스" not in c.page_content and "## 운행" not in c.page_content
+        assert text[c.metadata["start"] : c.metadata["end"]] == c.page_content
+    plain = KoreanSentenceSplitter().split_documents([Document(page_content=NEWS)])
+    assert plain[0].metadata["heading"] == "" and plain[0].metadata["title"] == "document"
 
 
 def test_bad_sizes_are_one_line() -> None:
@@ -128,6 +150,25 @@ def test_empty_and_non_text_inputs_are_one_clear_line(tmp_path: Path) -> None:
         read_documents(bad)
     with pytest.raises(DataError, match="file or folder not found"):
         read_documents(tmp_path / "nowhere")
+
+
+def test_a_non_utf8_file_in_a_folder_is_skipped_with_one_warning(tmp_path: Path, caplog) -> None:
+    euc = "부산시는 해상 풍력 단지를 조성한다.".encode("euc-kr")
+    root = _write(
+        tmp_path / "docs",
+        {"old.txt": euc, "rows.jsonl": euc, "new.txt": "서울시는 새 버스 노선을 발표했다."},
+    )
+    with caplog.at_level(logging.WARNING):
+        docs = read_documents(root)
+    assert [d.metadata["source"] for d in docs] == ["new.txt"]
+    skipped = [r.getMessage() for r in caplog.records if "not UTF-8" in r.getMessage()]
+    assert len(skipped) == 2 and all("\n" not in m for m in skipped)
+    assert any(str(root / "old.txt") in m for m in skipped)
+    (root / "new.txt").unlink()  # nothing readable left: still an error
+    with pytest.raises(DataError, match="no text to index"):
+        read_documents(root)
+    with pytest.raises(DataError, match=r"old\.txt: not a text file \(not UTF-8"):
+        read_documents(root / "old.txt")  # a file given alone stops with one line
 
 
 def test_mrc_files_are_not_documents(tmp_path: Path) -> None:

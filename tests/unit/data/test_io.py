@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lc_klue.data import load_mrc, load_sts
+from lc_klue.data import load_mrc, load_passages, load_sts
 from lc_klue.data.io import row_location
 from lc_klue.errors import DataError
 
@@ -17,6 +17,26 @@ def test_row_location_counts_file_lines(tmp_path: Path) -> None:
     jsonl.write_text('{"a": 1}\n\n{"a": 2}\n', encoding="utf-8")
     assert row_location(jsonl, 1) == "line 3"
     assert row_location(tmp_path / "a.parquet", 0) == "record 1"
+
+
+def test_broken_json_and_jsonl_name_the_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "가", "context": "나"}\n\n{"question": "다", "context"\n', "utf-8")
+    for load in (load_mrc, load_passages, load_sts):
+        with pytest.raises(DataError, match=r"bad\.jsonl:3: not valid JSON \(Expecting ':'"):
+            load(bad)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"question": "가", "context": "나"}\n["다", "라"]\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"rows\.jsonl:2: expected a JSON object, got list"):
+        load_mrc(rows)
+    nested = tmp_path / "squad.json"
+    nested.write_text('{"data": [\n  {"title": "t",}\n]}', encoding="utf-8")
+    with pytest.raises(DataError, match=r"squad\.json:2: not valid JSON"):
+        load_mrc(nested)
+    korean = tmp_path / "euc.json"  # not UTF-8: one line, not a decoder traceback
+    korean.write_bytes('{"data": []} // 한국어'.encode("euc-kr"))
+    with pytest.raises(DataError, match=r"euc\.json: not a text file \(not UTF-8"):
+        load_mrc(korean)
 
 
 def test_an_unreachable_hub_is_one_probe_not_a_minute_of_retries(

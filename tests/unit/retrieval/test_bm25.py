@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,38 @@ def test_bad_input(news_bm25, tmp_path: Path) -> None:
         news_bm25.invoke("")
     with pytest.raises(RetrievalError, match="directory not found"):
         KiwiBM25Retriever.load(tmp_path / "nothing")
+
+
+def _rerecord(index: Path, **tokenizer: str | None) -> None:
+    """Pretend ``index`` was built with another Kiwi (None drops a field, as older indexes)."""
+    path = index / "config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["tokenizer"].update(tokenizer)
+    config["tokenizer"] = {k: v for k, v in config["tokenizer"].items() if v is not None}
+    path.write_text(json.dumps(config), encoding="utf-8")
+
+
+def test_an_index_of_another_kiwi_warns_or_is_refused(news_bm25, tmp_path: Path, caplog) -> None:
+    import kiwipiepy
+
+    from lc_klue.text import kiwi_model_version
+
+    index = news_bm25.save(tmp_path / "bm25")
+    recorded = json.loads((index / "config.json").read_text(encoding="utf-8"))["tokenizer"]
+    assert recorded["kiwipiepy_model"] == kiwi_model_version()
+    with caplog.at_level(logging.WARNING):
+        KiwiBM25Retriever.load(index)
+    assert not caplog.records  # the same Kiwi: nothing to say
+    series = ".".join(kiwipiepy.__version__.split(".")[:2])
+    _rerecord(index, kiwipiepy=f"{series}.999")  # another patch release, the same model
+    with caplog.at_level(logging.WARNING):
+        assert KiwiBM25Retriever.load(index).invoke("해상 풍력")
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert f"built with kiwipiepy {series}.999, this is {kiwipiepy.__version__}" in warning
+    _rerecord(index, kiwipiepy_model="0.1.0")  # another Kiwi model
+    with pytest.raises(RetrievalError, match=r"built with kiwipiepy-model 0\.1\.0, but") as e:
+        KiwiBM25Retriever.load(index)
+    assert "\n" not in str(e.value) and "kiwipiepy-model==0.1.0" in str(e.value)
+    _rerecord(index, kiwipiepy="0.1.5", kiwipiepy_model=None)  # an older index: its series
+    with pytest.raises(RetrievalError, match=r"built with kiwipiepy 0\.1\.5 \(model 0\.1\.\*\)"):
+        KiwiBM25Retriever.load(index)

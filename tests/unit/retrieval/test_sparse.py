@@ -72,3 +72,19 @@ def test_qdrant_bm25_scores_equal_bm25s(news_qa, k1: float, b: float) -> None:
     assert tokens and store.sparse is not None
     indices = store.sparse.embed_query(questions[0]).indices
     assert indices == [term_id(t) for t in dict.fromkeys(tokens)]
+
+
+def test_a_qdrant_collection_of_another_kiwi_model_is_refused(news_qa) -> None:
+    from lc_klue.retrieval.qdrant_store import close, collection_config, connect
+
+    client = connect(":memory:")
+    try:
+        store = KlueQdrant.from_mrc(news_qa, None, client=client)
+        name = store.collection_name
+        config = collection_config(client, name)
+        config["sparse"]["tokenizer"]["kiwipiepy_model"] = "0.1.0"
+        client.update_collection(name, metadata={"lc_klue": config})
+        with pytest.raises(RetrievalError, match=r"collection .*kiwipiepy-model 0\.1\.0"):
+            KlueQdrant.open(client, name)
+    finally:
+        close(client)
