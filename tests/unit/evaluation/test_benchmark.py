@@ -17,6 +17,7 @@ from lc_klue.evaluation.benchmark import (
     rerank_speed,
     run_benchmark,
     stage_check,
+    stage_check_line,
     write_benchmark,
 )
 from lc_klue.resources import NEWS_QA
@@ -156,6 +157,16 @@ def test_the_stage_check_covers_the_books_chain() -> None:
     assert "FAILED: mrc+ce 0.010 < mrc 0.060." in md
     assert "along sts → mrc → mrc+ce; bm25-tuned → fusion-lex)" in md
     assert "30 sampled test questions" in md and "1000 sampled" not in md
+
+
+def test_an_expected_drop_is_told_as_information_not_as_a_failure() -> None:
+    checks = stage_check([_row("mrc", 0.06), _row("mrc+ce", 0.01), _row("bm25-tuned", 0.9)])
+    assert stage_check_line(checks).endswith("FAILED: mrc+ce 0.010 < mrc 0.060.")
+    told = stage_check_line(checks, "tiny models")
+    assert "FAILED" not in told
+    assert told.endswith("not raised by mrc+ce 0.010 < mrc 0.060, as expected here: tiny models.")
+    passed = stage_check([_row("mrc", 0.06), _row("mrc+ce", 0.07)])
+    assert stage_check_line(passed, "tiny models").endswith("): passed.")
 
 
 def test_rerank_speed_compares_the_same_pairs(tiny_models: TinyModelFactory) -> None:
