@@ -9,7 +9,13 @@ import json
 import sys
 from pathlib import Path
 
-from lc_klue.commands import add_no_progress, add_overwrite, int_list, positive_int
+from lc_klue.commands import (
+    add_input_files,
+    add_no_progress,
+    add_overwrite,
+    int_list,
+    positive_int,
+)
 
 #: The stores measured by default (each name is checked by
 #: :func:`lc_klue.evaluation.scale.check_run`).
@@ -27,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "A store projected to exceed --budget-s or --memory-gb at the next size stops there.",
     )
     p.add_argument("data", type=Path, help="MRC file whose passages' morphemes seed the corpus")
+    add_input_files(p, "data")
     p.add_argument(
         "--sizes",
         type=int_list("--sizes", "10000,100000"),

@@ -19,7 +19,9 @@ from lc_klue.commands import (
     K_RULE,
     add_no_progress,
     add_speed,
+    check_index_dir,
     check_model_flags,
+    non_empty,
     positive_int,
     speed_options,
 )
@@ -43,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--question",
         "-q",
         action="append",
+        type=non_empty("question"),
         default=None,
         help="answer this question and exit (repeatable); without it: interactive prompt",
     )
@@ -106,8 +109,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the retriever and models, then answer ``--question``s or run the prompt loop."""
+    """Check every argument (before anything is loaded), load the retriever and models, then
+    answer ``--question``s or run the prompt loop."""
     check_model_flags(args, reranker="cross-encoder", embedding_model="embedding model")
+    check_index_dir(args.index_dir)
+    from lc_klue.chain.llm import check_chat_model
+
+    check_chat_model(args.llm)
     from lc_klue.chain import build_rag_chain, load_chat_model
 
     retriever, reranker, fusion = load_models(args)

@@ -50,6 +50,7 @@ from lc_klue.evaluation.configs import (
     MIN_GAIN,
     STAGE_CHAINS,
     TUNED_BM25,
+    check_configs,
 )
 from lc_klue.evaluation.evaluator import PROTOCOLS, EvalSet, build_eval_set, evaluate, gold_ids
 from lc_klue.evaluation.report import (
@@ -481,21 +482,10 @@ def rerank_speed(
 
 def _check_settings(s: BenchmarkSettings) -> tuple[list[str], dict[str, list[str]]]:
     """The configurations to run, in canonical order, and those skipped for missing models."""
-    unknown = [c for c in s.configs if c not in CONFIGS]
-    if unknown:
-        raise DataError(f"unknown configuration(s) {unknown}; choose from {', '.join(CONFIGS)}")
-    configs = [c for c in CONFIGS if c in s.configs]  # canonical order (fusion nesting)
+    configs = check_configs(s.configs, s.k, s.top_n, s.ce_depth, s.fusion_dense)
     for p in s.protocols:
         if p not in PROTOCOLS:
             raise DataError(f"protocol must be book or full, got {p!r}")
-    if s.k < s.top_n:
-        raise DataError(f"k={s.k} candidates cannot give top_n={s.top_n}")
-    if "fusion-all" in configs and not s.top_n <= s.ce_depth <= s.k:
-        raise DataError(
-            f"need top_n <= ce_depth <= k, got top_n={s.top_n}, ce_depth={s.ce_depth}, k={s.k}"
-        )
-    if s.fusion_dense not in ("sts", "mrc"):
-        raise DataError(f"fusion_dense must be sts or mrc, got {s.fusion_dense!r}")
     paths = {"sts": s.sts_model, "mrc": s.mrc_model, "ce": s.cross_encoder}
     paths["dense"] = paths[s.fusion_dense]
     skipped = {c: [m for m in CONFIGS[c][1] if not paths[m]] for c in configs}
