@@ -2,6 +2,7 @@
 and hybrid fusion inside Qdrant against fusion in the package (quality and latency).
 
     python examples/qdrant_agreement.py DATA [--embedding-model DIR|scratch] [--output JSON]
+        [--overwrite]
 
 DATA: an MRC file (e.g. KorQuAD_v1.0_dev.json); every question, searched among every distinct
 passage. ``--embedding-model scratch`` (the default) builds an untrained from-scratch
@@ -20,11 +21,14 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from lc_klue.commands import add_overwrite
 from lc_klue.data import load_mrc
+from lc_klue.errors import DataError
 from lc_klue.evaluation.agreement import store_agreement
 from lc_klue.evaluation.report import write_json
 from lc_klue.evaluation.scale import MorphemeHashEmbeddings
 from lc_klue.models import KlueEmbeddings
+from lc_klue.storage import refuse_existing
 
 
 def scratch_embeddings(texts: list[str], out: Path) -> KlueEmbeddings:
@@ -43,7 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--embedding-model", default="scratch")
     p.add_argument("--questions", type=int, default=0, help="sample size (0 = every question)")
     p.add_argument("--output", type=Path, help="also write the JSON here")
+    add_overwrite(p, "--output")
     args = p.parse_args(argv)
+    if args.output:
+        try:  # before the run, not after it
+            refuse_existing(args.output, "result file", args.overwrite)
+        except DataError as e:
+            p.error(str(e))
     data = load_mrc(args.data)
     with tempfile.TemporaryDirectory() as tmp:
         embeddings: Embeddings

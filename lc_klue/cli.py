@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from lc_klue.commands import check_input_files
 from lc_klue.errors import LcKlueError
 
 # Order of the story: data → training → indexes (tuned) → chat → evaluation, and the demo.
@@ -84,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         quiet = quiet_output(library_warnings=not args.verbose)
     try:
         with quiet:
+            check_input_files(args)  # a missing data file before anything is loaded
             return int(args.func(args) or 0)
     except LcKlueError as e:
         close_progress_bars()

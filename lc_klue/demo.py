@@ -41,6 +41,13 @@ DEMO_CONFIGS = (
 )
 TEST_SIZE = 0.3
 SEED = 42
+#: Why the stage check may find a learned stage below the one before it in the demo (told as
+#: information, not as a failure; the benchmark's own runs keep the check).
+STAGE_DROPS_EXPECTED = (
+    "the demo's models are tiny, trained from scratch on 160 sentence pairs and a few dozen "
+    "questions, so a learned stage may well lose to BM25 and its lexical fusion on these 32 "
+    "news passages; `lc-klue benchmark` with trained models is where the check counts"
+)
 #: Bump when the demo's training code changes, so cached models are rebuilt.
 RECIPE_VERSION = 3
 
@@ -224,6 +231,7 @@ def run_demo(
         speed_queries=len(test),
         latency_queries=10,
         show_progress=show_progress,
+        stage_drops_expected=STAGE_DROPS_EXPECTED,
         extra={"note": "tiny models trained from scratch on the bundled demo data (CPU)"},
     )
     result = run_benchmark(settings)

@@ -273,23 +273,74 @@ def load_chat_model(spec: str | Path | BaseChatModel | None, **kwargs: Any) -> B
     - anything else is a LangChain provider string for ``init_chat_model``, e.g.
       ``"openai:gpt-4o-mini"`` or ``"ollama:qwen2.5"`` (the provider package must be installed).
 
-    ``kwargs`` go to the model's constructor. Raises :class:`ModelError` with the reason.
+    ``kwargs`` go to the model's constructor. Raises :class:`ModelError` with the reason
+    (:func:`check_chat_model` first, so a bad spec fails before anything is loaded).
     """
+    check_chat_model(spec)
     if spec is None or isinstance(spec, BaseChatModel):
         return spec
+    text = str(spec).strip()
+    if text.startswith(HF_PREFIX):
+        return TransformersChatModel(model_name_or_path=text[len(HF_PREFIX) :], **kwargs)
+    if looks_local(spec):
+        path = Path(text).expanduser()
+        return TransformersChatModel(model_name_or_path=str(path), **kwargs)
+    return _init_chat_model(text, **kwargs)
+
+
+def check_chat_model(spec: str | Path | BaseChatModel | None) -> None:
+    """Raise :class:`ModelError` when :func:`load_chat_model` would fail on ``spec`` for a
+    reason known without loading anything: an empty spec, a local path that is not a Hugging
+    Face model directory, a provider LangChain does not know, or one whose package is not
+    installed (looked up with :func:`importlib.util.find_spec`, not imported)."""
+    if spec is None or isinstance(spec, BaseChatModel):
+        return
     text = str(spec).strip()
     if not text:
         raise ModelError("llm: empty model spec")
     if text.startswith(HF_PREFIX):
-        return TransformersChatModel(model_name_or_path=text[len(HF_PREFIX) :], **kwargs)
+        return
     if looks_local(spec):
         path = Path(text).expanduser()
         if not path.is_dir():
             raise ModelError(f"llm {text!r}: no such model directory")
         if not (path / "config.json").is_file():
             raise ModelError(f"llm {text!r}: directory has no config.json (not a HF model)")
-        return TransformersChatModel(model_name_or_path=str(path), **kwargs)
-    return _init_chat_model(text, **kwargs)
+        return
+    _check_provider(text)
+
+
+def _check_provider(spec: str) -> None:
+    """The provider of a ``provider:model`` spec, as LangChain's ``init_chat_model`` parses
+    it, must be one it knows, with its package installed. Skipped when this LangChain does not
+    expose its provider table (``init_chat_model`` then says it, later)."""
+    import importlib.util
+
+    try:
+        from langchain.chat_models.base import _BUILTIN_PROVIDERS, _parse_model
+    except ImportError:
+        return
+    try:
+        _, provider = _parse_model(spec, None)
+    except ValueError as e:
+        raise _spec_error(spec, e) from e
+    entry = _BUILTIN_PROVIDERS.get(provider)
+    if entry is None:
+        return
+    package = entry[0].split(".")[0]
+    fallbacks = ("langchain_community",) if provider == "ollama" else ()  # as LangChain does
+    if all(importlib.util.find_spec(m) is None for m in (package, *fallbacks)):
+        name = package.replace("_", "-")
+        raise ModelError(f"llm {spec!r}: provider package missing: pip install {name}")
+
+
+def _spec_error(spec: str, error: ValueError) -> ModelError:
+    """LangChain's complaint about a spec it cannot parse, as one line with the accepted forms."""
+    reason = str(error).strip().splitlines()[0]
+    return ModelError(
+        f"llm {spec!r}: {reason} Use 'provider:model' (e.g. 'openai:gpt-4o-mini') "
+        "or a local model directory."
+    )
 
 
 def _init_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
@@ -301,10 +352,6 @@ def _init_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
     except ImportError as e:
         raise ModelError(f"llm {spec!r}: provider package missing: {e}") from e
     except ValueError as e:
-        reason = str(e).strip().splitlines()[0]
-        raise ModelError(
-            f"llm {spec!r}: {reason} Use 'provider:model' (e.g. 'openai:gpt-4o-mini') "
-            "or a local model directory."
-        ) from e
+        raise _spec_error(spec, e) from e
     except Exception as e:  # provider-side setup errors (e.g. a missing API key)
         raise ModelError(f"llm {spec!r}: could not create the chat model: {e}") from e

@@ -1,8 +1,9 @@
 """Subcommands of the ``lc-klue`` CLI; each module has ``register(subparsers)``.
 
 Shared here, so every command treats its arguments the same way: count types, the rule for k,
-model paths checked before any work, ``--overwrite``, and filling a settings dataclass from
-flags named like its fields.
+input files, questions, model paths and index directories checked before any work (and before
+any model library is imported), ``--overwrite``, and filling a settings dataclass from flags
+named like its fields.
 """
 
 from __future__ import annotations
@@ -38,6 +39,53 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 
 positive_int = int_at_least(1)
 non_negative_int = int_at_least(0)
+
+
+#: Suffixes that make a data source a local file even without a folder part: the tables
+#: ``lc_klue.data.io`` reads (``TABLE_SUFFIXES``; not imported here, as importing
+#: ``lc_klue.data`` loads the datasets library).
+DATA_SUFFIXES = frozenset({".csv", ".tsv", ".json", ".jsonl", ".parquet"})
+
+
+def add_input_files(p: argparse.ArgumentParser, *dests: str) -> None:
+    """Declare the flags (by ``dest``) that name input data: the CLI checks them with
+    :func:`check_input_files` before the command runs."""
+    p.set_defaults(input_files=(*(p.get_default("input_files") or ()), *dests))
+
+
+def check_input_files(args: argparse.Namespace) -> None:
+    """Fail at once when a declared input (:func:`add_input_files`; a value, or each of a
+    list) is a local file that is not there, before any data is read or model library
+    imported. Hub data set names (``klue``) pass: local means a path
+    (:func:`lc_klue.runtime.looks_local`) or a name with a table suffix (:data:`DATA_SUFFIXES`),
+    the rule of ``lc_klue.data``, whose words the :class:`~lc_klue.errors.DataError` uses."""
+    from lc_klue.errors import DataError
+    from lc_klue.runtime import looks_local
+
+    for dest in getattr(args, "input_files", ()):
+        value = getattr(args, dest, None)
+        for source in value if isinstance(value, list | tuple) else [value]:
+            if source is None or not (
+                looks_local(source) or Path(str(source)).suffix.lower() in DATA_SUFFIXES
+            ):
+                continue
+            path = Path(source).expanduser()
+            if not path.exists():
+                raise DataError(f"{path}: file not found")
+            if not path.is_file():
+                raise DataError(f"{path}: not a file")
+
+
+def non_empty(what: str) -> Callable[[str], str]:
+    """An argparse type: text that is not empty or white space (``what`` names it)."""
+
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"empty {what}")
+        return text
+
+    parse.__name__ = f"non_empty_{what.replace(' ', '_')}"
+    return parse
 
 
 def int_list(flag: str, example: str) -> Callable[[str], tuple[int, ...]]:
@@ -97,6 +145,15 @@ def check_model_flags(args: argparse.Namespace, **kinds: str) -> None:
             local_model_dir(value, kind)
 
 
+def check_index_dir(path: str | Path | None) -> None:
+    """Fail at once when an index directory (``lc-klue index``'s output) is not there, before
+    the retrieval stack is imported (``lc_klue.retrieval.index.read_manifest`` words it so)."""
+    from lc_klue.errors import RetrievalError
+
+    if path is not None and not Path(path).expanduser().is_dir():
+        raise RetrievalError(f"{Path(path).expanduser()}: index directory not found")
+
+
 def add_overwrite(p: argparse.ArgumentParser, what: str) -> None:
     """``--overwrite``: replace a finished output (``what``) instead of refusing to."""
     p.add_argument("--overwrite", action="store_true", help=f"replace {what} if it already exists")
@@ -112,6 +169,7 @@ def add_questions(p: argparse.ArgumentParser, corpus_help: str) -> None:
         "JSON, or JSONL/parquet/CSV with question and context)",
     )
     p.add_argument("--corpus", type=Path, help=corpus_help)
+    add_input_files(p, "data", "corpus")
 
 
 def add_base_model(p: argparse.ArgumentParser, default: str) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from lc_klue.commands import (
     K_RULE,
     add_device,
+    add_input_files,
     add_no_progress,
     add_overwrite,
     add_questions,
@@ -18,7 +19,7 @@ from lc_klue.commands import (
     non_negative_int,
     positive_int,
 )
-from lc_klue.evaluation.configs import CONFIGS, DEFAULT_CONFIGS
+from lc_klue.evaluation.configs import CONFIGS, DEFAULT_CONFIGS, check_configs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="full",
         help="full: all distinct passages; book: the questions' own passages (default: full)",
     )
+    add_input_files(p, "paraphrase")
     _add_sizes(p)
     _add_speed_and_run(p)
     p.set_defaults(func=run)
@@ -155,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
     check_model_flags(
         args, sts_model="STS model", mrc_model="MRC model", cross_encoder="cross-encoder"
     )
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    check_configs(configs, args.k, args.top_n, args.ce_depth, args.fusion_dense)
     for path in report_paths(args.output_dir, args.name).values():  # before the long run
         refuse_existing(path, "benchmark report", args.overwrite)
 
@@ -168,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     settings = from_args(
         BenchmarkSettings,
         args,
-        configs=[c.strip() for c in args.configs.split(",") if c.strip()],
+        configs=configs,
         protocols=("full", "book") if args.protocol == "both" else (args.protocol,),
         speed_backend=None if args.speed_backend == "none" else args.speed_backend,
         speed_window=args.speed_window or None,

@@ -9,9 +9,16 @@ import json
 import sys
 from pathlib import Path
 
-from lc_klue.commands import add_no_progress, int_list, positive_int
+from lc_klue.commands import (
+    add_input_files,
+    add_no_progress,
+    add_overwrite,
+    int_list,
+    positive_int,
+)
 
-#: The stores measured by default (each name is checked by :func:`lc_klue.evaluation.scale.run`).
+#: The stores measured by default (each name is checked by
+#: :func:`lc_klue.evaluation.scale.check_run`).
 DEFAULT_STORES = "faiss-flat,faiss-hnsw,faiss-ivf,bm25s,qdrant-dense,qdrant-bm25"
 
 
@@ -26,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "A store projected to exceed --budget-s or --memory-gb at the next size stops there.",
     )
     p.add_argument("data", type=Path, help="MRC file whose passages' morphemes seed the corpus")
+    add_input_files(p, "data")
     p.add_argument(
         "--sizes",
         type=int_list("--sizes", "10000,100000"),
@@ -59,6 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output-dir", type=Path, default=Path("results"))
     p.add_argument("--name", default="scale", help="output file stem (default: scale)")
     p.add_argument("--work-dir", type=Path, help="scratch directory (default: a temporary one)")
+    add_overwrite(p, "OUTPUT_DIR/NAME.*")
     add_no_progress(p)
     p.set_defaults(func=run)
 
@@ -66,8 +75,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the measurements, print each row as it comes and the table, write JSON/MD/PNG."""
     from lc_klue.evaluation import scale
-    from lc_klue.evaluation.report import write_json
-    from lc_klue.storage import atomic_write_text
+    from lc_klue.evaluation.report import report_paths, write_json
+    from lc_klue.storage import atomic_write_text, refuse_existing
+
+    stores = [x.strip() for x in args.stores.split(",") if x.strip()]
+    scale.check_run(args.sizes, stores)
+    paths = report_paths(args.output_dir, args.name)
+    for path in paths.values():  # before the long run
+        refuse_existing(path, "scale report", args.overwrite)
 
     def show(m: scale.Measurement) -> None:
         if args.show_progress:
@@ -80,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     report = scale.run(
         args.data,
         list(args.sizes),
-        [x.strip() for x in args.stores.split(",") if x.strip()],
+        stores,
         dimension=args.dimension,
         queries=args.queries,
         latency_queries=args.latency_queries,
@@ -90,11 +105,10 @@ def run(args: argparse.Namespace) -> int:
         work_dir=args.work_dir,
         on_result=show,
     )
-    out = args.output_dir
-    write_json(report, out / f"{args.name}.json")
+    write_json(report, paths["json"])
     table = scale.markdown(report)
-    atomic_write_text(out / f"{args.name}.md", table)
-    scale.plot(report, out / f"{args.name}.png")
-    print(json.dumps({"output": str(out / f"{args.name}.json"), "rows": len(report["rows"])}))
+    atomic_write_text(paths["md"], table)
+    scale.plot(report, paths["png"])
+    print(json.dumps({"output": str(paths["json"]), "rows": len(report["rows"])}))
     print(table, end="")
     return 0

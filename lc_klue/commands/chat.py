@@ -20,7 +20,9 @@ from lc_klue.commands import (
     add_device,
     add_no_progress,
     add_speed,
+    check_index_dir,
     check_model_flags,
+    non_empty,
     positive_int,
     speed_options,
 )
@@ -44,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--question",
         "-q",
         action="append",
+        type=non_empty("question"),
         default=None,
         help="answer this question and exit (repeatable); without it: interactive prompt",
     )
@@ -107,8 +110,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the retriever and models, then answer ``--question``s or run the prompt loop."""
+    """Check every argument (before anything is loaded), load the retriever and models, then
+    answer ``--question``s or run the prompt loop."""
     check_model_flags(args, reranker="cross-encoder", embedding_model="embedding model")
+    check_index_dir(args.index_dir)
+    from lc_klue.chain.llm import check_chat_model
+
+    check_chat_model(args.llm)
     from lc_klue.chain import build_rag_chain, load_chat_model
 
     retriever, reranker, fusion = load_models(args)

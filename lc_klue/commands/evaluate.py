@@ -13,6 +13,7 @@ from lc_klue.commands import (
     add_overwrite,
     add_questions,
     add_speed,
+    check_index_dir,
     check_model_flags,
     int_list,
     non_negative_int,
@@ -105,19 +106,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build or load the retriever, evaluate it and print a table."""
-    from lc_klue.storage import refuse_existing
-
-    check_model_flags(args, embedding_model="embedding model", cross_encoder="cross-encoder")
-    if args.output:
-        refuse_existing(args.output, "result file", args.overwrite)
-
+    """Check the arguments, build or load the retriever, evaluate it and print a table."""
+    _check_args(args)
     from lc_klue.data import load_mrc, load_passages, split_by_title
     from lc_klue.evaluation.evaluator import build_eval_set, evaluate
-    from lc_klue.evaluation.report import COLUMNS, markdown_table, result_row, write_json
-    from lc_klue.retrieval.index import load_pipeline, load_retriever, saved_pipeline
-    from lc_klue.retrieval.pipeline import PipelineParts, PipelineSpec, build_pipeline
-    from lc_klue.retrieval.saved_pipeline import add_models, default_pipeline
 
     data = load_mrc(args.data)
     corpus = load_passages(args.corpus) if args.corpus else None
@@ -126,66 +118,7 @@ def run(args: argparse.Namespace) -> int:
             corpus = load_passages(args.data)
         data = split_by_title(data, args.test_size, seed=args.seed)[args.split]
     es = build_eval_set(data, args.protocol, args.questions or None, seed=args.seed, corpus=corpus)
-    reranker = args.cross_encoder
-    k = args.k if reranker else args.top_n
-    kind = args.retriever or ("hybrid" if args.embedding_model and not args.index else "pipeline")
-    saved = None
-    speed = speed_options(args)
-    if args.index:
-        saved = saved_pipeline(args.index) if kind == "pipeline" else None
-        # --rerank-window / --cascade-margin / --backend shape the explicit retriever path
-        if args.retriever == "pipeline" or (
-            saved is not None and not args.embedding_model and not speed
-        ):
-            if saved is None:
-                raise DataError(f"{args.index}: this index has no saved pipeline")
-            retriever = load_pipeline(
-                args.index,
-                k=args.k,
-                top_n=args.top_n,
-                device=args.device,
-                cross_encoder=reranker,
-                check=False,
-            )
-        else:
-            saved = None
-            retriever = load_retriever(
-                args.index,
-                args.retriever,
-                embedding_model=args.embedding_model,
-                reranker=reranker,
-                k=k,
-                top_n=args.top_n,
-                device=args.device,
-                **speed,
-            )
-        name = f"{args.index}{' + cross-encoder' if reranker else ''}"
-    else:
-        parts = PipelineParts(
-            es.documents(), device=args.device, batch_size=args.batch_size, backend=args.backend
-        )
-        if kind == "pipeline":
-            saved = add_models(default_pipeline(), cross_encoder=reranker)
-            retriever = build_pipeline(saved.sized(args.k, args.top_n), parts)
-            name = "default pipeline" + (" + cross-encoder" if reranker else "")
-        else:
-            if kind != "bm25" and not args.embedding_model:
-                raise DataError(f"--retriever {kind} needs --embedding-model")
-            rerank = {
-                "kind": "rerank",
-                "cross_encoder": reranker,
-                "window": args.rerank_window,
-                "cascade_margin": args.cascade_margin,
-            }
-            spec = PipelineSpec.checked(
-                first_stage={"kind": kind, "embedding_model": args.embedding_model},
-                stages=[rerank] if reranker else [],
-                k=k,
-                top_n=args.top_n,
-            )
-            retriever = build_pipeline(spec, parts)
-            name = f"{kind}{' + cross-encoder' if reranker else ''}"
-    tuned_on = saved.tuned_on(es.questions) if saved is not None else 0
+    retriever, name, saved = _index_retriever(args) if args.index else _built_retriever(args, es)
     result = evaluate(
         retriever,
         es,
@@ -195,6 +128,101 @@ def run(args: argparse.Namespace) -> int:
         name=name,
         show_progress=args.show_progress,
     )
+    tuned_on = saved.tuned_on(es.questions) if saved is not None else 0
+    _report(args, data, es, retriever, result, tuned_on)
+    return 0
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Every problem the arguments show before any data is read or model library imported
+    (the data files are checked by their argparse type): model paths, the index directory,
+    a first stage that needs a model, an existing ``--output``."""
+    from lc_klue.storage import refuse_existing
+
+    check_model_flags(args, embedding_model="embedding model", cross_encoder="cross-encoder")
+    check_index_dir(args.index)
+    if not args.index and args.retriever in ("dense", "hybrid") and not args.embedding_model:
+        raise DataError(f"--retriever {args.retriever} needs --embedding-model")
+    if args.output:
+        refuse_existing(args.output, "result file", args.overwrite)
+
+
+def _index_retriever(args: argparse.Namespace) -> tuple[Any, str, Any]:
+    """The retriever of ``--index`` (its saved pipeline, or the first stage asked for), its
+    name and the saved pipeline it serves (None for a first stage)."""
+    from lc_klue.retrieval.index import load_pipeline, load_retriever, saved_pipeline
+
+    reranker = args.cross_encoder
+    speed = speed_options(args)
+    kind = args.retriever or "pipeline"
+    saved = saved_pipeline(args.index) if kind == "pipeline" else None
+    name = f"{args.index}{' + cross-encoder' if reranker else ''}"
+    # --rerank-window / --cascade-margin / --backend shape the explicit retriever path
+    if args.retriever == "pipeline" or (
+        saved is not None and not args.embedding_model and not speed
+    ):
+        if saved is None:
+            raise DataError(f"{args.index}: this index has no saved pipeline")
+        retriever = load_pipeline(
+            args.index,
+            k=args.k,
+            top_n=args.top_n,
+            device=args.device,
+            cross_encoder=reranker,
+            check=False,
+        )
+        return retriever, name, saved
+    retriever = load_retriever(
+        args.index,
+        args.retriever,
+        embedding_model=args.embedding_model,
+        reranker=reranker,
+        k=args.k if reranker else args.top_n,
+        top_n=args.top_n,
+        device=args.device,
+        **speed,
+    )
+    return retriever, name, None
+
+
+def _built_retriever(args: argparse.Namespace, es: Any) -> tuple[Any, str, Any]:
+    """The retriever built over the evaluation set's passages (the default pipeline, or
+    ``--retriever``'s first stage and the reranker), its name and its saved pipeline (None
+    for a first stage)."""
+    from lc_klue.retrieval.pipeline import PipelineParts, PipelineSpec, build_pipeline
+    from lc_klue.retrieval.saved_pipeline import add_models, default_pipeline
+
+    reranker = args.cross_encoder
+    parts = PipelineParts(
+        es.documents(), device=args.device, batch_size=args.batch_size, backend=args.backend
+    )
+    kind = args.retriever or ("hybrid" if args.embedding_model else "pipeline")
+    if kind == "pipeline":
+        saved = add_models(default_pipeline(), cross_encoder=reranker)
+        retriever = build_pipeline(saved.sized(args.k, args.top_n), parts)
+        return retriever, "default pipeline" + (" + cross-encoder" if reranker else ""), saved
+    rerank = {
+        "kind": "rerank",
+        "cross_encoder": reranker,
+        "window": args.rerank_window,
+        "cascade_margin": args.cascade_margin,
+    }
+    spec = PipelineSpec.checked(
+        first_stage={"kind": kind, "embedding_model": args.embedding_model},
+        stages=[rerank] if reranker else [],
+        k=args.k if reranker else args.top_n,
+        top_n=args.top_n,
+    )
+    return build_pipeline(spec, parts), f"{kind}{' + cross-encoder' if reranker else ''}", None
+
+
+def _report(
+    args: argparse.Namespace, data: Any, es: Any, retriever: Any, result: Any, tuned_on: int
+) -> None:
+    """Print the table, the extractive answers' score (``--answers``) and the warnings; write
+    ``--output``."""
+    from lc_klue.evaluation.report import COLUMNS, markdown_table, result_row, write_json
+
     split = "" if args.split == "all" else f", {args.split} titles of the title split"
     print(
         f"{es.describe()['questions']} questions{split}, {len(es.passages)} passages "
@@ -232,7 +260,6 @@ def run(args: argparse.Namespace) -> int:
             }
         write_json({"eval_set": described, "result": result.to_dict()}, args.output)
         print(f"wrote {args.output}")
-    return 0
 
 
 def _answers(args: argparse.Namespace, data: Any, es: Any, retriever: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import json
 from lc_klue.commands import (
     add_base_model,
     add_device,
+    add_input_files,
     add_no_progress,
     add_overwrite,
     check_model_flags,
@@ -277,6 +278,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "base, e.g. 4 of e5-small's 12 on a CPU; default: all)",
     )
     for parser in (sts, mrc, ce):
+        add_input_files(parser, "train_data", "test_data")
         parser.set_defaults(func=run_stage)
 
     base = stages.add_parser("base", help="build a from-scratch base model for offline use")
@@ -294,6 +296,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     base.add_argument("--max-length", type=positive_int, default=512, help="position embeddings")
     base.add_argument("--seed", type=int, default=42)
     add_overwrite(base, "OUTPUT")
+    add_input_files(base, "sts", "mrc")
     base.set_defaults(func=run_base)
 
 

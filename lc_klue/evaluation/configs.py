@@ -7,6 +7,10 @@ pipeline.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from lc_klue.errors import DataError
+
 #: Configuration id → (display name, models it needs; "dense" = the fusion's bi-encoder).
 CONFIGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sts": ("STS bi-encoder (book 1)", ("sts",)),
@@ -43,3 +47,22 @@ STAGE_CHAINS: tuple[tuple[str, ...], ...] = (
 TUNED_BM25 = {"k1": 0.9, "b": 0.4}
 #: Smallest MRR@10 gain on the tuning questions for a fusion weight change to be kept.
 MIN_GAIN = 0.001
+
+
+def check_configs(
+    configs: Sequence[str], k: int, top_n: int, ce_depth: int, fusion_dense: str
+) -> list[str]:
+    """``configs`` in canonical order (fusion nesting); :class:`DataError` for an unknown one
+    or sizes that cannot work together. Light, so the CLI checks before any work."""
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        raise DataError(f"unknown configuration(s) {unknown}; choose from {', '.join(CONFIGS)}")
+    if k < top_n:
+        raise DataError(f"k={k} candidates cannot give top_n={top_n}")
+    if "fusion-all" in configs and not top_n <= ce_depth <= k:
+        raise DataError(
+            f"need top_n <= ce_depth <= k, got top_n={top_n}, ce_depth={ce_depth}, k={k}"
+        )
+    if fusion_dense not in ("sts", "mrc"):
+        raise DataError(f"fusion_dense must be sts or mrc, got {fusion_dense!r}")
+    return [c for c in CONFIGS if c in configs]

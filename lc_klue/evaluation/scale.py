@@ -551,6 +551,16 @@ def _projection(history: list[Measurement], n: int) -> tuple[float, float]:
     return last.build_s * grow**exp_t, last.store_mb * grow**exp_m
 
 
+def check_run(sizes: Sequence[int], stores: Sequence[str]) -> None:
+    """Raise :class:`DataError` for an unknown store or a size under 100 passages (what
+    :func:`run` refuses, checked before any work)."""
+    unknown = [s for s in stores if s not in STORES]
+    if unknown or not stores:
+        raise DataError(f"unknown store(s) {unknown or list(stores)}; choose from {STORES}")
+    if not sizes or min(sizes) < 100:
+        raise DataError(f"sizes must be at least 100 passages, got {list(sizes)}")
+
+
 def run(
     data: str | Path,
     sizes: Sequence[int] = DEFAULT_SIZES,
@@ -568,11 +578,7 @@ def run(
     on_result: Callable[[Measurement], None] | None = None,
 ) -> dict[str, Any]:
     """Measure every store at every size (smallest first) and return the report."""
-    unknown = [s for s in stores if s not in STORES]
-    if unknown or not stores:
-        raise DataError(f"unknown store(s) {unknown or list(stores)}; choose from {STORES}")
-    if not sizes or min(sizes) < 100:
-        raise DataError(f"sizes must be at least 100 passages, got {list(sizes)}")
+    check_run(sizes, stores)
     started = time.perf_counter()
     work = Path(work_dir or tempfile.mkdtemp(prefix="lc-klue-scale-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -97,6 +97,28 @@ def test_missing_provider_package_names_it():
         load_chat_model("openai:gpt-4o-mini")
 
 
+def test_a_missing_provider_package_is_found_without_importing_it(monkeypatch):
+    import sys
+
+    from lc_klue.chain.llm import check_chat_model
+
+    real = importlib.util.find_spec
+    looked_up = []
+
+    def find_spec(name, *args):
+        looked_up.append(name)
+        return None if name == "langchain_anthropic" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(ModelError, match="provider package missing: pip install langchain-anth"):
+        check_chat_model("anthropic:claude-x")
+    assert "langchain_anthropic" in looked_up and "langchain_anthropic" not in sys.modules
+    with pytest.raises(ModelError, match="provider package missing"):
+        load_chat_model("anthropic:claude-x")  # the same check comes first
+    check_chat_model("hf:some/model")  # a local transformers model: nothing to look up
+    check_chat_model(None)
+
+
 def test_long_prompts_are_cut_to_fit_the_context(tiny_causal_lm):
     llm = TransformersChatModel(model_name_or_path=str(tiny_causal_lm), max_new_tokens=100)
     long_question = [HumanMessage("서울시는 새 버스 노선을 발표했다. " * 80 + "질문: 언제인가?")]

@@ -53,6 +53,25 @@ def test_a_mistyped_model_path_fails_at_once(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["missing.json"], "error: missing.json: file not found"),
+        ([str(NEWS_QA), "--paraphrase", "sts.tsv"], "error: sts.tsv: file not found"),
+        ([str(NEWS_QA), "--corpus", "nope.jsonl"], "error: nope.jsonl: file not found"),
+        ([str(NEWS_QA), "--configs", "bm25,nope"], "unknown configuration(s) ['nope']"),
+        ([str(NEWS_QA), "--k", "5"], "k=5 candidates cannot give top_n=10"),
+    ],
+)
+def test_bad_arguments_fail_before_anything_is_loaded(
+    tmp_path: Path, argv: list[str], message: str
+) -> None:
+    rc, err, heavy = run_cli_fresh(["benchmark", *argv], cwd=tmp_path)
+    assert (rc, heavy) == (2, []) and err.startswith("lc-klue benchmark: error: ")
+    assert message in err and err.count("\n") == 1
+    assert not list(tmp_path.iterdir())
+
+
 def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     argv = ["benchmark", str(NEWS_QA), "--configs", "nope", "--output-dir", str(tmp_path)]
     assert main([*argv, "--no-progress"]) == 2

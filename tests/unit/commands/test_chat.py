@@ -196,6 +196,46 @@ def test_a_mistyped_model_path_fails_at_once(tmp_path, flag):
     assert rc == 2 and heavy == [] and err.endswith(" not found\n") and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-q", QUESTION, "-q", ""], "argument --question/-q: empty question (see --help)"),
+        (["-q", QUESTION, "--llm", "nosuchprovider:x"], "Unable to infer model provider"),
+        (["-q", QUESTION, "--llm", "./no/such/llm"], "no such model directory"),
+    ],
+)
+def test_bad_arguments_fail_before_anything_is_loaded(tmp_path, argv, message):
+    """An empty question or an unusable --llm is refused before the index or any model is
+    loaded (the first question is not answered first)."""
+    from tests.kit import run_cli_fresh
+
+    (tmp_path / "idx").mkdir()
+    rc, err, heavy = run_cli_fresh(["chat", "idx", *argv], cwd=tmp_path)
+    assert (rc, heavy) == (2, []) and err.startswith("lc-klue chat: error: ")
+    assert message in err and err.count("\n") == 1
+    rc, err, heavy = run_cli_fresh(["chat", "nowhere", "-q", QUESTION], cwd=tmp_path)
+    assert (rc, err, heavy) == (2, "lc-klue chat: error: nowhere: index directory not found\n", [])
+
+
+def test_a_missing_provider_package_fails_before_anything_is_loaded(tmp_path):
+    """--llm openai:… without langchain-openai: found with importlib.util.find_spec."""
+    import importlib.util
+
+    from tests.kit import run_cli_fresh
+
+    if importlib.util.find_spec("langchain_openai") is not None:
+        pytest.skip("langchain-openai is installed")
+    (tmp_path / "idx").mkdir()
+    argv = ["chat", "idx", "-q", QUESTION, "--llm", "openai:gpt-4o-mini"]
+    rc, err, heavy = run_cli_fresh(argv, cwd=tmp_path)
+    assert (rc, err, heavy) == (
+        2,
+        "lc-klue chat: error: llm 'openai:gpt-4o-mini': provider package missing: "
+        "pip install langchain-openai\n",
+        [],
+    )
+
+
 def test_missing_index_directory(tmp_path, capsys):
     assert main(["chat", str(tmp_path / "none"), "-q", QUESTION]) == 2
     assert "index directory not found" in capsys.readouterr().err

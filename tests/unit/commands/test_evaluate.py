@@ -147,3 +147,20 @@ def test_answers_need_gold_answers(tmp_path: Path, capsys) -> None:
     )
     assert main(["evaluate", str(data), "--answers", "--latency-queries", "0"]) == 2
     assert "no answers to judge the extractive answer by" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["missing.json"], "error: missing.json: file not found"),
+        ([str(NEWS_QA), "--corpus", "nope.jsonl"], "error: nope.jsonl: file not found"),
+        ([str(NEWS_QA), "--index", "nowhere"], "nowhere: index directory not found"),
+        ([str(NEWS_QA), "--retriever", "dense"], "--retriever dense needs --embedding-model"),
+    ],
+)
+def test_bad_arguments_fail_before_anything_is_loaded(
+    tmp_path: Path, argv: list[str], message: str
+) -> None:
+    rc, err, heavy = run_cli_fresh(["evaluate", *argv], cwd=tmp_path)
+    assert (rc, heavy) == (2, []) and err.startswith("lc-klue evaluate: error: ")
+    assert message in err and err.count("\n") == 1

@@ -74,6 +74,43 @@ def test_a_mistyped_model_path_fails_at_once(tmp_path, argv, message) -> None:
     assert (rc, err, heavy) == (2, f"lc-klue train: error: {message}\n", [])
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["sts", "out", "--data", "missing.csv"], "missing.csv: file not found"),
+        (
+            ["mrc", "out", "--model", "scratch:tiny", "--data", NEWS_QA, "--test-data", "t.json"],
+            "t.json: file not found",
+        ),
+        (["base", "out", "--mrc", NEWS_QA, "data/q.jsonl"], "data/q.jsonl: file not found"),
+    ],
+)
+def test_a_missing_data_file_fails_before_anything_is_loaded(tmp_path, argv, message) -> None:
+    rc, err, heavy = run_cli_fresh(["train", *map(str, argv)], cwd=tmp_path)
+    assert (rc, err, heavy) == (2, f"lc-klue train: error: {message}\n", [])
+
+
+def test_input_files_are_hub_names_or_existing_files(tmp_path) -> None:
+    from argparse import Namespace
+
+    from lc_klue.commands import DATA_SUFFIXES, check_input_files
+    from lc_klue.data.io import TABLE_SUFFIXES
+    from lc_klue.errors import DataError
+
+    assert DATA_SUFFIXES == TABLE_SUFFIXES  # the same local-or-hub rule as lc_klue.data
+
+    def check(value: object) -> None:
+        check_input_files(Namespace(input_files=("data",), data=value))
+
+    for fine in ("klue", str(NEWS_QA), NEWS_QA, None, ["klue", str(STS_PAIRS)]):
+        check(fine)
+    for missing in ("train.csv", str(tmp_path / "x"), "./x", ["klue", "x/y.json"]):
+        with pytest.raises(DataError, match="file not found"):
+            check(missing)
+    with pytest.raises(DataError, match="not a file"):
+        check(tmp_path)
+
+
 def test_mrc_on_a_held_out_title_split(tmp_path, tiny_models, capsys) -> None:
     model = str(tiny_models.bi_encoder_dir("bert"))
     argv = ["train", "mrc", str(tmp_path / "mrc"), "--model", model, "--data", str(NEWS_QA)]

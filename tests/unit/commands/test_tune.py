@@ -60,3 +60,14 @@ def test_bad_tune_arguments_are_one_line(capsys, argv, message) -> None:
     assert main(["tune", str(NEWS_QA), *argv, "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("lc-klue tune: error: ") and message in err and err.count("\n") == 1
+
+
+def test_a_missing_question_file_fails_before_anything_is_loaded(tmp_path: Path) -> None:
+    from tests.kit import run_cli_fresh
+
+    rc, err, heavy = run_cli_fresh(["tune", "q.json", "--output", "p.json"], cwd=tmp_path)
+    assert (rc, err, heavy) == (
+        2,
+        "lc-klue tune: error: q.json: file not found\n",
+        [],
+    )

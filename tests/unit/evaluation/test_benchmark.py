@@ -11,11 +11,14 @@ from lc_klue.evaluation.benchmark import (
     CONFIGS,
     BenchmarkSettings,
     _model_summary,
+    _speed_lines,
     benchmark_markdown,
     config_spec,
+    equal_quality_speedups,
     rerank_speed,
     run_benchmark,
     stage_check,
+    stage_check_line,
     write_benchmark,
 )
 from lc_klue.resources import NEWS_QA
@@ -171,6 +174,16 @@ def test_the_stage_check_covers_the_books_chain() -> None:
     assert "30 sampled test questions" in md and "1000 sampled" not in md
 
 
+def test_an_expected_drop_is_told_as_information_not_as_a_failure() -> None:
+    checks = stage_check([_row("mrc", 0.06), _row("mrc+ce", 0.01), _row("bm25-tuned", 0.9)])
+    assert stage_check_line(checks).endswith("FAILED: mrc+ce 0.010 < mrc 0.060.")
+    told = stage_check_line(checks, "tiny models")
+    assert "FAILED" not in told
+    assert told.endswith("not raised by mrc+ce 0.010 < mrc 0.060, as expected here: tiny models.")
+    passed = stage_check([_row("mrc", 0.06), _row("mrc+ce", 0.07)])
+    assert stage_check_line(passed, "tiny models").endswith("): passed.")
+
+
 def test_rerank_speed_compares_the_same_pairs(tiny_models: TinyModelFactory) -> None:
     model = tiny_models.cross_encoder("bert")
     queries = ["부산 해상 풍력", "전기차 배터리"]
@@ -191,9 +204,77 @@ def test_rerank_speed_compares_the_same_pairs(tiny_models: TinyModelFactory) -> 
     assert window["pairs_scored"] == 5 and out["speedup"] == pytest.approx(
         out["per_query_s"] / out["fastest_s"]
     )
-    # the same rankings lose no hit@1: every variant is within the tolerance
-    assert window["hit@1_change"] == 0.0 and out["fastest_within_tolerance"] == out["fastest"]
-    assert out["speedup_within_tolerance"] == out["speedup"]
+    # the same rankings keep the book's quality: every variant's time ratio is a speed-up
+    assert window["hit@1_change"] == 0.0 and window["mrr@10_change"] == 0.0
+    assert window["speedup"] == window["time_ratio"] and "speedup_note" not in window
+    assert out["fastest"] == out["fastest_overall"]
+
+
+def _timed(seconds: float, pairs: int, hit1: float, mrr: float) -> dict[str, float]:
+    """One reranking's entry in ``rerank_speed``'s ``configs``."""
+    return {
+        "seconds": seconds,
+        "pairs_scored": pairs,
+        "hit@1": hit1,
+        "mrr@10": mrr,
+        "ndcg@10": mrr,
+        "top1_agreement": 1.0,
+        "overlap@10": 1.0,
+    }
+
+
+def test_a_speedup_counts_only_at_the_books_quality() -> None:
+    configs = {
+        "book": _timed(10.0, 300, 0.90, 0.92),
+        "int8": _timed(5.0, 300, 0.902, 0.921),  # within the tolerance: the same quality
+        "window": _timed(2.0, 300, 0.85, 0.88),  # faster, but worse
+        "cascade": _timed(0.004, 0, 0.95, 0.96),  # skipped every query: scored nothing
+    }
+    out = equal_quality_speedups(configs)
+    assert (out["fastest"], out["speedup"], out["fastest_s"]) == ("int8", 2.0, 5.0)
+    assert out["fastest_overall"] == "cascade"
+    assert out["fastest_overall_time_ratio"] == pytest.approx(2500.0)
+    cascade, window = configs["cascade"], configs["window"]
+    assert cascade["speedup"] is None and cascade["time_ratio"] == pytest.approx(2500.0)
+    assert cascade["speedup_note"].startswith("scored no pairs")
+    assert window["speedup"] is None and window["speedup_note"].startswith("hit@1 0.850 vs 0.900")
+    assert configs["int8"]["speedup"] == 2.0 and configs["book"]["speedup"] == 1.0
+    # better is not the same quality either; without any, the headline is null with the reason
+    configs = {"book": _timed(10.0, 300, 0.03, 0.10), "cascade": _timed(0.004, 0, 0.89, 0.93)}
+    out = equal_quality_speedups(configs)
+    assert out["speedup"] is None and out["fastest"] is None
+    assert "no speed-up" in out["speedup_note"]
+    configs = {"book": _timed(10.0, 300, 0.90, 0.92), "b": _timed(5.0, 300, 0.90, 0.95)}
+    assert equal_quality_speedups(configs)["speedup"] is None
+    assert configs["b"]["speedup_note"] == "mrr@10 0.950 vs 0.920: not the same quality"
+
+
+def test_the_report_shows_no_speedup_for_a_variant_that_scored_nothing() -> None:
+    configs = {
+        "book": _timed(496.4, 30000, 0.031, 0.10),
+        "int8+window128": _timed(50.6, 30000, 0.031, 0.10),
+        "int8+window128+cascade": _timed(0.185, 0, 0.893, 0.92),
+    }
+    speed = {
+        "queries": 1000,
+        "pairs": 30000,
+        "candidates_from": "BM25 top 30",
+        "per_query_s": 496.4,
+        "batched_s": 482.4,
+        "identical_rankings": 1000,
+        "max_abs_score_diff": 0.0,
+        "configs": configs,
+        **equal_quality_speedups(configs),
+    }
+    md = "\n".join(_speed_lines(speed))
+    assert "`int8+window128` → **9.81×**" in md
+    assert "**2683" not in md  # the skipped reranking's time ratio is no headline
+    assert (
+        "The fastest of all, `int8+window128+cascade` (2683.24× the book's time), is not a "
+        "speed-up: scored no pairs" in md
+    )
+    row = next(line for line in md.splitlines() if line.startswith("| int8+window128+cascade"))
+    assert row.startswith("| int8+window128+cascade | 0.18 | 2683.24 | – | 0 |")
 
 
 def test_tagged_rows_and_dev_tuning(tiny_models: TinyModelFactory) -> None:

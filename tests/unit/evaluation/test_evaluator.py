@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from pydantic import Field
 from lc_klue.data import load_passages
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.evaluation import EvalSet, build_eval_set, evaluate, evaluate_retriever
-from lc_klue.evaluation.evaluator import _corpus_ids, _judged_id, gold_ids
+from lc_klue.evaluation.evaluator import WARMUP_QUERIES, _corpus_ids, _judged_id, gold_ids
 
 
 class TableRetriever(BaseRetriever):
@@ -51,12 +52,53 @@ def test_known_rankings_give_known_metrics() -> None:
     assert result.metrics["hit@3"] == pytest.approx(2 / 3)
     assert result.metrics["mrr@3"] == pytest.approx((1 + 1 / 2 + 0) / 3)
     assert result.ranks == [1, 2, 0]
-    assert retriever.calls == [2, 1]  # questions went through .batch in chunks of batch_size
+    # one untimed warm-up batch, then the questions through .batch in chunks of batch_size
+    assert retriever.calls == [3, 2, 1]
     assert result.latency_queries == 2
     assert result.latency_p50_ms is not None
     assert result.latency_p95_ms >= result.latency_p50_ms
     assert result.n_queries == 3 and result.total_s > 0 and result.max_returned == 3
     assert "ranks" not in result.to_dict() and result.to_dict(with_ranks=True)["ranks"] == [1, 2, 0]
+
+
+class SlowStartRetriever(TableRetriever):
+    """A retriever whose first ``batch`` and first ``invoke`` pay a start-up cost (a model
+    loaded on first use)."""
+
+    started: set[str] = Field(default_factory=set)
+
+    def _start(self, how: str) -> None:
+        if how not in self.started:
+            self.started.add(how)
+            time.sleep(START_UP_S)
+
+    def batch(self, inputs: list[Any], config: Any = None, **kwargs: Any) -> list[Any]:
+        self._start("batch")
+        return super().batch(inputs, config, **kwargs)
+
+    def invoke(self, input: str, config: Any = None, **kwargs: Any) -> list[Document]:
+        self._start("invoke")
+        return super().invoke(input, config, **kwargs)
+
+
+START_UP_S = 1.5
+
+
+def test_the_first_calls_start_up_cost_is_not_timed() -> None:
+    rankings = {f"q{i}": ["A", "B"] for i in range(6)}
+    retriever = SlowStartRetriever(rankings=rankings, calls=[])
+    result = evaluate_retriever(
+        retriever,
+        list(rankings),
+        ["A"] * 6,
+        batch_size=4,
+        latency_queries=3,
+        show_progress=False,
+    )
+    assert retriever.calls == [WARMUP_QUERIES, 4, 2]  # the warm-up batch, then the timed ones
+    assert result.total_s < START_UP_S / 2
+    assert result.latency_p95_ms is not None and result.latency_p95_ms < START_UP_S * 1000 / 2
+    assert result.metrics["hit@1"] == 1.0
 
 
 def test_short_rankings_are_reported() -> None:

@@ -89,11 +89,29 @@ def test_the_command_writes_json_table_and_plot(
 ) -> None:
     args = ["benchmark-scale", str(NEWS_QA), "--sizes", "200", "--stores", "faiss-hnsw"]
     args += ["--queries", "10", "--latency-queries", "10", "--dimension", "16"]
-    assert main([*args, "--output-dir", str(tmp_path), "--no-progress"]) == 0
+    (tmp_path / "scale.md").write_text("an earlier run", encoding="utf-8")
+    assert main([*args, "--output-dir", str(tmp_path), "--no-progress", "--overwrite"]) == 0
     out = capsys.readouterr().out
     assert "| faiss-hnsw | 200 |" in out
+    assert (tmp_path / "scale.md").read_text(encoding="utf-8").startswith("| store")
     saved = json.loads((tmp_path / "scale.json").read_text())
     assert saved["rows"][0]["store"] == "faiss-hnsw" and (tmp_path / "scale.png").stat().st_size
     assert main(["benchmark-scale", str(NEWS_QA), "--stores", "milvus"]) == 2
     assert "unknown store" in capsys.readouterr().err
     assert main(["benchmark-scale", str(NEWS_QA), "--sizes", "ten"]) == 2
+
+
+def test_existing_reports_are_refused_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "scale.png").write_bytes(b"committed plot")
+    argv = ["benchmark-scale", str(NEWS_QA), "--sizes", "200", "--output-dir", str(tmp_path)]
+    assert main([*argv, "--stores", "milvus"]) == 2  # a bad argument still comes first
+    assert "unknown store" in capsys.readouterr().err
+    assert main([*argv, "--stores", "faiss-flat", "--no-progress"]) == 2
+    assert capsys.readouterr().err == (
+        f"lc-klue benchmark-scale: error: {tmp_path / 'scale.png'}: already exists (a finished "
+        "scale report); pass --overwrite to replace it\n"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["scale.png"]
+    assert (tmp_path / "scale.png").read_bytes() == b"committed plot"
