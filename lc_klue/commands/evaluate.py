@@ -8,6 +8,7 @@ from typing import Any
 
 from lc_klue.commands import (
     K_RULE,
+    add_no_check,
     add_no_progress,
     add_overwrite,
     add_questions,
@@ -98,6 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--output", type=Path, help="write the result as JSON here")
     add_speed(p)
+    add_no_check(p, "--cross-encoder", "the passages searched (the index's, or the data's)")
     add_overwrite(p, "--output")
     add_no_progress(p)
     p.set_defaults(func=run)
@@ -114,9 +116,6 @@ def run(args: argparse.Namespace) -> int:
     from lc_klue.data import load_mrc, load_passages, split_by_title
     from lc_klue.evaluation.evaluator import build_eval_set, evaluate
     from lc_klue.evaluation.report import COLUMNS, markdown_table, result_row, write_json
-    from lc_klue.retrieval.index import load_pipeline, load_retriever, saved_pipeline
-    from lc_klue.retrieval.pipeline import PipelineParts, PipelineSpec, build_pipeline
-    from lc_klue.retrieval.saved_pipeline import add_models, default_pipeline
 
     data = load_mrc(args.data)
     corpus = load_passages(args.corpus) if args.corpus else None
@@ -125,65 +124,7 @@ def run(args: argparse.Namespace) -> int:
             corpus = load_passages(args.data)
         data = split_by_title(data, args.test_size, seed=args.seed)[args.split]
     es = build_eval_set(data, args.protocol, args.questions or None, seed=args.seed, corpus=corpus)
-    reranker = args.cross_encoder
-    k = args.k if reranker else args.top_n
-    kind = args.retriever or ("hybrid" if args.embedding_model and not args.index else "pipeline")
-    saved = None
-    speed = speed_options(args)
-    if args.index:
-        saved = saved_pipeline(args.index) if kind == "pipeline" else None
-        # --rerank-window / --cascade-margin / --backend shape the explicit retriever path
-        if args.retriever == "pipeline" or (
-            saved is not None and not args.embedding_model and not speed
-        ):
-            if saved is None:
-                raise DataError(f"{args.index}: this index has no saved pipeline")
-            retriever = load_pipeline(
-                args.index,
-                k=args.k,
-                top_n=args.top_n,
-                device=args.device,
-                cross_encoder=reranker,
-                check=False,
-            )
-        else:
-            saved = None
-            retriever = load_retriever(
-                args.index,
-                args.retriever,
-                embedding_model=args.embedding_model,
-                reranker=reranker,
-                k=k,
-                top_n=args.top_n,
-                device=args.device,
-                **speed,
-            )
-        name = f"{args.index}{' + cross-encoder' if reranker else ''}"
-    else:
-        parts = PipelineParts(
-            es.documents(), device=args.device, batch_size=args.batch_size, backend=args.backend
-        )
-        if kind == "pipeline":
-            saved = add_models(default_pipeline(), cross_encoder=reranker)
-            retriever = build_pipeline(saved.sized(args.k, args.top_n), parts)
-            name = "default pipeline" + (" + cross-encoder" if reranker else "")
-        else:
-            if kind != "bm25" and not args.embedding_model:
-                raise DataError(f"--retriever {kind} needs --embedding-model")
-            rerank = {
-                "kind": "rerank",
-                "cross_encoder": reranker,
-                "window": args.rerank_window,
-                "cascade_margin": args.cascade_margin,
-            }
-            spec = PipelineSpec.checked(
-                first_stage={"kind": kind, "embedding_model": args.embedding_model},
-                stages=[rerank] if reranker else [],
-                k=k,
-                top_n=args.top_n,
-            )
-            retriever = build_pipeline(spec, parts)
-            name = f"{kind}{' + cross-encoder' if reranker else ''}"
+    retriever, name, saved = _retriever(args, es)
     tuned_on = saved.tuned_on(es.questions) if saved is not None else 0
     result = evaluate(
         retriever,
@@ -232,6 +173,102 @@ def run(args: argparse.Namespace) -> int:
         write_json({"eval_set": described, "result": result.to_dict()}, args.output)
         print(f"wrote {args.output}")
     return 0
+
+
+def _retriever(args: argparse.Namespace, es: Any) -> tuple[Any, str, Any]:
+    """The retriever to evaluate, its name in the table and its saved pipeline (None when it
+    has none). A ``--cross-encoder`` joins only if it passes the model check on the passages
+    searched (unless ``--no-check``); near chance it is left out, with one warning line."""
+    from lc_klue.retrieval.index import check_index_model
+    from lc_klue.retrieval.model_check import admits
+    from lc_klue.retrieval.pipeline import PipelineParts, PipelineSpec, build_pipeline
+    from lc_klue.retrieval.saved_pipeline import add_models, default_pipeline
+
+    kind = args.retriever or ("hybrid" if args.embedding_model and not args.index else "pipeline")
+    if args.index:
+        return _index_retriever(args, kind)
+    if kind not in ("pipeline", "bm25") and not args.embedding_model:
+        raise DataError(f"--retriever {kind} needs --embedding-model")
+    parts = PipelineParts(
+        es.documents(), device=args.device, batch_size=args.batch_size, backend=args.backend
+    )
+    reranker = args.cross_encoder
+    # the check loads the model through parts: the pipeline reuses it
+    if (
+        reranker
+        and args.check
+        and not admits(check_index_model(parts, default_pipeline(), reranker))
+    ):
+        reranker = None
+    suffix = " + cross-encoder" if reranker else ""
+    if kind == "pipeline":
+        saved = add_models(default_pipeline(), cross_encoder=reranker)
+        retriever = build_pipeline(saved.sized(args.k, args.top_n), parts)
+        return retriever, f"default pipeline{suffix}", saved
+    rerank = {
+        "kind": "rerank",
+        "cross_encoder": reranker,
+        "window": args.rerank_window,
+        "cascade_margin": args.cascade_margin,
+    }
+    spec = PipelineSpec.checked(
+        first_stage={"kind": kind, "embedding_model": args.embedding_model},
+        stages=[rerank] if reranker else [],
+        k=args.k if reranker else args.top_n,
+        top_n=args.top_n,
+    )
+    return build_pipeline(spec, parts), f"{kind}{suffix}", None
+
+
+def _index_retriever(args: argparse.Namespace, kind: str) -> tuple[Any, str, Any]:
+    """:func:`_retriever` over ``--index``: its saved pipeline, or the first stage asked for;
+    the ``--cross-encoder`` is checked on the index's passages, as ``lc-klue chat`` does."""
+    from lc_klue.models.reranker import load_cross_encoder
+    from lc_klue.retrieval.index import (
+        check_reranker,
+        load_pipeline,
+        load_retriever,
+        read_manifest,
+        saved_pipeline,
+    )
+    from lc_klue.retrieval.model_check import admits
+
+    read_manifest(args.index)  # "not an index" before any model is loaded
+    speed = speed_options(args)
+    saved = saved_pipeline(args.index) if kind == "pipeline" else None
+    # --rerank-window / --cascade-margin / --backend shape the explicit retriever path
+    serve_saved = args.retriever == "pipeline" or (
+        saved is not None and not args.embedding_model and not speed
+    )
+    if serve_saved and saved is None:
+        raise DataError(f"{args.index}: this index has no saved pipeline")
+    reranker = None
+    if args.cross_encoder:
+        reranker = load_cross_encoder(args.cross_encoder, args.device, None, backend=args.backend)
+        if args.check and not admits(check_reranker(args.index, reranker, args.cross_encoder)):
+            reranker = None
+    name = f"{args.index}{' + cross-encoder' if reranker is not None else ''}"
+    if serve_saved:
+        retriever = load_pipeline(
+            args.index,
+            k=args.k,
+            top_n=args.top_n,
+            device=args.device,
+            cross_encoder=reranker,
+            check=False,
+        )
+        return retriever, name, saved
+    retriever = load_retriever(
+        args.index,
+        args.retriever,
+        embedding_model=args.embedding_model,
+        reranker=reranker,
+        k=args.k if reranker is not None else args.top_n,
+        top_n=args.top_n,
+        device=args.device,
+        **speed,
+    )
+    return retriever, name, None
 
 
 def _answers(args: argparse.Namespace, data: Any, es: Any, retriever: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ dragged a pipeline's hit@1 from 0.924 to 0.230). So the check asks two things of
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -42,6 +43,8 @@ from lc_klue.errors import DataError
 from lc_klue.ranking import tied_hit_at_1
 from lc_klue.runtime import METRICS_FILE
 from lc_klue.text import lexical_overlap, sentence_spans
+
+logger = logging.getLogger(__name__)
 
 ModelKind = Literal["cross-encoder", "embedding model"]
 
@@ -124,6 +127,15 @@ class ModelCheck:
             "relative_spread": relative if math.isfinite(relative) else None,
             "line": self.line(),
         }
+
+
+def admits(check: ModelCheck | None) -> bool:
+    """Whether a checked model may join a pipeline, its line logged: a warning when it is near
+    chance (False), else information (True; also when the corpus was too small to check)."""
+    if check is None:
+        return True
+    logger.log(logging.WARNING if check.near_chance else logging.INFO, "%s", check.line())
+    return not check.near_chance
 
 
 def trained_metrics(name: str | Path) -> dict[str, float] | None:
