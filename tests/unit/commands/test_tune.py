@@ -10,6 +10,7 @@ import pytest
 from lc_klue.cli import main
 from lc_klue.resources import NEWS_QA
 from lc_klue.retrieval.saved_pipeline import SavedPipeline
+from tests.kit import news_documents
 
 
 def test_tune_refits_an_index_and_evaluate_flags_its_questions(tmp_path: Path, capsys) -> None:
@@ -60,3 +61,16 @@ def test_bad_tune_arguments_are_one_line(capsys, argv, message) -> None:
     assert main(["tune", str(NEWS_QA), *argv, "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("lc-klue tune: error: ") and message in err and err.count("\n") == 1
+
+
+def test_tune_fits_an_index_of_raw_documents(tmp_path: Path, capsys) -> None:
+    """An index of chunked documents is tuned on questions whose gold passages are the whole
+    documents: each maps onto its chunk (it used to fail: no gold passage is a chunk)."""
+    docs = news_documents(tmp_path / "docs")
+    index = tmp_path / "idx"
+    assert main(["index", str(docs), str(index), "--chunk-size", "200", "--no-progress"]) == 0
+    capsys.readouterr()
+    argv = ["tune", str(NEWS_QA), "--index", str(index), "--questions", "0", "--no-progress"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["questions"] == 96 and summary["search_space"] > 32
