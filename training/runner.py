@@ -136,10 +136,10 @@ def run_stage(
     )
     with ResourceMeter() as meter:
         p = plan(ctx)
-        before = p.evaluate()
+        before = timed_evaluation(p.evaluate, "before") if args.evaluate_before else {}
         trainer = make_trainer(p, ctx)
         run_training(trainer, work_dir, args.resume)
-        after = p.evaluate()
+        after = timed_evaluation(p.evaluate, "after")
     metrics: dict[str, Any] = {
         **p.card,
         "loss": type(p.loss).__name__,
@@ -163,6 +163,18 @@ def run_stage(
         work_dir=work_dir,
         hub_repo_id=args.hub_repo_id,
     )
+
+
+def timed_evaluation(evaluate: Callable[[], dict[str, float]], when: str) -> dict[str, float]:
+    """``evaluate()`` between two lines on stderr (above any progress bar, as the training
+    logs): that the evaluation ``when`` training starts, then its figures and duration."""
+    tqdm.write(f"evaluating {when} training ...", file=sys.stderr)
+    start = time.perf_counter()
+    metrics = evaluate()
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+    took = time.perf_counter() - start
+    tqdm.write(f"{when} training: {shown} (evaluated in {took:.1f} s)", file=sys.stderr)
+    return metrics
 
 
 class _OwnModelCard:
