@@ -35,7 +35,6 @@ from training.evaluation import (
     candidate_lists,
     candidate_metrics,
     correlation_evaluator,
-    eval_question_count,
     primary,
     rerank_metrics,
 )
@@ -134,8 +133,7 @@ def train_cross_encoder(
             train, negatives, num_negatives, loss, distill, retriever, seed, ctx
         )
         corr_eval = correlation_evaluator(test, pair_questions, seed)
-        n = eval_question_count(eval_questions, ctx.args.max_steps)
-        questions = sample_questions(test, n, seed=seed)
+        questions = sample_questions(test, ctx.eval_questions(eval_questions), seed=seed)
         corpus = unique_contexts(test)
         texts = list(corpus["context"])
         if first_stage == "bm25":

@@ -18,12 +18,7 @@ from lc_klue.data import sample_questions, unique_contexts
 from lc_klue.errors import DataError
 from training.args import TrainingArgs
 from training.data import DataSource, mrc_card_data, mrc_splits, positives
-from training.evaluation import (
-    dense_retrieval_metrics,
-    eval_question_count,
-    pair_evaluator,
-    primary,
-)
+from training.evaluation import dense_retrieval_metrics, pair_evaluator, primary
 from training.models import model_prompt, stage_prompts
 from training.negatives import bm25_negatives
 from training.outputs import StageResult
@@ -82,8 +77,7 @@ def train_mrc(
         st = ctx.bi_encoder(base, pooling)
         query, document = model_prompt(st, "query"), model_prompt(st, "document")
         pairs_eval = pair_evaluator(test, pair_questions, seed, prompts=(query, document))
-        n = eval_question_count(eval_questions, ctx.args.max_steps)
-        questions = sample_questions(test, n, seed=seed)
+        questions = sample_questions(test, ctx.eval_questions(eval_questions), seed=seed)
         corpus = unique_contexts(test)
 
         def evaluate() -> dict[str, float]:

@@ -39,6 +39,7 @@ from lc_klue.errors import ModelError
 from lc_klue.runtime import pick_device, precision_kwargs
 from lc_klue.storage import refuse_existing
 from training.args import TrainingArgs, default_learning_rate
+from training.evaluation import eval_question_count
 from training.models import (
     freeze_word_embeddings,
     make_bi_encoder,
@@ -105,6 +106,11 @@ class StageContext:
         model = make_cross_encoder(base, self.max_length, self.device)
         freeze_word_embeddings(model, self.args.freeze_embeddings)
         return model
+
+    def eval_questions(self, given: int | None) -> int:
+        """Held-out questions of the stage's retrieval evaluation: ``given``, else fewer when
+        ``max_steps`` caps training (:func:`training.evaluation.eval_question_count`)."""
+        return eval_question_count(given, self.args.max_steps)
 
     @property
     def max_length(self) -> int:
