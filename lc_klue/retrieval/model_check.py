@@ -4,7 +4,8 @@ A reranker or bi-encoder trained on too little data can score every passage alik
 all) and rank by noise. Before such a model enters a pipeline, :func:`check_model` asks it an
 inverse-cloze task on the pipeline's own corpus: a sentence of a passage is the question, and
 the model must pick that passage (with the sentence taken out, so copying words is not enough)
-among the passages BM25 finds most alike. ``hit@1`` against chance (1 / candidates) decides:
+among the passages BM25 finds most alike (each missing a random sentence too, so passage length
+does not give it away). ``hit@1`` against chance (1 / candidates) decides:
 a model no better than chance by two standard errors, or whose scores barely vary, is *near
 chance* and the pipeline falls back to the stages that work. Word overlap on the same task is
 reported beside it, and the model's own training evaluation (``metrics.json``) when it has one.
