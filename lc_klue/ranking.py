@@ -151,6 +151,17 @@ def gold_ranks(scores: Sequence[np.ndarray], gold_index: Sequence[int]) -> np.nd
     return out
 
 
+def tied_hit_at_1(scores: Sequence[np.ndarray], gold_index: Sequence[int]) -> float:
+    """Mean hit@1 when ties are broken at random: a gold candidate tied for the top with
+    ``m - 1`` others earns ``1 / m`` (its chance), so the candidates' order never earns a hit;
+    a gold absent (``gold_index`` -1) or below the top earns 0."""
+    hits = [
+        float(s[g] == s.max()) / int(np.sum(s == s[g])) if g >= 0 else 0.0
+        for s, g in zip(scores, gold_index, strict=True)
+    ]
+    return float(np.mean(hits)) if hits else 0.0
+
+
 def mean_reciprocal_rank(ranks: np.ndarray, k: int = 10) -> float:
     """MRR@k from 1-based ranks (0 = not retrieved): mean of 1/rank, 0 beyond rank ``k``."""
     ranks = np.asarray(ranks)

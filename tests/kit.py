@@ -143,3 +143,15 @@ def write_korsts(path: Path, pairs: list[tuple[float, str, str]]) -> Path:
     ]
     path.write_text(header + "".join(rows), encoding="utf-8")
     return path
+
+
+def news_documents(folder: Path) -> Path:
+    """The bundled news passages written as raw documents under ``folder``, one .txt each
+    (questions of the news corpus then have whole documents as their gold passages)."""
+    from lc_klue.data import load_mrc
+    from lc_klue.resources import NEWS_QA
+
+    folder.mkdir()
+    for n, text in enumerate(dict.fromkeys(load_mrc(NEWS_QA)["context"])):
+        (folder / f"news{n:02d}.txt").write_text(text, encoding="utf-8")
+    return folder

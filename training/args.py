@@ -59,6 +59,9 @@ class TrainingArgs:
     """Upload the finished model to this Hugging Face hub repository."""
     show_progress: bool = True
     """Progress bars while training and evaluating."""
+    evaluate_before: bool = True
+    """Evaluate the model before training too (the ``before`` figures); False skips that
+    evaluation, as long as the one after, when only the trained model's figures matter."""
     callbacks: Sequence[Any] = field(default=(), compare=False, repr=False)
     """Extra ``transformers.TrainerCallback`` objects."""
 

@@ -75,13 +75,14 @@ def train_cross_encoder(
     dev_size: float = 0.0,
     pairs: str = "questions",
     pair_questions: int = 100,
-    eval_questions: int = 1000,
+    eval_questions: int | None = None,
     layers: int | None = None,
     args: TrainingArgs | None = None,
 ) -> StageResult:
     """Train a one-label cross-encoder on relevant/irrelevant (question, passage) pairs.
 
-    Data arguments as in :func:`training.mrc.train_mrc`. ``layers`` keeps only the base's
+    Data arguments as in :func:`training.mrc.train_mrc` (``eval_questions`` too: None is
+    1000, or 200 when ``max_steps`` caps training). ``layers`` keeps only the base's
     first encoder layers (:func:`training.models.keep_layers`). ``negatives="hard"`` and
     ``first_stage="dense"`` need ``bi_encoder`` (a sentence-transformers model directory).
     ``first_stage`` defaults to ``dense`` when a bi-encoder is given, else ``bm25``.
@@ -132,7 +133,7 @@ def train_cross_encoder(
             train, negatives, num_negatives, loss, distill, retriever, seed, ctx
         )
         corr_eval = correlation_evaluator(test, pair_questions, seed)
-        questions = sample_questions(test, eval_questions, seed=seed)
+        questions = sample_questions(test, ctx.eval_questions(eval_questions), seed=seed)
         corpus = unique_contexts(test)
         texts = list(corpus["context"])
         if first_stage == "bm25":

@@ -39,7 +39,7 @@ def train_mrc(
     pairs: str = "questions",
     pooling: str = "mean",
     pair_questions: int = 100,
-    eval_questions: int = 1000,
+    eval_questions: int | None = None,
     negatives: str = "in-batch",
     num_negatives: int = 1,
     args: TrainingArgs | None = None,
@@ -52,10 +52,11 @@ def train_mrc(
     (not trained on; the benchmark tunes fusion weights on them). ``pairs="ict"`` trains on
     inverse-cloze pairs of any passage collection instead of questions (no questions needed).
     ``model`` may also be a base LM or ``scratch:SIZE`` (pooling added). Retrieval metrics
-    use ``eval_questions`` held-out questions (the book's seeded sample) against all distinct
-    held-out passages. ``negatives="bm25"`` adds each question's ``num_negatives`` best BM25
-    passages among the training passages that are not its own (other paragraphs of the same
-    article included: what a first stage confuses) as explicit negatives. A model with
+    use ``eval_questions`` held-out questions (the book's seeded sample; None: 1000, or 200
+    when ``max_steps`` caps training) against all distinct held-out passages.
+    ``negatives="bm25"`` adds each question's ``num_negatives`` best BM25 passages among the
+    training passages that are not its own (other paragraphs of the same article included:
+    what a first stage confuses) as explicit negatives. A model with
     ``query``/``document`` prompts (e5-small) sees questions and passages with them.
     """
     if negatives not in MRC_NEGATIVES:
@@ -76,7 +77,7 @@ def train_mrc(
         st = ctx.bi_encoder(base, pooling)
         query, document = model_prompt(st, "query"), model_prompt(st, "document")
         pairs_eval = pair_evaluator(test, pair_questions, seed, prompts=(query, document))
-        questions = sample_questions(test, eval_questions, seed=seed)
+        questions = sample_questions(test, ctx.eval_questions(eval_questions), seed=seed)
         corpus = unique_contexts(test)
 
         def evaluate() -> dict[str, float]:

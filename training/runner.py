@@ -39,6 +39,7 @@ from lc_klue.errors import ModelError
 from lc_klue.runtime import pick_device, precision_kwargs
 from lc_klue.storage import refuse_existing
 from training.args import TrainingArgs, default_learning_rate
+from training.evaluation import eval_question_count
 from training.models import (
     freeze_word_embeddings,
     make_bi_encoder,
@@ -106,6 +107,11 @@ class StageContext:
         freeze_word_embeddings(model, self.args.freeze_embeddings)
         return model
 
+    def eval_questions(self, given: int | None) -> int:
+        """Held-out questions of the stage's retrieval evaluation: ``given``, else fewer when
+        ``max_steps`` caps training (:func:`training.evaluation.eval_question_count`)."""
+        return eval_question_count(given, self.args.max_steps)
+
     @property
     def max_length(self) -> int:
         """The stage's requested tokens per input."""
@@ -136,10 +142,10 @@ def run_stage(
     )
     with ResourceMeter() as meter:
         p = plan(ctx)
-        before = p.evaluate()
+        before = timed_evaluation(p.evaluate, "before") if args.evaluate_before else {}
         trainer = make_trainer(p, ctx)
         run_training(trainer, work_dir, args.resume)
-        after = p.evaluate()
+        after = timed_evaluation(p.evaluate, "after")
     metrics: dict[str, Any] = {
         **p.card,
         "loss": type(p.loss).__name__,
@@ -163,6 +169,18 @@ def run_stage(
         work_dir=work_dir,
         hub_repo_id=args.hub_repo_id,
     )
+
+
+def timed_evaluation(evaluate: Callable[[], dict[str, float]], when: str) -> dict[str, float]:
+    """``evaluate()`` between two lines on stderr (above any progress bar, as the training
+    logs): that the evaluation ``when`` training starts, then its figures and duration."""
+    tqdm.write(f"evaluating {when} training ...", file=sys.stderr)
+    start = time.perf_counter()
+    metrics = evaluate()
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+    took = time.perf_counter() - start
+    tqdm.write(f"{when} training: {shown} (evaluated in {took:.1f} s)", file=sys.stderr)
+    return metrics
 
 
 class _OwnModelCard:

@@ -193,6 +193,18 @@ def add_no_progress(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_no_check(p: argparse.ArgumentParser, flag: str, where: str) -> None:
+    """``--no-check`` (dest ``check``): use the cross-encoder of ``flag`` without its quick
+    check on ``where`` (:func:`lc_klue.retrieval.model_check.admits`)."""
+    p.add_argument(
+        "--no-check",
+        dest="check",
+        action="store_false",
+        help=f"use {flag} without its quick check on {where} (by default a reranker near "
+        "chance is left out, with a warning)",
+    )
+
+
 def add_speed(p: argparse.ArgumentParser, rerank: bool = True) -> None:
     """``--backend`` (the models' inference backend) and, with ``rerank``, the reranker's
     ``--rerank-window`` and ``--cascade-margin``."""

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from typing import Any, Literal, TextIO
 
 from lc_klue.commands import (
     K_RULE,
     add_device,
+    add_no_check,
     add_no_progress,
     add_speed,
     check_index_dir,
@@ -26,8 +26,6 @@ from lc_klue.commands import (
     positive_int,
     speed_options,
 )
-
-logger = logging.getLogger(__name__)
 
 EXIT_WORDS = frozenset({"exit", "quit", ":q", "종료", "끝"})
 
@@ -93,13 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="bi-encoder to embed questions (default: the one the index was built with)",
     )
-    p.add_argument(
-        "--no-check",
-        dest="check",
-        action="store_false",
-        help="use --reranker without its quick check on the index's passages (by default a "
-        "reranker near chance is left out, with a warning)",
-    )
+    add_no_check(p, "--reranker", "the index's passages")
     add_device(p)
     p.add_argument(
         "--json", action="store_true", help="print each result as one JSON line instead of text"
@@ -137,6 +129,7 @@ def load_models(args: argparse.Namespace) -> tuple[Any, Any, Literal["none", "rr
     reranker that is near chance on the index's passages is left out (one warning line)."""
     from lc_klue.models.reranker import load_cross_encoder
     from lc_klue.retrieval.index import check_reranker, load_pipeline, load_retriever, read_manifest
+    from lc_klue.retrieval.model_check import admits
 
     manifest = read_manifest(args.index_dir)  # "not an index" before any model is loaded
     speed = speed_options(args)
@@ -149,13 +142,12 @@ def load_models(args: argparse.Namespace) -> tuple[Any, Any, Literal["none", "rr
     reranker = (
         load_cross_encoder(args.reranker, args.device, backend=backend) if args.reranker else None
     )
-    if reranker is not None and args.check:
-        verdict = check_reranker(args.index_dir, reranker, args.reranker)
-        if verdict is not None and verdict.near_chance:
-            logger.warning("%s", verdict.line())
-            reranker = None
-        elif verdict is not None:
-            logger.info("%s", verdict.line())
+    if (
+        reranker is not None
+        and args.check
+        and not admits(check_reranker(args.index_dir, reranker, args.reranker))
+    ):
+        reranker = None
     if pipeline:
         retriever = load_pipeline(
             args.index_dir,

@@ -9,6 +9,7 @@ from typing import Any
 from lc_klue.commands import (
     K_RULE,
     add_device,
+    add_no_check,
     add_no_progress,
     add_overwrite,
     add_questions,
@@ -100,6 +101,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--output", type=Path, help="write the result as JSON here")
     add_speed(p)
+    add_no_check(p, "--cross-encoder", "the passages searched (the index's, or the data's)")
     add_overwrite(p, "--output")
     add_no_progress(p)
     p.set_defaults(func=run)
@@ -150,13 +152,24 @@ def _check_args(args: argparse.Namespace) -> None:
 def _index_retriever(args: argparse.Namespace) -> tuple[Any, str, Any]:
     """The retriever of ``--index`` (its saved pipeline, or the first stage asked for), its
     name and the saved pipeline it serves (None for a first stage)."""
-    from lc_klue.retrieval.index import load_pipeline, load_retriever, saved_pipeline
+    from lc_klue.models.reranker import load_cross_encoder
+    from lc_klue.retrieval.index import (
+        check_reranker,
+        load_pipeline,
+        load_retriever,
+        saved_pipeline,
+    )
+    from lc_klue.retrieval.model_check import admits
 
-    reranker = args.cross_encoder
+    reranker = None
+    if args.cross_encoder:  # checked on the index's passages, as `lc-klue chat` does
+        reranker = load_cross_encoder(args.cross_encoder, args.device, None, backend=args.backend)
+        if args.check and not admits(check_reranker(args.index, reranker, args.cross_encoder)):
+            reranker = None
     speed = speed_options(args)
     kind = args.retriever or "pipeline"
     saved = saved_pipeline(args.index) if kind == "pipeline" else None
-    name = f"{args.index}{' + cross-encoder' if reranker else ''}"
+    name = f"{args.index}{' + cross-encoder' if reranker is not None else ''}"
     # --rerank-window / --cascade-margin / --backend shape the explicit retriever path
     if args.retriever == "pipeline" or (
         saved is not None and not args.embedding_model and not speed
@@ -177,7 +190,7 @@ def _index_retriever(args: argparse.Namespace) -> tuple[Any, str, Any]:
         args.retriever,
         embedding_model=args.embedding_model,
         reranker=reranker,
-        k=args.k if reranker else args.top_n,
+        k=args.k if reranker is not None else args.top_n,
         top_n=args.top_n,
         device=args.device,
         **speed,
@@ -189,6 +202,8 @@ def _built_retriever(args: argparse.Namespace, es: Any) -> tuple[Any, str, Any]:
     """The retriever built over the evaluation set's passages (the default pipeline, or
     ``--retriever``'s first stage and the reranker), its name and its saved pipeline (None
     for a first stage)."""
+    from lc_klue.retrieval.index import check_index_model
+    from lc_klue.retrieval.model_check import admits
     from lc_klue.retrieval.pipeline import PipelineParts, PipelineSpec, build_pipeline
     from lc_klue.retrieval.saved_pipeline import add_models, default_pipeline
 
@@ -196,6 +211,13 @@ def _built_retriever(args: argparse.Namespace, es: Any) -> tuple[Any, str, Any]:
     parts = PipelineParts(
         es.documents(), device=args.device, batch_size=args.batch_size, backend=args.backend
     )
+    # checked on the passages searched; the check loads the model through parts, for reuse
+    if (
+        reranker
+        and args.check
+        and not admits(check_index_model(parts, default_pipeline(), reranker))
+    ):
+        reranker = None
     kind = args.retriever or ("hybrid" if args.embedding_model else "pipeline")
     if kind == "pipeline":
         saved = add_models(default_pipeline(), cross_encoder=reranker)

@@ -68,7 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         help="questions with their gold passages (MRC format) to refit the fusion weights on; "
-        "never the questions you evaluate with",
+        "a gold passage split into chunks (raw documents) maps onto the chunk holding its "
+        "answer, else the one sharing most of its text; never the questions you evaluate with",
     )
     p.add_argument(
         "--tune-questions",
@@ -173,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from lc_klue.data.io import is_local
     from lc_klue.retrieval import build_index
-    from lc_klue.retrieval.index import Tuning, saved_pipeline
+    from lc_klue.retrieval.index import saved_pipeline
 
     size = CHUNK_SIZE if args.chunk_size is None else args.chunk_size
     overlap = min(CHUNK_OVERLAP, size - 1) if args.chunk_overlap is None else args.chunk_overlap
@@ -184,8 +185,7 @@ def run(args: argparse.Namespace) -> int:
         data = args.data if is_local(args.data) else load_mrc(args.data, args.split)
     tune = None
     if args.tune_data is not None:
-        ds, about = tuning_questions(args.tune_data, "all", 0.3, args.tune_questions, 42)
-        tune = Tuning(list(ds["question"]), list(ds["context"]), about)
+        tune = tuning_questions(args.tune_data, "all", 0.3, args.tune_questions, 42)
     params = {"hnsw_m": args.hnsw_m}
     if args.nlist is not None:
         params["nlist"] = args.nlist

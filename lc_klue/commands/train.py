@@ -56,7 +56,19 @@ def _common(p: argparse.ArgumentParser, stage: str) -> None:
         help="keep the word-embedding table fixed (default: when it holds more than half of "
         "the parameters, as in e5-small)",
     )
-    p.add_argument("--max-steps", type=int, default=-1, help="stop after N steps (default: off)")
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        default=-1,
+        help="stop after N steps (default: off; the evaluations then take fewer questions, "
+        "see --eval-questions)",
+    )
+    p.add_argument(
+        "--no-eval-before",
+        dest="evaluate_before",
+        action="store_false",
+        help="skip the evaluation before training (its figures stay empty)",
+    )
     p.add_argument("--save-steps", type=positive_int, default=500, help="checkpoint every N steps")
     p.add_argument(
         "--logging-steps", type=positive_int, default=50, help="log the loss every N steps"
@@ -130,8 +142,9 @@ def _mrc_data(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--eval-questions",
         type=positive_int,
-        default=1000,
-        help="held-out questions of the retrieval evaluation (default 1000)",
+        default=None,
+        help="held-out questions of the retrieval evaluation before and after training "
+        "(default 1000; 200 with --max-steps)",
     )
 
 

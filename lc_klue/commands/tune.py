@@ -8,9 +8,12 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lc_klue.commands import add_no_progress, add_overwrite, add_questions, non_negative_int
+
+if TYPE_CHECKING:
+    from lc_klue.retrieval.index import Tuning
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Fit the fusion weights of a pipeline (MRR@10, coordinate ascent from "
         "BM25's ranking) on questions whose gold passages are known: an index directory's "
         "pipeline (--index, rewritten in place) or the default pipeline, written as a pipeline "
-        "file (--output). Never tune on the questions you evaluate with: --split train keeps "
+        "file (--output). A gold passage the index holds only in chunks (raw documents) maps "
+        "onto the chunk holding its answer, else the one sharing most of its text; questions "
+        "that map to nothing are left out, with a warning. Never tune on the questions you "
+        "evaluate with: --split train keeps "
         "to one side of the title split that `lc-klue evaluate --split test` scores.",
     )
     add_questions(
@@ -54,12 +60,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def tuning_questions(
-    data: Path, split: str, test_size: float, n: int, seed: int
-) -> tuple[Any, dict[str, Any]]:
-    """The questions of ``data`` to fit on (one side of the title split, sampled) and a
-    record of which they are (file name, split, sample)."""
+def tuning_questions(data: Path, split: str, test_size: float, n: int, seed: int) -> Tuning:
+    """The questions of ``data`` to fit on (one side of the title split, sampled), with their
+    gold passages and answers, and a record of which they are (file name, split, sample)."""
     from lc_klue.data import load_mrc, sample_questions, split_by_title
+    from lc_klue.retrieval.index import Tuning
 
     ds = load_mrc(data)
     if split != "all":
@@ -71,7 +76,8 @@ def tuning_questions(
         "split": "all" if split == "all" else {"side": split, "test_size": test_size, "seed": seed},
         "sample": {"questions": n or None, "seed": seed},
     }
-    return ds, about
+    answers = list(ds["answers"]) if "answers" in ds.column_names else None
+    return Tuning(list(ds["question"]), list(ds["context"]), about, answers)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,7 +92,6 @@ def run(args: argparse.Namespace) -> int:
     from lc_klue.data import load_passages, mrc_documents
     from lc_klue.retrieval.index import (
         PIPELINE_FILE,
-        Tuning,
         pipeline_parts,
         saved_pipeline,
         tuning_gold_ids,
@@ -99,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         fusion_stage,
     )
 
-    ds, about = tuning_questions(args.data, args.split, args.test_size, args.questions, args.seed)
+    tune = tuning_questions(args.data, args.split, args.test_size, args.questions, args.seed)
+    about = tune.about
     about["command"] = "lc-klue " + shlex.join(sys.argv[1:]) if sys.argv[1:] else None
     if args.index:
         saved = saved_pipeline(args.index)
@@ -114,10 +120,8 @@ def run(args: argparse.Namespace) -> int:
         about["corpus"] = Path(args.corpus or args.data).name
         target = args.output
     parts.show_progress = args.show_progress
-    tune = Tuning(list(ds["question"]), list(ds["context"]), about)
-    fitted = fit_pipeline(
-        saved, parts, tune.questions, tuning_gold_ids(tune, parts.documents), about
-    )
+    questions, gold = tuning_gold_ids(tune, parts.documents)
+    fitted = fit_pipeline(saved, parts, questions, gold, about)
     fitted.save(target)
     stage = fitted.spec.stages[fusion_stage(fitted.spec)]
     print(

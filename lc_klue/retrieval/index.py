@@ -27,7 +27,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.vectorstores import VectorStore
 
 from lc_klue.data import MrcSource, mrc_documents
-from lc_klue.errors import RetrievalError
+from lc_klue.errors import DataError, RetrievalError
 from lc_klue.retrieval.bm25 import KiwiBM25Retriever
 from lc_klue.retrieval.compressor import CrossEncoderReranker
 from lc_klue.retrieval.faiss_store import KlueFAISS
@@ -212,19 +212,24 @@ def build_index(
 @dataclass(frozen=True)
 class Tuning:
     """Questions to fit a pipeline's fusion weights on, with their gold passage texts, and
-    where they come from (recorded in the pipeline file)."""
+    where they come from (recorded in the pipeline file); ``answers`` (MRC ``text`` and
+    ``answer_start`` per question) place a gold passage among the chunks of a document."""
 
     questions: list[str]
     gold_contexts: list[str]
     about: dict[str, Any]
+    answers: list[dict[str, Any]] | None = None
 
 
-def tuning_gold_ids(tune: Tuning, documents: Sequence[Document]) -> list[str]:
-    """The corpus id of each tuning question's passage (one :class:`DataError` line when a
-    passage is not in the corpus)."""
+def tuning_gold_ids(tune: Tuning, documents: Sequence[Document]) -> tuple[list[str], list[str]]:
+    """The tuning questions whose gold passage maps onto the corpus, and the corpus id of each
+    one's passage: the passage itself, or the chunk standing for it when the corpus splits
+    documents into chunks (:func:`~lc_klue.evaluation.evaluator.chunk_gold_ids`). Questions
+    that map to nothing are dropped with one warning line; when all do, one
+    :class:`DataError` line."""
     from datasets import Dataset
 
-    from lc_klue.evaluation.evaluator import gold_ids
+    from lc_klue.evaluation.evaluator import chunk_gold_ids
 
     corpus = Dataset.from_dict(
         {
@@ -232,7 +237,22 @@ def tuning_gold_ids(tune: Tuning, documents: Sequence[Document]) -> list[str]:
             "context": [d.page_content for d in documents],
         }
     )
-    return gold_ids(tune.gold_contexts, corpus)
+    ids = chunk_gold_ids(tune.gold_contexts, tune.answers, corpus)
+    kept = [n for n, cid in enumerate(ids) if cid is not None]
+    if not kept:
+        raise DataError(
+            f"none of the {len(ids)} tuning questions has its gold passage in the corpus, "
+            "whole or in a chunk (holding its answer or sharing half its text): tune on "
+            "questions about the indexed passages"
+        )
+    if len(kept) < len(ids):
+        logger.warning(
+            "%d of %d tuning questions dropped: their gold passage is not in the corpus, "
+            "whole or in a chunk (holding its answer or sharing half its text)",
+            len(ids) - len(kept),
+            len(ids),
+        )
+    return [tune.questions[n] for n in kept], [str(ids[n]) for n in kept]
 
 
 def _pipeline_for(
@@ -272,8 +292,8 @@ def _pipeline_for(
         saved, embedding_model=embedding_model, cross_encoder=cross_encoder, checks=checks
     )
     if tune is not None:
-        gold = tuning_gold_ids(tune, parts.documents)
-        saved = fit_pipeline(saved, parts, tune.questions, gold, tune.about)
+        questions, gold = tuning_gold_ids(tune, parts.documents)
+        saved = fit_pipeline(saved, parts, questions, gold, tune.about)
     return saved
 
 

@@ -4,15 +4,29 @@ A reranker or bi-encoder trained on too little data can score every passage alik
 all) and rank by noise. Before such a model enters a pipeline, :func:`check_model` asks it an
 inverse-cloze task on the pipeline's own corpus: a sentence of a passage is the question, and
 the model must pick that passage (with the sentence taken out, so copying words is not enough)
-among the passages BM25 finds most alike. ``hit@1`` against chance (1 / candidates) decides:
-a model no better than chance by two standard errors, or whose scores do not vary, is *near
+among the passages BM25 finds most alike (each missing a random sentence too, so passage length
+does not give it away). ``hit@1`` against chance (1 / candidates) decides:
+a model no better than chance by two standard errors, or whose scores barely vary, is *near
 chance* and the pipeline falls back to the stages that work. Word overlap on the same task is
 reported beside it, and the model's own training evaluation (``metrics.json``) when it has one.
+
+Scores that barely vary do not rank, whatever ``hit@1`` they reach: their order comes from
+float noise or from traits of the texts such as length, not from relevance (a cross-encoder
+built from unrelated sources scored 0.5 ± 0.00035 and reached ``hit@1`` 0.375 here, then
+dragged a pipeline's hit@1 from 0.924 to 0.230). So the check asks two things of the scores:
+
+- they vary: their standard deviation is at least :data:`SPREAD_FLOOR` and at least
+  :data:`RELATIVE_SPREAD_FLOOR` of their mean absolute value (their scale; a sigmoid score of
+  0.5 ± 0.00035 varies by 0.07 %, e5-small's cosines by about 3.5 %, logits by more than 50 %);
+- ties earn nothing: a gold passage tied for the top with ``m - 1`` others counts ``1 / m``,
+  what a random tie-break gives, so the order the candidates happen to come in never counts
+  as a hit (:func:`~lc_klue.ranking.tied_hit_at_1`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -27,9 +41,11 @@ from langchain_core.retrievers import BaseRetriever
 from lc_klue.data import context_id
 from lc_klue.data.ict import inverse_cloze_pairs
 from lc_klue.errors import DataError
-from lc_klue.ranking import gold_ranks
+from lc_klue.ranking import tied_hit_at_1
 from lc_klue.runtime import METRICS_FILE
-from lc_klue.text import lexical_overlap
+from lc_klue.text import lexical_overlap, sentence_spans
+
+logger = logging.getLogger(__name__)
 
 ModelKind = Literal["cross-encoder", "embedding model"]
 
@@ -40,6 +56,10 @@ CHECK_CANDIDATES = 10
 #: Scores whose standard deviation is below this do not rank: their order is float noise
 #: (an untrained cross-encoder scores every pair 0.5 ± 1e-5).
 SPREAD_FLOOR = 1e-4
+#: Nor do scores whose standard deviation is below this share of their mean absolute value:
+#: the geometric middle between a near-constant cross-encoder (0.0007) and e5-small's cosines
+#: (0.035), with a factor of seven to either side.
+RELATIVE_SPREAD_FLOOR = 5e-3
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,20 @@ class ModelCheck:
     near_chance: bool
     trained: dict[str, Any] | None = None
     """The model's own evaluation after training (``metrics.json``), when it has one."""
+    score_scale: float = 0.0
+    """Mean absolute score over every pair: the size the spread is judged against."""
+
+    @property
+    def relative_spread(self) -> float:
+        """The score spread as a share of :attr:`score_scale` (inf without a scale)."""
+        if self.score_scale > 0:
+            return self.score_spread / self.score_scale
+        return 0.0 if self.score_spread == 0 else math.inf
+
+    @property
+    def flat(self) -> bool:
+        """Whether the scores barely vary (:data:`SPREAD_FLOOR`, :data:`RELATIVE_SPREAD_FLOOR`)."""
+        return self.score_spread < SPREAD_FLOOR or self.relative_spread < RELATIVE_SPREAD_FLOOR
 
     @property
     def threshold(self) -> float:
@@ -68,8 +102,9 @@ class ModelCheck:
 
     def line(self) -> str:
         """One readable line: the verdict and its figures."""
+        why = " (its scores barely vary: their order is noise)" if self.flat else ""
         verdict = (
-            "near chance: left out, the pipeline keeps the stages that work"
+            f"near chance: left out{why}, the pipeline keeps the stages that work"
             if self.near_chance
             else "better than chance: used"
         )
@@ -81,12 +116,27 @@ class ModelCheck:
             f"{self.kind} {self.model}: hit@1 {self.hit_at_1:.3f} on {self.queries} "
             f"inverse-cloze questions among ~{self.candidates:.0f} passages of this corpus "
             f"(chance {self.chance:.3f}, word overlap {self.overlap_hit_at_1:.3f}, score spread "
-            f"{self.score_spread:.2g}){trained} — {verdict}"
+            f"{self.score_spread:.2g}, {self.relative_spread:.2%} of their size){trained} — "
+            f"{verdict}"
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields, the threshold and the line."""
-        return asdict(self) | {"threshold": self.threshold, "line": self.line()}
+        """The fields, the threshold, the relative spread and the line."""
+        relative = self.relative_spread
+        return asdict(self) | {
+            "threshold": self.threshold,
+            "relative_spread": relative if math.isfinite(relative) else None,
+            "line": self.line(),
+        }
+
+
+def admits(check: ModelCheck | None) -> bool:
+    """Whether a checked model may join a pipeline, its line logged: a warning when it is near
+    chance (False), else information (True; also when the corpus was too small to check)."""
+    if check is None:
+        return True
+    logger.log(logging.WARNING if check.near_chance else logging.INFO, "%s", check.line())
+    return not check.near_chance
 
 
 def trained_metrics(name: str | Path) -> dict[str, float] | None:
@@ -159,22 +209,14 @@ def check_model(
     if not questions:
         return None
     found = with_k(bm25, n_candidates).batch(questions)
-    rng = np.random.default_rng(seed)
-    candidates: list[list[str]] = []
-    gold_index: list[int] = []
-    for positive, owner, hits in zip(positives, owners, found, strict=True):
-        others = [d.page_content for d in hits if context_id(d) != owner][: n_candidates - 1]
-        texts = [positive, *others]
-        order = rng.permutation(len(texts))
-        candidates.append([texts[int(i)] for i in order])
-        gold_index.append(int(np.flatnonzero(order == 0)[0]))
+    candidates, gold_index = _candidates(positives, owners, found, n_candidates, seed)
     scores = _scores(model, kind, questions, candidates, batch_size)
     overlap = [
         np.asarray(lexical_overlap(q, c)) for q, c in zip(questions, candidates, strict=True)
     ]
-    hit = float(np.mean(gold_ranks(scores, gold_index) == 1))
+    hit = tied_hit_at_1(scores, gold_index)
     chance = float(np.mean([1.0 / len(c) for c in candidates]))
-    spread = float(np.std(np.concatenate(scores)))
+    every = np.concatenate(scores).astype(np.float64)
     result = ModelCheck(
         model=name,
         kind=kind,
@@ -182,13 +224,49 @@ def check_model(
         candidates=float(np.mean([len(c) for c in candidates])),
         hit_at_1=hit,
         chance=chance,
-        overlap_hit_at_1=float(np.mean(gold_ranks(overlap, gold_index) == 1)),
-        score_spread=spread,
+        overlap_hit_at_1=tied_hit_at_1(overlap, gold_index),
+        score_spread=float(np.std(every)),
         near_chance=False,
         trained=trained_metrics(name),
+        score_scale=float(np.mean(np.abs(every))),
     )
-    near = spread < SPREAD_FLOOR or hit <= result.threshold
+    near = result.flat or hit <= result.threshold
     return ModelCheck(**{**asdict(result), "near_chance": near})
+
+
+def _candidates(
+    positives: list[str],
+    owners: list[str],
+    found: list[list[Document]],
+    n_candidates: int,
+    seed: int,
+) -> tuple[list[list[str]], list[int]]:
+    """Each question's candidates in a random order, and where its passage is among them.
+
+    The distractors lose a random sentence too, as the question's passage lost the question:
+    else the passage missing a sentence is the shortest, and length alone finds it."""
+    rng = np.random.default_rng(seed)
+    candidates: list[list[str]] = []
+    gold_index: list[int] = []
+    for positive, owner, hits in zip(positives, owners, found, strict=True):
+        others = [d.page_content for d in hits if context_id(d) != owner][: n_candidates - 1]
+        texts = [positive, *_without_a_sentence(others, rng)]
+        order = rng.permutation(len(texts))
+        candidates.append([texts[int(i)] for i in order])
+        gold_index.append(int(np.flatnonzero(order == 0)[0]))
+    return candidates, gold_index
+
+
+def _without_a_sentence(texts: list[str], rng: np.random.Generator) -> list[str]:
+    """``texts`` with one sentence drawn by ``rng`` taken out of each that has two or more
+    (spaces normalised, as the inverse-cloze passages' are)."""
+    out = []
+    for text, spans in zip(texts, sentence_spans(texts), strict=True):
+        if len(spans) >= 2:
+            _, start, end = spans[int(rng.integers(len(spans)))]
+            text = text[:start] + text[end:]
+        out.append(" ".join(text.split()))
+    return out
 
 
 def _scores(

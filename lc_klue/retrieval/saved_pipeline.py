@@ -203,6 +203,8 @@ def add_models(
     (:data:`UNFITTED_DENSE_WEIGHT` until ``lc-klue tune``), a cross-encoder reranks the fused
     candidates, fused by reciprocal rank with the fusion's ranking (``rerank_fusion``). A model
     near chance is left out, with a warning."""
+    from lc_klue.retrieval.model_check import admits
+
     verdicts = {c.model: c for c in checks if c is not None}
     spec = saved.spec
     stages = list(spec.stages)
@@ -213,10 +215,8 @@ def add_models(
         check = verdicts.get(name)
         if check is not None:
             recorded.append(check.to_dict())
-            if check.near_chance:
-                logger.warning("%s", check.line())
+            if not admits(check):
                 continue
-            logger.info("%s", check.line())
         else:
             recorded.append({"model": name, "kind": kind, "line": "not checked (corpus too small)"})
         if kind == "embedding model":

@@ -19,6 +19,7 @@ from lc_klue.ranking import (
     retrieval_metrics,
     rrf,
     rrf_fuse,
+    tied_hit_at_1,
     top_k_indices,
     tune_weights,
 )
@@ -154,3 +155,11 @@ def test_fit_cascade_margin_skips_the_most_without_losing_hit_at_1() -> None:
     assert loose["threshold"] == 0.3 and loose["skipped"] == pytest.approx(4 / 6)
     with pytest.raises(DataError, match="same non-zero number"):
         fit_cascade_margin([0.1], [True, False], [True])
+
+
+def test_tied_hit_at_1_credits_a_tie_at_the_top_by_chance() -> None:
+    scores = [np.array([0.5, 0.5, 0.2]), np.array([0.9, 0.1]), np.array([0.1, 0.9]), np.ones(4)]
+    # tied with one other: 1/2; alone on top: 1; below: 0; all four tied: 1/4; absent: 0
+    assert tied_hit_at_1(scores, [1, 0, 0, 3]) == pytest.approx((0.5 + 1 + 0 + 0.25) / 4)
+    assert tied_hit_at_1(scores[:1], [-1]) == 0.0
+    assert tied_hit_at_1([], []) == 0.0

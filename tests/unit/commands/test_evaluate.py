@@ -164,3 +164,35 @@ def test_bad_arguments_fail_before_anything_is_loaded(
     rc, err, heavy = run_cli_fresh(["evaluate", *argv], cwd=tmp_path)
     assert (rc, heavy) == (2, []) and err.startswith("lc-klue evaluate: error: ")
     assert message in err and err.count("\n") == 1
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
+@pytest.mark.parametrize("index", [False, True])
+def test_a_near_chance_cross_encoder_is_checked_and_left_out(
+    tiny_models, tmp_path: Path, capsys, caplog, index: bool
+) -> None:
+    """`evaluate --cross-encoder` runs the model check the index and chat paths run: an
+    untrained cross-encoder is left out with one warning line (it used to rerank silently);
+    --no-check keeps it, as in chat."""
+    argv = ["evaluate", str(NEWS_QA), "--questions", "20", "--latency-queries", "0"]
+    if index:
+        from lc_klue.retrieval.index import build_index
+
+        build_index(NEWS_QA, tmp_path / "index", kinds=("bm25",))
+        argv += ["--index", str(tmp_path / "index")]
+    argv += ["--cross-encoder", str(tiny_models.cross_encoder_dir()), "--no-progress"]
+    names, warned = {}, {}
+    for run, extra in (("checked", []), ("unchecked", ["--no-check"])):
+        out = tmp_path / f"{run}.json"
+        caplog.clear()
+        assert main([*argv, *extra, "--output", str(out)]) == 0
+        names[run] = json.loads(out.read_text(encoding="utf-8"))["result"]["name"]
+        warned[run] = [m for m in _warnings(caplog) if "near chance" in m]
+    assert len(warned["checked"]) == 1 and "left out" in warned["checked"][0]
+    assert warned["unchecked"] == []
+    assert "+ cross-encoder" not in names["checked"]
+    assert names["unchecked"].endswith("+ cross-encoder")
+    assert capsys.readouterr().out.count("+ cross-encoder |") == 1  # the unchecked run's row

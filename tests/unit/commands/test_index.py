@@ -9,7 +9,7 @@ import pytest
 
 from lc_klue.cli import main
 from lc_klue.resources import NEWS_QA
-from tests.kit import run_cli_fresh
+from tests.kit import news_documents, run_cli_fresh
 
 QUESTION = "해상 풍력 단지 조성에 들어가는 총 사업비는 얼마인가?"
 
@@ -167,3 +167,44 @@ def test_with_the_e5_extra_index_uses_e5_small_and_its_fitted_pipeline(
     assert main(["chat", str(out), "-q", QUESTION, "--json", "--no-progress"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["sources"][0]["title"] == "부산시, 2027년까지 해상 풍력 단지 조성"
+
+
+def test_tuning_questions_about_whole_documents_map_onto_their_chunks(
+    tmp_path: Path, capsys, caplog
+) -> None:
+    """--tune-data on raw documents chunked small: each question's gold passage (a whole
+    document) maps onto the chunk holding its answer (it used to need gold == chunk text,
+    so every question failed); a question about nothing indexed is dropped with one warning
+    line, and questions that all map to nothing are one error line."""
+    from lc_klue.data import load_mrc
+
+    docs = news_documents(tmp_path / "docs")
+    questions = load_mrc(NEWS_QA)
+    stray = {
+        "question": "도서관은 언제 여나?",
+        "context": "대구시는 새 도서관을 9월에 연다.",
+        "answers": {"text": ["9월"], "answer_start": [11]},
+    }
+    tune = tmp_path / "tune.jsonl"
+    rows = [*questions.select_columns(["question", "context", "answers"]), stray]
+    tune.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    out = tmp_path / "idx"
+    argv = ["index", str(docs), str(out), "-m", "none", "--chunk-size", "200"]
+    argv += ["--tune-questions", "0"]
+    assert main([*argv, "--tune-data", str(tune), "--no-progress"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["passages"] > 32  # the 32 documents in chunks
+    assert summary["pipeline"]["fitted_on"]["questions"] == 96
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warned == [
+        "1 of 97 tuning questions dropped: their gold passage is not in the "
+        "corpus, whole or in a chunk (holding its answer or sharing half its text)"
+    ]
+    fitted = json.loads((out / "pipeline.json").read_text(encoding="utf-8"))["fitted"]
+    assert fitted["mrr@10_fused"] >= fitted["mrr@10_first_stage"] > 0.5
+    (tmp_path / "stray.jsonl").write_text(json.dumps(stray, ensure_ascii=False) + "\n", "utf-8")
+    argv = [*argv[:2], str(tmp_path / "idx2"), *argv[3:]]  # the same, another directory
+    assert main([*argv, "--tune-data", str(tmp_path / "stray.jsonl"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lc-klue index: error: none of the 1 tuning questions has its gold ")
+    assert err.count("\n") == 1

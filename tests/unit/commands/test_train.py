@@ -166,3 +166,47 @@ def test_bad_shared_values_are_one_line(tmp_path, capsys) -> None:
         "lc-klue train sts: error: argument --batch-size: must be a positive integer, got 0 "
         "(see --help)"
     )
+
+
+def test_a_capped_cross_encoder_run_evaluates_fewer_questions(
+    tmp_path, tiny_models, capfd, caplog
+) -> None:
+    """--max-steps without --eval-questions: both evaluations take 200 held-out questions,
+    not 1000, said in one log line (a 50-step trial spent over 10 minutes evaluating); each
+    evaluation is timed on stderr, with no progress bar under --no-progress; --no-eval-before
+    skips the first one."""
+    from lc_klue.data import load_mrc
+
+    test = tmp_path / "test.jsonl"  # 288 held-out questions: more than the capped 200
+    rows = [
+        {**r, "question": f"{r['question']} ({k})", "title": f"{r['title']} {k}"}
+        for k in range(3)
+        for r in load_mrc(NEWS_QA).select_columns(["title", "context", "question", "answers"])
+    ]
+    test.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    base = str(tiny_models.base("bert"))
+    argv = ["train", "cross-encoder", "--base-model", base, "--data", str(NEWS_QA)]
+    argv += ["--test-data", str(test), "--candidates", "4", "--max-steps", "2"]
+    argv += ["--max-length", "32", "--no-progress"]
+    capfd.readouterr()  # what building the fixture's model printed
+    assert main([*argv, str(tmp_path / "capped")]) == 0
+    out, err = capfd.readouterr()
+    assert set(json.loads(out)["before"]) == METRIC_KEYS
+    metrics = json.loads((tmp_path / "capped" / "metrics.json").read_text())
+    assert metrics["data"]["rerank_evaluation"].startswith("200 test questions")
+    capped = [r.getMessage() for r in caplog.records if "caps training" in r.getMessage()]
+    assert capped == [
+        "--max-steps 2 caps training: the evaluations before and after use at most 200 "
+        "held-out questions, not 1000 (--eval-questions sets the number)"
+    ]
+    assert "evaluating before training" in err and "evaluating after training" in err
+    assert err.count(" s)\n") == 2 and "after training: pair_spearman " in err
+    assert "%|" not in err and "it/s]" not in err  # no progress bar at all
+    caplog.clear()
+    again = [*argv, "--eval-questions", "24", "--no-eval-before", str(tmp_path / "given")]
+    assert main(again) == 0
+    out, err = capfd.readouterr()
+    assert json.loads(out)["before"] == {} and "evaluating before training" not in err
+    metrics = json.loads((tmp_path / "given" / "metrics.json").read_text())
+    assert metrics["data"]["rerank_evaluation"].startswith("24 test questions")
+    assert not any("caps training" in r.getMessage() for r in caplog.records)

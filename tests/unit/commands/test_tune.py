@@ -10,6 +10,7 @@ import pytest
 from lc_klue.cli import main
 from lc_klue.resources import NEWS_QA
 from lc_klue.retrieval.saved_pipeline import SavedPipeline
+from tests.kit import news_documents
 
 
 def test_tune_refits_an_index_and_evaluate_flags_its_questions(tmp_path: Path, capsys) -> None:
@@ -71,3 +72,17 @@ def test_a_missing_question_file_fails_before_anything_is_loaded(tmp_path: Path)
         "lc-klue tune: error: q.json: file not found\n",
         [],
     )
+
+
+def test_tune_fits_an_index_of_raw_documents(tmp_path: Path, capsys) -> None:
+    """An index of chunked documents is tuned on questions whose gold passages are the whole
+    documents: each maps onto its chunk (it used to fail: no gold passage is a chunk)."""
+    docs = news_documents(tmp_path / "docs")
+    index = tmp_path / "idx"
+    argv = ["index", str(docs), str(index), "-m", "none", "--chunk-size", "200"]
+    assert main([*argv, "--no-progress"]) == 0
+    capsys.readouterr()
+    argv = ["tune", str(NEWS_QA), "--index", str(index), "--questions", "0", "--no-progress"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["questions"] == 96 and summary["search_space"] > 32

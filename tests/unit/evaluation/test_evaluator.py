@@ -15,7 +15,13 @@ from pydantic import Field
 from lc_klue.data import load_passages
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.evaluation import EvalSet, build_eval_set, evaluate, evaluate_retriever
-from lc_klue.evaluation.evaluator import WARMUP_QUERIES, _corpus_ids, _judged_id, gold_ids
+from lc_klue.evaluation.evaluator import (
+    WARMUP_QUERIES,
+    _corpus_ids,
+    _judged_id,
+    chunk_gold_ids,
+    gold_ids,
+)
 
 
 class TableRetriever(BaseRetriever):
@@ -205,3 +211,32 @@ def test_bm25_over_the_news_corpus(news_qa: Dataset) -> None:
     assert result.n_queries == 96 and result.max_returned == 10
     assert result.metrics["hit@10"] > 0.9  # news questions share words with their passage
     assert result.metrics["hit@1"] <= result.metrics["hit@5"] <= result.metrics["hit@10"]
+
+
+def test_chunk_gold_ids_map_a_whole_document_onto_its_chunks() -> None:
+    """A gold passage that the corpus holds only in chunks maps to the chunk holding its
+    answer where the passage has it, else to the chunk sharing the most text; a passage the
+    corpus holds whole keeps its id, as gold_ids gives it; an unrelated one maps to None."""
+    first = "부산시는 2027년까지 해상 풍력 단지를 조성한다. 총 사업비는 1조 2천억 원이다. "
+    second = "서울시는 새 버스 노선을 발표했다. 요금은 1조 2천억 원이 아닌 1,500원, 3월에 연다."
+    document = first + second
+    other = "대구시는 올해 도서관 세 곳을 새로 연다고 밝혔다. 개관은 9월이다."
+    corpus = Dataset.from_dict(
+        {
+            "context_id": ["doc:0-48", "doc:48-95", "other"],
+            "context": [first.strip(), second, other],
+        }
+    )
+    late = document.rindex("1조 2천억 원")  # the answer's second place: in the second chunk
+    answers = [
+        {"text": ["1조 2천억 원"], "answer_start": [document.index("1조 2천억 원")]},
+        {"text": ["1조 2천억 원"], "answer_start": [late]},
+        {"text": ["1,500원"], "answer_start": [-1]},  # no place given: the chunk holding it
+        {"text": [], "answer_start": []},  # no answer: the chunk sharing the most text
+        {"text": [], "answer_start": []},
+        {"text": [], "answer_start": []},
+    ]
+    golds = [document, document, document, document + " 끝.", other, "전혀 다른 이야기의 문단."]
+    ids = chunk_gold_ids(golds, answers, corpus)
+    assert ids == ["doc:0-48", "doc:48-95", "doc:48-95", "doc:48-95", "other", None]
+    assert ids[4] == gold_ids([other], corpus)[0]

@@ -5,7 +5,13 @@ from datasets import Dataset
 
 from lc_klue.data import unique_contexts
 from lc_klue.errors import DataError
-from training.evaluation import book_pairs, candidate_lists, candidate_metrics, rank_passages
+from training.evaluation import (
+    book_pairs,
+    candidate_lists,
+    candidate_metrics,
+    eval_question_count,
+    rank_passages,
+)
 
 
 def test_rank_passages_clamps_k(tiny_models, news_qa: Dataset) -> None:
@@ -48,3 +54,12 @@ def test_the_pair_evaluation_names_its_flag_when_one_title_is_not_enough(news_qa
         book_pairs(one, 3)
     pairs = book_pairs(by_title, n_first + 1)
     assert len(pairs) == 2 * (n_first + 1) and sum(pairs["label"]) == n_first + 1
+
+
+def test_a_capped_run_evaluates_fewer_questions_unless_told(caplog) -> None:
+    assert eval_question_count(None, -1) == 1000 and not caplog.records
+    assert eval_question_count(24, 50) == 24 and not caplog.records  # the user's number
+    assert eval_question_count(None, 50) == 200
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        "--max-steps 50 caps training"
+    ]
