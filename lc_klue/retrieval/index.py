@@ -165,8 +165,7 @@ def build_index(
         if k1b is not None:
             manifest["bm25"] = {"tokenizer": "kiwi", "k1": k1b[0], "b": k1b[1]}
         stores: dict[str, VectorStore] = {}
-        bm25: BaseRetriever | None = None
-        opened: Any = None  # the Qdrant collection, open while the pipeline is built
+        bm25: Any = None
         if qdrant is not None:
             manifest["store"] = qdrant.write_qdrant_index(
                 docs, tmp, location, embeddings, bm25=k1b, collection=collection
@@ -175,8 +174,7 @@ def build_index(
                 manifest["dense"]["index_type"] = "qdrant"
             if k1b is not None:  # the collection's BM25 proposes; the fusion reads every passage
                 write_documents(tmp / PASSAGES_FILE, docs)
-                opened = qdrant.open_qdrant_index(tmp, manifest, None, "bm25")
-                bm25 = opened.as_retriever()
+                bm25 = _sparse_bm25(tmp, manifest)[1]
         else:
             if embeddings is not None:
                 dense = KlueFAISS.from_mrc(docs, embeddings, index_type=index_type, **index_params)
@@ -199,8 +197,8 @@ def build_index(
             try:
                 saved = _pipeline_for(saved, parts, bm25, name, model_path(cross_encoder), tune)
             finally:
-                if opened is not None and qdrant is not None:
-                    qdrant.close(opened.client)  # unlocked before the directory moves
+                if qdrant is not None:
+                    qdrant.close(bm25.store.client)  # unlocked before the directory moves
             _save_pipeline(tmp, saved, parts)
             manifest["pipeline"] = PIPELINE_FILE
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
@@ -387,12 +385,22 @@ def index_bm25(
         return files.docs, files, (files.k1, files.b)
     if not (root / PASSAGES_FILE).is_file():
         return None
+    return _sparse_bm25(root, manifest)
+
+
+def _sparse_bm25(
+    root: Path, manifest: dict[str, Any]
+) -> tuple[list[Document], Any, tuple[float, float]]:
+    """:func:`index_bm25` of a Qdrant index: the collection's BM25 over ``passages.jsonl``."""
     store = qdrant_store().open_qdrant_index(root, manifest, None, "bm25")
     try:
         docs = read_documents(root / PASSAGES_FILE)
     except (OSError, ValueError, KeyError) as e:
         raise RetrievalError(f"{root / PASSAGES_FILE}: damaged passages file ({e})") from None
-    return docs, store.as_retriever(), (store.sparse.k1, store.sparse.b)
+    from lc_klue.retrieval.sparse import SparseBM25Retriever
+
+    bm25 = SparseBM25Retriever(store=store, docs=docs)
+    return docs, bm25, (store.sparse.k1, store.sparse.b)
 
 
 def _dense_features(
