@@ -9,7 +9,9 @@ pipeline), read by :func:`read_manifest` alone. :func:`load_pipeline` serves the
 pipeline; :func:`load_retriever` composes any other first stage and reranker. With
 ``store="qdrant"`` both indexes live in one Qdrant collection instead
 (:mod:`~lc_klue.retrieval.qdrant_store`): embedded under ``qdrant/``, in another embedded
-directory, or on a server, as the manifest's ``store`` says.
+directory, or on a server, as the manifest's ``store`` says. The pipeline is the same: its BM25
+candidates come from the collection's sparse vectors, and its lexical features read every
+passage from ``passages.jsonl`` (a local copy, in corpus order, beside ``lexical.json``).
 """
 
 from __future__ import annotations
@@ -375,28 +377,26 @@ def index_bm25(
 ) -> tuple[list[Document], BaseRetriever, tuple[float, float]] | None:
     """An index directory's passages (in corpus order), its BM25 retriever and that
     retriever's ``(k1, b)``: the bm25s files, or the Qdrant collection's sparse vectors with
-    ``passages.jsonl``. None when the index has no BM25 (or, on Qdrant, no passages file)."""
+    ``passages.jsonl``. None when the index has no BM25 (or, on Qdrant, no pipeline)."""
     if "bm25" not in manifest["kinds"]:
         return None
-    if manifest.get("store", {}).get("kind") != "qdrant":
-        if not (root / "bm25").is_dir():
-            return None
-        files = KiwiBM25Retriever.load(root / "bm25")
-        return files.docs, files, (files.k1, files.b)
-    if not (root / PASSAGES_FILE).is_file():
+    if manifest.get("store", {}).get("kind") == "qdrant":
+        return _sparse_bm25(root, manifest) if manifest.get("pipeline") else None
+    if not (root / "bm25").is_dir():
         return None
-    return _sparse_bm25(root, manifest)
+    files = KiwiBM25Retriever.load(root / "bm25")
+    return files.docs, files, (files.k1, files.b)
 
 
 def _sparse_bm25(
     root: Path, manifest: dict[str, Any]
 ) -> tuple[list[Document], Any, tuple[float, float]]:
     """:func:`index_bm25` of a Qdrant index: the collection's BM25 over ``passages.jsonl``."""
-    store = qdrant_store().open_qdrant_index(root, manifest, None, "bm25")
     try:
         docs = read_documents(root / PASSAGES_FILE)
     except (OSError, ValueError, KeyError) as e:
-        raise RetrievalError(f"{root / PASSAGES_FILE}: damaged passages file ({e})") from None
+        raise RetrievalError(f"{root / PASSAGES_FILE}: cannot read the passages ({e})") from None
+    store = qdrant_store().open_qdrant_index(root, manifest, None, "bm25")
     from lc_klue.retrieval.sparse import SparseBM25Retriever
 
     bm25 = SparseBM25Retriever(store=store, docs=docs)
