@@ -102,7 +102,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="faiss|qdrant[:PATH|URL]",
         help="where the passages and vectors go: faiss (files in OUTPUT_DIR, the default), "
         "qdrant (an embedded Qdrant in OUTPUT_DIR), qdrant:PATH (an embedded Qdrant directory) "
-        "or qdrant:URL (a Qdrant server or cluster; API key from $QDRANT_API_KEY)",
+        "or qdrant:URL (a Qdrant server or cluster; API key from $QDRANT_API_KEY); the saved "
+        "pipeline is the same with each",
     )
     p.add_argument(
         "--collection", default="lc_klue", help="Qdrant collection name (default: lc_klue)"

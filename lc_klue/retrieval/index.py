@@ -9,7 +9,9 @@ pipeline), read by :func:`read_manifest` alone. :func:`load_pipeline` serves the
 pipeline; :func:`load_retriever` composes any other first stage and reranker. With
 ``store="qdrant"`` both indexes live in one Qdrant collection instead
 (:mod:`~lc_klue.retrieval.qdrant_store`): embedded under ``qdrant/``, in another embedded
-directory, or on a server, as the manifest's ``store`` says.
+directory, or on a server, as the manifest's ``store`` says. The pipeline is the same: its BM25
+candidates come from the collection's sparse vectors, and its lexical features read every
+passage from ``passages.jsonl`` (a local copy, in corpus order, beside ``lexical.json``).
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.vectorstores import VectorStore
 
-from lc_klue.data import MrcSource, mrc_documents
+from lc_klue.data import MrcSource, context_id, mrc_documents
 from lc_klue.errors import DataError, RetrievalError
+from lc_klue.retrieval.base import read_documents, write_documents
 from lc_klue.retrieval.bm25 import KiwiBM25Retriever
 from lc_klue.retrieval.compressor import CrossEncoderReranker
 from lc_klue.retrieval.faiss_store import KlueFAISS
@@ -56,6 +59,8 @@ logger = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 #: The saved lexical features of the pipeline (the Kiwi analysis of every passage).
 LEXICAL_FILE = "lexical.json"
+#: A Qdrant index's passages, in corpus order, for its pipeline's lexical features.
+PASSAGES_FILE = "passages.jsonl"
 INDEX_KINDS = ("dense", "bm25")
 #: What each first stage needs from an index directory.
 NEEDED = {"dense": ["dense"], "bm25": ["bm25"], "hybrid": ["dense", "bm25"]}
@@ -127,11 +132,12 @@ def build_index(
     ``backend`` runs the embedding model on ``torch``, or ``onnx``/``int8`` on the CPU;
     ``workers`` > 1 embeds the passages in that many processes.
 
-    With a BM25 index in files (``store="faiss"``) the directory also holds the whole retrieval
-    pipeline (``pipeline.json``, :class:`SavedPipeline`; default: the one lc-klue ships) and its
-    lexical features, so :func:`load_pipeline` serves it at once. The bi-encoder of the dense
-    index and ``cross_encoder`` join it only if they pass :func:`check_model`; ``tune`` refits
-    the fusion weights on those questions (:func:`fit_pipeline`)."""
+    With a BM25 index the directory also holds the whole retrieval pipeline (``pipeline.json``,
+    :class:`SavedPipeline`; default: the one lc-klue ships) and its lexical features, so
+    :func:`load_pipeline` serves it at once, from either store (a Qdrant index keeps its
+    passages in ``passages.jsonl`` too: the lexical features read every one). The bi-encoder
+    of the dense index and ``cross_encoder`` join it only if they pass :func:`check_model`;
+    ``tune`` refits the fusion weights on those questions (:func:`fit_pipeline`)."""
     store_kind, location = parse_store(store)
     qdrant = qdrant_store() if store_kind == "qdrant" else None  # a missing extra: before work
     kinds = list(dict.fromkeys(kinds))
@@ -140,73 +146,95 @@ def build_index(
         raise RetrievalError(f"unknown index kind(s) {unknown or kinds}; choose dense and/or bm25")
     if "dense" in kinds and embedding_model is None:
         raise RetrievalError("a dense index needs an embedding model (embedding_model=...)")
-    if (cross_encoder is not None or tune is not None) and (
-        store_kind != "faiss" or "bm25" not in kinds
-    ):
+    if (cross_encoder is not None or tune is not None) and "bm25" not in kinds:
         raise RetrievalError(
             "a reranker or tuning questions go into the saved pipeline, which needs the BM25 "
-            "index in files (kinds with bm25, store faiss)"
+            "index (kinds with bm25)"
         )
     docs = mrc_documents(data)
     manifest: dict[str, Any] = {"kinds": kinds, "passages": len(docs)}
     with atomic_directory(output_dir) as tmp:
         embeddings = None
         if "dense" in kinds:
-            from lc_klue.models.embeddings import KlueEmbeddings, embedding_fingerprint
+            from lc_klue.models.embeddings import embedding_fingerprint
 
-            embeddings = (
-                embedding_model
-                if isinstance(embedding_model, Embeddings)
-                else KlueEmbeddings(
-                    model_name_or_path=str(embedding_model),
-                    device=device,
-                    batch_size=batch_size,
-                    backend=backend,
-                    workers=workers,
-                )
-            )
+            embeddings = _bi_encoder(embedding_model, device, batch_size, backend, workers)
             name = model_path(embedding_fingerprint(embeddings)["name"])
             manifest["dense"] = {"index_type": index_type, "embedding_model": name}
+        name = manifest.get("dense", {}).get("embedding_model")
+        saved = (pipeline or default_pipeline(name)) if "bm25" in kinds else None
+        k1b = (saved.spec.first_stage.k1, saved.spec.first_stage.b) if saved else None
+        if k1b is not None:
+            manifest["bm25"] = {"tokenizer": "kiwi", "k1": k1b[0], "b": k1b[1]}
+        stores: dict[str, VectorStore] = {}
+        bm25: Any = None
         if qdrant is not None:
-            info = qdrant.write_qdrant_index(
-                docs, tmp, location, embeddings, bm25="bm25" in kinds, collection=collection
+            manifest["store"] = qdrant.write_qdrant_index(
+                docs, tmp, location, embeddings, bm25=k1b, collection=collection
             )
-            manifest["store"] = info
             if "dense" in kinds:
                 manifest["dense"]["index_type"] = "qdrant"
-            if "bm25" in kinds:
-                sparse = info["sparse"]
-                manifest["bm25"] = {"tokenizer": "kiwi", "k1": sparse["k1"], "b": sparse["b"]}
+            if k1b is not None:  # the collection's BM25 proposes; the fusion reads every passage
+                write_documents(tmp / PASSAGES_FILE, docs)
+                bm25 = _sparse_bm25(tmp, manifest)[1]
         else:
-            dense = None
             if embeddings is not None:
                 dense = KlueFAISS.from_mrc(docs, embeddings, index_type=index_type, **index_params)
                 dense.save(tmp / "dense")
-            if "bm25" in kinds:
-                name = manifest.get("dense", {}).get("embedding_model")
-                saved = pipeline or default_pipeline(name)
-                fs = saved.spec.first_stage
-                bm25 = KiwiBM25Retriever(docs=docs, k1=fs.k1, b=fs.b)
-                bm25.save(tmp / "bm25")
-                manifest["bm25"] = {"tokenizer": "kiwi", "k1": fs.k1, "b": fs.b}
-                parts = PipelineParts(
-                    docs,
-                    device=device,
-                    batch_size=batch_size,
-                    show_progress=show_progress,
-                    stores={name: dense} if dense is not None else None,
-                    embeddings={name: embeddings} if embeddings is not None else None,
-                    bm25={(fs.k1, fs.b): bm25},
-                )
+                stores[name] = dense
+            if k1b is not None:
+                files = KiwiBM25Retriever(docs=docs, k1=k1b[0], b=k1b[1])
+                files.save(tmp / "bm25")
+                bm25 = files
+        if saved is not None and k1b is not None and bm25 is not None:
+            parts = PipelineParts(
+                docs,
+                device=device,
+                batch_size=batch_size,
+                show_progress=show_progress,
+                stores=stores,
+                embeddings={name: embeddings} if embeddings is not None else None,
+                bm25={k1b: bm25},
+            )
+            try:
                 saved = _pipeline_for(saved, parts, bm25, name, model_path(cross_encoder), tune)
-                saved.save(tmp / PIPELINE_FILE)
-                for stage in saved.spec.stages:
-                    if isinstance(stage, FusionStage) and stage.lexical:
-                        parts.lexical(stage.windows).save(tmp / LEXICAL_FILE)
-                        break
-                manifest["pipeline"] = PIPELINE_FILE
+            finally:
+                if qdrant is not None:
+                    qdrant.close(bm25.store.client)  # unlocked before the directory moves
+            _save_pipeline(tmp, saved, parts)
+            manifest["pipeline"] = PIPELINE_FILE
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
     return manifest
+
+
+def _bi_encoder(
+    model: str | Path | Embeddings | None,
+    device: str | None,
+    batch_size: int,
+    backend: str | None,
+    workers: int,
+) -> Embeddings:
+    """``model`` as LangChain embeddings (a path or hub id is loaded)."""
+    if isinstance(model, Embeddings):
+        return model
+    from lc_klue.models.embeddings import KlueEmbeddings
+
+    return KlueEmbeddings(
+        model_name_or_path=str(model),
+        device=device,
+        batch_size=batch_size,
+        backend=backend,
+        workers=workers,
+    )
+
+
+def _save_pipeline(root: Path, saved: SavedPipeline, parts: PipelineParts) -> None:
+    """Write ``saved`` and the lexical features of its fusion stage under ``root``."""
+    saved.save(root / PIPELINE_FILE)
+    for stage in saved.spec.stages:
+        if isinstance(stage, FusionStage) and stage.lexical:
+            parts.lexical(stage.windows).save(root / LEXICAL_FILE)
+            break
 
 
 @dataclass(frozen=True)
@@ -315,8 +343,8 @@ def read_manifest(index_dir: str | Path) -> dict[str, Any]:
 
 
 def saved_pipeline(index_dir: str | Path) -> SavedPipeline | None:
-    """The pipeline saved in an index directory, or None when it has none (a dense-only or a
-    Qdrant index, or one built before pipelines were saved)."""
+    """The pipeline saved in an index directory, or None when it has none (a dense-only
+    index, or one built before pipelines were saved)."""
     root = Path(index_dir).expanduser()
     manifest = read_manifest(root)
     if not manifest.get("pipeline"):
@@ -332,31 +360,26 @@ def pipeline_parts(
     batch_size: int = 64,
     cross_encoders: dict[str, Any] | None = None,
 ) -> PipelineParts:
-    """The parts of an index directory's pipeline: its BM25 index and passages, its lexical
-    features and the dense vectors of its bi-encoder, loaded (not rebuilt); ``cross_encoders``
-    are loaded models by name."""
+    """The parts of an index directory's pipeline: its BM25 index (bm25s files, or the Qdrant
+    collection's sparse vectors) and passages, its lexical features and the dense vectors of
+    its bi-encoder, loaded (not rebuilt); ``cross_encoders`` are loaded models by name."""
     root = Path(index_dir).expanduser()
     manifest = read_manifest(root)
-    fs = saved.spec.first_stage
-    if fs.kind != "bm25" or "bm25" not in manifest["kinds"]:
+    found = index_bm25(root, manifest) if saved.spec.first_stage.kind == "bm25" else None
+    if found is None:
         raise RetrievalError(f"{root}: a saved pipeline starts with this index's BM25")
-    bm25 = KiwiBM25Retriever.load(root / "bm25")
-    docs = bm25.docs
-    stores: dict[str, VectorStore] = {}
+    docs, bm25, k1b = found
     embeddings: dict[str, Embeddings] = {}
     for name in saved.spec.embedding_models():
         from lc_klue.models.embeddings import KlueEmbeddings
 
         embeddings[name] = KlueEmbeddings(model_name_or_path=name, device=device)
-        if manifest.get("dense", {}).get("embedding_model") == name:
-            stores[name] = KlueFAISS.load(root / "dense", embeddings[name])
     parts = PipelineParts(
         docs,
         device=device,
         batch_size=batch_size,
-        stores=stores,
         embeddings=embeddings,
-        bm25={(bm25.k1, bm25.b): bm25},
+        bm25={k1b: bm25},
         cross_encoders=cross_encoders,
     )
     for stage in saved.spec.stages:
@@ -364,15 +387,60 @@ def pipeline_parts(
             lexical = LexicalFeatures.load(root / LEXICAL_FILE, docs)
             if list(lexical.windows) == list(stage.windows):
                 parts.use_scorer(("lexical", stage.windows), lexical)
-    for name, store in stores.items():
-        from lc_klue.retrieval.fusion import DenseFeatures
-
-        if isinstance(store, KlueFAISS) and len(store) == len(docs):
-            parts.use_scorer(
-                ("dense", name),
-                DenseFeatures(embeddings[name], store.documents(), vectors=store.vectors()),
-            )
+    name = manifest.get("dense", {}).get("embedding_model")
+    if name in embeddings:
+        dense = _dense_features(root, manifest, embeddings[name], docs)
+        if dense is not None:
+            parts.use_scorer(("dense", name), dense)
     return parts
+
+
+def index_bm25(
+    root: Path, manifest: dict[str, Any]
+) -> tuple[list[Document], BaseRetriever, tuple[float, float]] | None:
+    """An index directory's passages (in corpus order), its BM25 retriever and that
+    retriever's ``(k1, b)``: the bm25s files, or the Qdrant collection's sparse vectors with
+    ``passages.jsonl``. None when the index has no BM25 (or, on Qdrant, no pipeline)."""
+    if "bm25" not in manifest["kinds"]:
+        return None
+    if manifest.get("store", {}).get("kind") == "qdrant":
+        return _sparse_bm25(root, manifest) if manifest.get("pipeline") else None
+    if not (root / "bm25").is_dir():
+        return None
+    files = KiwiBM25Retriever.load(root / "bm25")
+    return files.docs, files, (files.k1, files.b)
+
+
+def _sparse_bm25(
+    root: Path, manifest: dict[str, Any]
+) -> tuple[list[Document], Any, tuple[float, float]]:
+    """:func:`index_bm25` of a Qdrant index: the collection's BM25 over ``passages.jsonl``."""
+    try:
+        docs = read_documents(root / PASSAGES_FILE)
+    except (OSError, ValueError, KeyError) as e:
+        raise RetrievalError(f"{root / PASSAGES_FILE}: cannot read the passages ({e})") from None
+    store = qdrant_store().open_qdrant_index(root, manifest, None, "bm25")
+    from lc_klue.retrieval.sparse import SparseBM25Retriever
+
+    bm25 = SparseBM25Retriever(store=store, docs=docs)
+    return docs, bm25, (store.sparse.k1, store.sparse.b)
+
+
+def _dense_features(
+    root: Path, manifest: dict[str, Any], embeddings: Embeddings, docs: list[Document]
+) -> Any:
+    """Cosine features of the index's bi-encoder over ``docs`` from the vectors the index
+    stored (FAISS or Qdrant); None when they do not cover the corpus."""
+    from lc_klue.retrieval.fusion import DenseFeatures
+
+    if manifest.get("store", {}).get("kind") == "qdrant":
+        store = qdrant_store().open_qdrant_index(root, manifest, embeddings, "dense")
+        ids = [str(d.id) if d.id is not None else context_id(d) for d in docs]
+        return DenseFeatures(embeddings, docs, vectors=store.vectors(ids))
+    faiss = KlueFAISS.load(root / "dense", embeddings)
+    if len(faiss) != len(docs):
+        return None
+    return DenseFeatures(embeddings, faiss.documents(), vectors=faiss.vectors())
 
 
 def load_pipeline(
@@ -423,10 +491,11 @@ def check_reranker(index_dir: str | Path, model: Any, name: str | Path) -> Model
     BM25 index proposes the distractors); None when the index has no BM25 or too few
     passages."""
     root = Path(index_dir).expanduser()
-    if "bm25" not in read_manifest(root)["kinds"] or not (root / "bm25").is_dir():
+    found = index_bm25(root, read_manifest(root))
+    if found is None:
         return None
-    bm25 = KiwiBM25Retriever.load(root / "bm25")
-    return check_model(model, "cross-encoder", str(name), bm25.docs, bm25)
+    docs, bm25, _ = found
+    return check_model(model, "cross-encoder", str(name), docs, bm25)
 
 
 def check_index_model(

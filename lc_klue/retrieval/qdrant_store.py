@@ -550,6 +550,20 @@ class KlueQdrant(QdrantVectorStore):
             id=str(payload.get("doc_id", scored_point.id)),
         )
 
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored dense vectors of the passages with these ids, one row each, in order."""
+        points = self.client.retrieve(
+            self.collection_name, [point_id(i) for i in ids], with_vectors=[DENSE]
+        )
+        found = {str(p.id): p.vector.get(DENSE) for p in points if isinstance(p.vector, dict)}
+        rows = [found.get(point_id(i)) for i in ids]
+        if any(r is None for r in rows):
+            missing = next(i for i, r in zip(ids, rows, strict=True) if r is None)
+            raise RetrievalError(
+                f"Qdrant collection {self.collection_name!r} has no dense vector of {missing!r}"
+            )
+        return np.asarray(rows, dtype=np.float32)
+
     # -- searching -------------------------------------------------------------------------------
 
     def similarity_search_with_score(  # type: ignore[override]
@@ -746,13 +760,15 @@ def write_qdrant_index(
     location: str | None,
     embeddings: Embeddings | None,
     *,
-    bm25: bool,
+    bm25: tuple[float, float] | None,
     collection: str = "lc_klue",
     show_progress: bool = False,
 ) -> dict[str, Any]:
     """Write the passages of an index directory being built (``index_dir``) to Qdrant: at
-    ``location``, or embedded under ``index_dir/qdrant``. Returns the manifest's ``store``."""
+    ``location``, or embedded under ``index_dir/qdrant``, with BM25 vectors of ``bm25``'s
+    ``(k1, b)`` (None: none). Returns the manifest's ``store``."""
     where = location or str(index_dir / EMBEDDED_DIR)
+    k1, b = bm25 or (1.5, 0.75)  # (unused without BM25 vectors)
     client = connect(where)
     try:
         store = KlueQdrant.from_documents(
@@ -760,7 +776,9 @@ def write_qdrant_index(
             embeddings,
             client=client,
             collection_name=collection,
-            bm25=bm25,
+            bm25=bm25 is not None,
+            k1=k1,
+            b=b,
             show_progress=show_progress,
         )
         sparse = store.sparse.config() if store.sparse is not None else None

@@ -20,10 +20,23 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
 from langchain_qdrant import SparseEmbeddings, SparseVector
+from pydantic import ConfigDict, Field, PrivateAttr
 
+from lc_klue.data import context_id
 from lc_klue.errors import DataError, RetrievalError
-from lc_klue.retrieval.base import check_kiwi_record, kiwi_record
+from lc_klue.ranking import top_k_indices
+from lc_klue.retrieval.base import (
+    BatchedRetrieverMixin,
+    check_kiwi_record,
+    check_search,
+    kiwi_record,
+    with_score,
+)
 from lc_klue.text import kiwi_tokenize
 
 FORMAT = "kiwi-bm25-sparse"
@@ -130,6 +143,57 @@ class KiwiBM25Sparse(SparseEmbeddings):
     def embed_query(self, text: str) -> SparseVector:
         """One query → its sparse vector."""
         return self.query_vectors([kiwi_tokenize(text)])[0]
+
+
+class SparseBM25Retriever(BatchedRetrieverMixin, BaseRetriever):
+    """The BM25 first stage that a vector store runs over :class:`KiwiBM25Sparse` vectors,
+    ranked as :class:`~lc_klue.retrieval.bm25.KiwiBM25Retriever` ranks: ties, and the passages
+    without a query morpheme that fill the ``k`` places, in corpus order (a store returns only
+    matching passages, ties in its own order). The same candidates make the same pipeline."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: Any = Field(repr=False)
+    """The store searching its BM25 vectors with ``batch_search_with_score(queries, k)``
+    (:class:`~lc_klue.retrieval.qdrant_store.KlueQdrant` in ``bm25`` mode)."""
+    docs: list[Document] = Field(repr=False)
+    """Every passage of the store, in corpus order."""
+    k: int = 4
+    """Number of passages returned per query."""
+    _position: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Index the corpus order of the passages."""
+        if not self.docs:
+            raise DataError("cannot search BM25 over an empty corpus")
+        self._position = {context_id(d): i for i, d in enumerate(self.docs)}
+
+    def search_with_scores(
+        self, queries: Sequence[str], k: int | None = None
+    ) -> list[list[tuple[Document, float]]]:
+        """``(Document, BM25 score)`` for many queries (one request to the store)."""
+        queries, k = check_search(queries, self.k if k is None else k, len(self.docs))
+        out = []
+        for hits in self.store.batch_search_with_score(queries, k):
+            scores = np.zeros(len(self.docs), dtype=np.float32)
+            for doc, score in hits:
+                if context_id(doc) not in self._position:
+                    raise RetrievalError(
+                        f"passage {context_id(doc)!r} of the store is not in this corpus; "
+                        "rebuild the index"
+                    )
+                scores[self._position[context_id(doc)]] = score
+            top = top_k_indices(scores, k)
+            out.append([(self.docs[i].model_copy(deep=True), float(scores[i])) for i in top])
+        return out
+
+    def _search_many(self, queries: list[str]) -> list[list[Document]]:
+        return [[with_score(d, s) for d, s in hits] for hits in self.search_with_scores(queries)]
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
+    ) -> list[Document]:
+        return [with_score(d, s) for d, s in self.search_with_scores([query], k)[0]]
 
 
 def _merge_collisions(vectors: list[SparseVector]) -> list[SparseVector]:

@@ -8,10 +8,69 @@ from pathlib import Path
 import pytest
 
 from lc_klue.cli import main
+from lc_klue.data import context_id, load_mrc
 from lc_klue.resources import NEWS_QA
+from lc_klue.retrieval import load_pipeline
 from lc_klue.retrieval.qdrant_store import close, connect
+from lc_klue.retrieval.sparse import SparseBM25Retriever
 
 QUESTION = "해상 풍력 단지 조성에 들어가는 총 사업비는 얼마인가?"
+
+
+def test_qdrant_index_saves_and_serves_the_pipeline_of_the_default_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    metrics = {}
+    for store in ("faiss", "qdrant"):
+        out = tmp_path / store
+        argv = ["index", str(NEWS_QA), str(out), "-m", "none", "--store", store]
+        assert main([*argv, "--no-progress"]) == 0
+        report = tmp_path / f"{store}.json"
+        argv = ["evaluate", str(NEWS_QA), "--index", str(out), "--questions", "0"]
+        assert main([*argv, "--output", str(report), "--latency-queries", "0"]) == 0
+        metrics[store] = json.loads(report.read_text())["result"]["metrics"]
+    capsys.readouterr()
+    faiss, qdrant = tmp_path / "faiss", tmp_path / "qdrant"
+    assert (qdrant / "pipeline.json").read_text() == (faiss / "pipeline.json").read_text()
+    assert sorted(p.name for p in qdrant.iterdir()) == [
+        "lexical.json",
+        "manifest.json",
+        "passages.jsonl",
+        "pipeline.json",
+        "qdrant",
+    ]
+    manifest = json.loads((qdrant / "manifest.json").read_text())
+    assert manifest["bm25"] == {"tokenizer": "kiwi", "k1": 0.9, "b": 0.4}
+    assert (manifest["store"]["sparse"]["k1"], manifest["store"]["sparse"]["b"]) == (0.9, 0.4)
+    assert metrics["qdrant"] == metrics["faiss"]  # hit@1 0.969 on the 96 bundled questions
+
+    questions = list(load_mrc(str(NEWS_QA))["question"])[::8]
+    ranked = {}
+    for out in (faiss, qdrant):
+        retriever = load_pipeline(out)
+        ranked[out.name] = [[context_id(d) for d in docs] for docs in retriever.batch(questions)]
+    first = retriever.first_stage  # the Qdrant index's: BM25 inside the collection
+    assert isinstance(first, SparseBM25Retriever) and first.store.sparse.k1 == 0.9
+    assert ranked["qdrant"] == ranked["faiss"]
+    close(connect(qdrant / "qdrant"))
+
+
+def test_qdrant_index_checks_models_and_tunes_like_the_default_store(
+    tiny_models, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog
+) -> None:
+    out = tmp_path / "q-tuned"
+    argv = ["index", str(NEWS_QA), str(out), "--store", "qdrant", "--no-progress"]
+    argv += ["-m", str(tiny_models.kiwi_static()), "--tune-data", str(NEWS_QA)]
+    argv += ["--reranker", str(tiny_models.cross_encoder_dir())]
+    assert main(argv) == 0
+    pipeline = json.loads(capsys.readouterr().out)["pipeline"]
+    (stage,) = pipeline["spec"]["stages"]  # the bi-encoder joined, the reranker near chance
+    assert stage["embedding_model"] == str(tiny_models.kiwi_static().resolve())
+    assert "dense" in stage["weights"] and pipeline["fitted_on"]["questions"] == 96
+    assert any("near chance: left out" in r.getMessage() for r in caplog.records)
+    assert main(["chat", str(out), "-q", QUESTION, "--json", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["sources"][0]["title"].startswith("부산시")
+    close(connect(out / "qdrant"))
 
 
 def test_index_chat_and_evaluate_on_qdrant(

@@ -10,7 +10,8 @@ import pytest
 from lc_klue.data import context_id
 from lc_klue.errors import ModelError, RetrievalError
 from lc_klue.models import KlueEmbeddings
-from lc_klue.retrieval import HybridRetriever, build_index, load_retriever
+from lc_klue.retrieval import HybridRetriever, build_index, load_pipeline, load_retriever
+from lc_klue.retrieval.fusion import FusionRetriever
 from lc_klue.retrieval.qdrant_store import KlueQdrantRetriever, close, connect
 
 
@@ -29,16 +30,24 @@ def test_manifest_and_layout(qdrant_index: Path, tiny_models) -> None:
         "index_type": "qdrant",
         "embedding_model": str(Path(tiny_models.bi_encoder_dir()).resolve()),
     }
-    assert manifest["bm25"] == {"tokenizer": "kiwi", "k1": 1.5, "b": 0.75}
-    assert sorted(p.name for p in qdrant_index.iterdir()) == ["manifest.json", "qdrant"]
+    assert manifest["bm25"] == {"tokenizer": "kiwi", "k1": 0.9, "b": 0.4}  # the pipeline's
+    assert manifest["pipeline"] == "pipeline.json"
+    assert sorted(p.name for p in qdrant_index.iterdir()) == [
+        "lexical.json",
+        "manifest.json",
+        "passages.jsonl",
+        "pipeline.json",
+        "qdrant",
+    ]
 
 
 def test_load_each_first_stage(qdrant_index: Path, news_qa, cross_encoder) -> None:
     question = news_qa[0]["question"]
     gold = context_id(news_qa[0]["context"])
-    hybrid = load_retriever(qdrant_index, k=10, top_n=10)
+    assert isinstance(load_retriever(qdrant_index, top_n=3), FusionRetriever)  # the pipeline
+    hybrid = load_retriever(qdrant_index, "hybrid", k=10, top_n=10)
     assert isinstance(hybrid, KlueQdrantRetriever) and hybrid.vectorstore.mode == "hybrid"
-    package = load_retriever(qdrant_index, hybrid_fusion="package", k=10, top_n=10)
+    package = load_retriever(qdrant_index, "hybrid", hybrid_fusion="package", k=10, top_n=10)
     assert isinstance(package, HybridRetriever)
     a = [context_id(d) for d in hybrid.invoke(question)]
     b = [context_id(d) for d in package.invoke(question)]
@@ -63,7 +72,8 @@ def test_an_embedded_directory_elsewhere_and_a_rebuild(news_qa, tmp_path: Path) 
     first = build_index(news_qa, tmp_path / "a", kinds=["bm25"], store=f"qdrant:{shared}")
     assert first["store"]["location"] == str(shared.resolve())
     assert not (tmp_path / "a" / "qdrant").exists()
-    retriever = load_retriever(tmp_path / "a", top_n=3)
+    assert len(load_pipeline(tmp_path / "a", top_n=3).invoke("풍력 단지")) == 3
+    retriever = load_retriever(tmp_path / "a", "bm25", top_n=3)
     assert len(retriever.invoke("풍력 단지")) == 3
     close(retriever.vectorstore.client)
     build_index(news_qa, tmp_path / "b", kinds=["bm25"], store=f"qdrant:{shared}")
@@ -80,6 +90,10 @@ def test_errors_write_nothing(news_qa, tiny_models, tmp_path: Path) -> None:
         build_index(news_qa, tmp_path / "x", kinds=["bm25"], store="milvus")
     out = tmp_path / "gone"
     build_index(news_qa, out, kinds=["bm25"], store="qdrant")
+    (out / "passages.jsonl").rename(out / "moved.jsonl")
+    with pytest.raises(RetrievalError, match=r"passages\.jsonl: cannot read the passages"):
+        load_pipeline(out)
+    (out / "moved.jsonl").rename(out / "passages.jsonl")
     for p in sorted((out / "qdrant").rglob("*"), reverse=True):
         p.unlink() if p.is_file() else p.rmdir()
     (out / "qdrant").rmdir()

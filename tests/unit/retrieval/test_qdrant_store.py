@@ -60,6 +60,14 @@ def test_dense_search_equals_flat_faiss(built, news_store, news_qa) -> None:
     assert doc.id == context_id(doc) and set(doc.metadata) == {"context_id", "title"}
 
 
+def test_stored_dense_vectors_by_id(built, news_store) -> None:
+    docs = news_store.documents()[:3][::-1]
+    want = news_store.vectors()[:3][::-1]
+    assert built.vectors([context_id(d) for d in docs]) == pytest.approx(want, abs=1e-5)
+    with pytest.raises(RetrievalError, match="has no dense vector of 'nope'"):
+        built.vectors([context_id(docs[0]), "nope"])
+
+
 def test_bm25_search_equals_kiwi_bm25(built, news_qa) -> None:
     bm25 = KiwiBM25Retriever.from_mrc(news_qa)
     questions = list(news_qa["question"])
