@@ -4,17 +4,20 @@
 #   MRC + cross-encoder: KorQuAD 1.0 dev split by title (test_size 0.3, seed 42); 15% of the
 #   training titles are held out as dev (--dev-size 0.15, never trained on) so that
 #   `lc-klue benchmark --dev-size 0.15` can tune fusion weights on them honestly.
-# Usage: training/reproduce_kiwi.sh [DATA_DIR] [MODELS_DIR] [KINDS]   (from the repo root)
+# Usage: training/reproduce_kiwi.sh [DATA_DIR] [MODELS_DIR] [KINDS] [RECORDS_DIR]   (repo root)
 #   KINDS: "static mini" (default) — which Kiwi bases to train.
+#   RECORDS_DIR (default results/rerun/training) receives a copy of each metrics.json; the
+#   committed records in results/training/ are never rewritten by this script.
 set -euo pipefail
 DATA=${1:-${LC_KLUE_DATA_DIR:-../shared/data}}
 OUT=${2:-models/kiwi}
 KINDS=${3:-static mini}
+RECORDS=${4:-results/rerun/training}
 STS_TRAIN=$DATA/klue-sts/klue_sts_train.csv
 STS_DEV=$DATA/klue-sts/klue_sts_val.csv
 KORQUAD=$DATA/korquad-1.0/KorQuAD_v1.0_dev.json
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
-mkdir -p "$OUT" results/training
+mkdir -p "$OUT" "$RECORDS"
 T="/usr/bin/time -v"
 SPLIT=(--data "$KORQUAD" --test-size 0.3 --dev-size 0.15 --seed 42)
 
@@ -39,7 +42,7 @@ for kind in $KINDS; do
     --warmup-steps 0 --max-length 256 --eval-questions 1000 --no-progress --overwrite \
     2> "$dir/cross-encoder.time"
   for stage in sts mrc cross-encoder; do
-    cp "$dir/$stage/metrics.json" "results/training/kiwi-$kind-$stage.json"
+    cp "$dir/$stage/metrics.json" "$RECORDS/kiwi-$kind-$stage.json"
   done
 done
 grep -H "Maximum resident\|Elapsed (wall" "$OUT"/*/*.time

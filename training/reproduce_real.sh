@@ -3,7 +3,9 @@
 #   STS: KLUE STS train (10% held out, seed 42) → evaluated on KLUE STS dev (klue_sts_val.csv).
 #   MRC + cross-encoder: KorQuAD 1.0 dev split by title (test_size 0.3, seed 42): train titles
 #   for training, test titles for evaluation.
-# Usage: training/reproduce_real.sh [DATA_DIR] [MODELS_DIR] [FIRST_STAGE]   (from the repo root)
+# Usage: training/reproduce_real.sh [DATA_DIR] [MODELS_DIR] [FIRST_STAGE] [RECORDS_DIR]  (repo root)
+#   RECORDS_DIR (default results/rerun/training) receives a copy of each metrics.json; the
+#   committed records in results/training/ are never rewritten by this script.
 #   FIRST_STAGE: base (default), sts, mrc or cross-encoder: skip the stages before it.
 set -euo pipefail
 DATA=${1:-${LC_KLUE_DATA_DIR:-../shared/data}}
@@ -21,7 +23,8 @@ KORQUAD=$DATA/korquad-1.0/KorQuAD_v1.0_dev.json
 # One torch thread: the 2 cores were shared with other jobs, where 2 OpenMP threads per process
 # ran several times slower than 1 (measured).
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
-mkdir -p "$OUT" results/training
+RECORDS=${4:-results/rerun/training}
+mkdir -p "$OUT" "$RECORDS"
 T="/usr/bin/time -v"
 
 # 0. One shared from-scratch base (BERT mini: 128 hidden, 2 layers, 8k WordPiece vocabulary)
@@ -53,6 +56,6 @@ run_from cross-encoder && $T lc-klue train cross-encoder "$OUT/cross-encoder" --
   --save-steps 100 --eval-questions 200 --seed 42 --no-progress 2> "$OUT/cross-encoder.time"
 
 for stage in sts mrc cross-encoder; do
-  cp "$OUT/$stage/metrics.json" "results/training/$stage.json"
+  cp "$OUT/$stage/metrics.json" "$RECORDS/$stage.json"
 done
 grep -H "Maximum resident\|Elapsed (wall" "$OUT"/*.time
