@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -64,6 +65,14 @@ def close_progress_bars() -> None:
         bar.close()
 
 
+def quiet_libraries() -> None:
+    """The model libraries log errors only (``-v`` shows their warnings): transformers through
+    the variable it reads when first imported (so nothing heavy is imported here), and
+    sentence-transformers' logger ("Converting ... to CrossEncoder")."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status: a :class:`LcKlueError` or a bad argument prints
     one clear line and gives 2; Ctrl-C prints "interrupted" on its own line and gives 130.
@@ -78,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:  # the model libraries' notices (LOAD REPORT tables, optional packages)
+        quiet_libraries()
     quiet: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if getattr(args, "show_progress", True) is False:
         from lc_klue.runtime import quiet_output

@@ -16,6 +16,7 @@ place and no half-written collection behind.
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import threading
@@ -128,6 +129,17 @@ def connect(
                 raise RetrievalError(f"{path}: {str(e).splitlines()[0]}") from None
             _embedded[key] = shared
     return shared
+
+
+@atexit.register
+def _close_embedded() -> None:
+    """Close the shared embedded clients before the interpreter tears its modules down (their
+    ``__del__`` would print a traceback at exit)."""
+    with _embedded_lock:
+        clients = list(_embedded.values())
+        _embedded.clear()
+    for client in clients:
+        client.close()
 
 
 def close(client: QdrantClient) -> None:

@@ -97,3 +97,31 @@ def test_the_rerank_timing_example_checks_its_device_first(
         "rerank_timing.py: error: argument --device: 'cuda': CUDA is not available on this "
         "machine (see --help)\n"
     )
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_the_model_libraries_log_errors_only_unless_verbose(tmp_path: Path, verbose: bool) -> None:
+    # transformers' LOAD REPORT tables and optional-package notices, sentence-transformers'
+    # "Converting ... to CrossEncoder": hidden in a normal run, shown with -v
+    code = (
+        "import logging, os, sys; from lc_klue.cli import main; "
+        f"main({['-v'] if verbose else []} + ['tune', 'missing.json', '--output', 'p.json']); "
+        "print(os.environ.get('TRANSFORMERS_VERBOSITY'), "
+        "logging.getLogger('sentence_transformers').level, 'transformers' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    expected = "None 0 False" if verbose else "error 40 False"
+    assert out.stdout.split("\n")[-2] == expected
+
+
+def test_an_embedded_qdrant_closes_without_a_traceback_at_exit(tmp_path: Path) -> None:
+    pytest.importorskip("qdrant_client")
+    code = (
+        "from lc_klue.resources import NEWS_QA; "
+        "from lc_klue.retrieval.qdrant_store import KlueQdrant, connect; "
+        f"KlueQdrant.from_mrc(str(NEWS_QA), None, client=connect({str(tmp_path / 'q')!r}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Traceback" not in out.stderr and "Exception ignored" not in out.stderr
