@@ -72,7 +72,7 @@ def _add_sizes(p: argparse.ArgumentParser) -> None:
         default=1000,
         help="sampled test questions",
     )
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--seed", type=int, default=42, help="seed of the split and samples")
     p.add_argument("--test-size", type=float, default=0.3, help="fraction of titles for test")
     p.add_argument(
         "--k", type=positive_int, default=30, help=f"first-stage candidates (default: 30; {K_RULE})"
@@ -138,7 +138,9 @@ def _add_speed_and_run(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threads", type=positive_int, help="torch CPU threads (default: torch's choice)"
     )
-    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument(
+        "--batch-size", type=positive_int, default=64, help="texts per model batch (default 64)"
+    )
     p.add_argument(
         "--max-length", type=int, help="cross-encoder max tokens (default: the model's own)"
     )

@@ -63,8 +63,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=8.0,
         help="stop a store projected to hold more memory (default 8)",
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--output-dir", type=Path, default=Path("results"))
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic passages")
+    p.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("results"),
+        help="default: results (see --overwrite)",
+    )
     p.add_argument("--name", default="scale", help="output file stem (default: scale)")
     p.add_argument("--work-dir", type=Path, help="scratch directory (default: a temporary one)")
     add_overwrite(p, "OUTPUT_DIR/NAME.*")

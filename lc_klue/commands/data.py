@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="FRACTION",
         help="MRC: also report a split by title with this test fraction",
     )
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--seed", type=int, default=42, help="seed of the split (default 42)")
     p.set_defaults(func=run)
 
 

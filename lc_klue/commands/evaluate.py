@@ -91,7 +91,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--latency-queries", type=non_negative_int, default=100, help="single-query timings"
     )
-    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument(
+        "--batch-size", type=positive_int, default=64, help="texts per model batch (default 64)"
+    )
     add_device(p)
     p.add_argument(
         "--answers",

@@ -212,9 +212,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="STS data evaluated before/after (default: KLUE validation for 'klue')",
     )
-    sts.add_argument("--pooling", choices=["mean", "cls", "max"], default="mean")
-    sts.add_argument("--loss", choices=["cosine", "cosent"], default="cosine")
-    sts.add_argument("--validation-size", type=float, default=0.1)
+    sts.add_argument(
+        "--pooling",
+        choices=["mean", "cls", "max"],
+        default="mean",
+        help="how token vectors become the sentence vector (default: mean, the book's)",
+    )
+    sts.add_argument(
+        "--loss",
+        choices=["cosine", "cosent"],
+        default="cosine",
+        help="cosine similarity against label / 5 (the book's) or CoSENT (default: cosine)",
+    )
+    sts.add_argument(
+        "--validation-size",
+        type=float,
+        default=0.1,
+        help="share of the training pairs held out for validation (default 0.1, seed --seed)",
+    )
 
     mrc = stages.add_parser("mrc", help="stage 2: fine-tune the bi-encoder on question/passage")
     _common(mrc, "mrc")
@@ -303,11 +318,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=[],
         help="MRC files (questions and passages of the training titles only)",
     )
-    base.add_argument("--test-size", type=float, default=0.3)
+    base.add_argument(
+        "--test-size",
+        type=float,
+        default=0.3,
+        help="share of --mrc titles held out: their texts never train the tokenizer",
+    )
     base.add_argument("--size", default="small", help="tiny, mini, small, medium or base")
-    base.add_argument("--arch", default="bert", choices=["bert", "roberta"])
+    base.add_argument(
+        "--arch", default="bert", choices=["bert", "roberta"], help="architecture (default bert)"
+    )
     base.add_argument("--max-length", type=positive_int, default=512, help="position embeddings")
-    base.add_argument("--seed", type=int, default=42)
+    base.add_argument("--seed", type=int, default=42, help="seed of the split and init")
     add_overwrite(base, "OUTPUT")
     add_input_files(base, "sts", "mrc")
     base.set_defaults(func=run_base)

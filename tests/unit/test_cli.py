@@ -125,3 +125,22 @@ def test_an_embedded_qdrant_closes_without_a_traceback_at_exit(tmp_path: Path) -
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "Traceback" not in out.stderr and "Exception ignored" not in out.stderr
+
+
+def test_every_option_of_every_command_has_help_text() -> None:
+    import argparse
+
+    from lc_klue.cli import build_parser
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser, path: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*path, name])
+            elif action.help is None:
+                missing.append(f"{' '.join(path)} {'/'.join(action.option_strings)}")
+
+    walk(build_parser(), [])
+    assert missing == []
