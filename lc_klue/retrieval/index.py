@@ -365,7 +365,8 @@ def pipeline_parts(
     its bi-encoder, loaded (not rebuilt); ``cross_encoders`` are loaded models by name."""
     root = Path(index_dir).expanduser()
     manifest = read_manifest(root)
-    found = index_bm25(root, manifest) if saved.spec.first_stage.kind == "bm25" else None
+    fs = saved.spec.first_stage
+    found = index_bm25(root, manifest) if fs.kind in ("bm25", "hybrid") else None
     if found is None:
         raise RetrievalError(f"{root}: a saved pipeline starts with this index's BM25")
     docs, bm25, k1b = found
@@ -374,10 +375,19 @@ def pipeline_parts(
         from lc_klue.models.embeddings import KlueEmbeddings
 
         embeddings[name] = KlueEmbeddings(model_name_or_path=name, device=device)
+    stores: dict[str, VectorStore] = {}
+    dense_model = fs.embedding_model
+    if (
+        fs.kind == "hybrid"
+        and dense_model
+        and dense_model == manifest.get("dense", {}).get("embedding_model")
+    ):
+        stores[dense_model] = _dense_store(root, manifest, embeddings[dense_model])
     parts = PipelineParts(
         docs,
         device=device,
         batch_size=batch_size,
+        stores=stores,
         embeddings=embeddings,
         bm25={k1b: bm25},
         cross_encoders=cross_encoders,
@@ -393,6 +403,14 @@ def pipeline_parts(
         if dense is not None:
             parts.use_scorer(("dense", name), dense)
     return parts
+
+
+def _dense_store(root: Path, manifest: dict[str, Any], embeddings: Embeddings) -> VectorStore:
+    """An index directory's dense vectors as a vector store (FAISS files or the Qdrant
+    collection's dense view), for a pipeline whose first stage searches them."""
+    if manifest.get("store", {}).get("kind") == "qdrant":
+        return qdrant_store().open_qdrant_index(root, manifest, embeddings, "hybrid").view("dense")
+    return KlueFAISS.load(root / "dense", embeddings)
 
 
 def index_bm25(
