@@ -8,7 +8,8 @@
 # Usage: training/reproduce_e5.sh [DATA_DIR] [MODELS_DIR] [RECORDS_DIR]   (from the repo root)
 #   RECORDS_DIR (default results/rerun/training) receives a copy of each metrics.json; the
 #   committed records in results/training/ are never rewritten by this script.
-# Times on 2 CPU cores (measured 2026-12-03): STS 16 min, STS second epoch 13 min, MRC 27 min.
+# Times on 2 CPU cores (measured 2026-12-03): STS 16 min, STS second epoch 13 min, MRC 27 min,
+# cross-encoder ~30 min of compute.
 set -euo pipefail
 DATA=${1:-${LC_KLUE_DATA_DIR:-../shared/data}}
 OUT=${2:-models/e5}
