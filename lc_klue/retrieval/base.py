@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from langchain_core.callbacks import CallbackManager
+from langchain_core.callbacks import CallbackManager, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig, ensure_config, get_config_list
@@ -173,6 +173,24 @@ class BatchedRetrieverMixin:
         return await asyncio.to_thread(
             self.batch, inputs, config, return_exceptions=return_exceptions, **kwargs
         )
+
+
+class ScoredRetrieverMixin(BatchedRetrieverMixin):
+    """A batched retriever over ``search_with_scores(queries, k)``: each document it returns
+    carries its score (``metadata["retrieval_score"]``, :func:`with_score`)."""
+
+    def search_with_scores(
+        self, queries: Sequence[str], k: int | None = None
+    ) -> list[list[tuple[Document, float]]]:
+        raise NotImplementedError
+
+    def _search_many(self, queries: list[str]) -> list[list[Document]]:
+        return [[with_score(d, s) for d, s in hits] for hits in self.search_with_scores(queries)]
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
+    ) -> list[Document]:
+        return [with_score(d, s) for d, s in self.search_with_scores([query], k)[0]]
 
 
 def save_index(

@@ -9,7 +9,6 @@ from typing import Any
 
 import bm25s
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
@@ -19,14 +18,13 @@ from lc_klue.errors import DataError
 from lc_klue.models.embeddings import PROGRESS_MIN_TEXTS
 from lc_klue.ranking import top_k_indices
 from lc_klue.retrieval.base import (
-    BatchedRetrieverMixin,
+    ScoredRetrieverMixin,
     check_kiwi_record,
     check_search,
     kiwi_record,
     read_index_config,
     read_index_files,
     save_index,
-    with_score,
 )
 from lc_klue.text import kiwi_tokenize
 
@@ -36,7 +34,7 @@ FORMAT = "lc-klue-bm25"
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
-class KiwiBM25Retriever(BatchedRetrieverMixin, BaseRetriever):
+class KiwiBM25Retriever(ScoredRetrieverMixin, BaseRetriever):
     """BM25 over Kiwi morphemes (bm25s). Ties are broken by corpus order (deterministic)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -125,14 +123,6 @@ class KiwiBM25Retriever(BatchedRetrieverMixin, BaseRetriever):
             s = self.scores(tokens)
             out.append([(self._copy(int(i)), float(s[i])) for i in top_k_indices(s, k)])
         return out
-
-    def _search_many(self, queries: list[str]) -> list[list[Document]]:
-        return [[with_score(d, s) for d, s in hits] for hits in self.search_with_scores(queries)]
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
-    ) -> list[Document]:
-        return [with_score(d, s) for d, s in self.search_with_scores([query], k)[0]]
 
     # -- persistence -------------------------------------------------------------------------
 

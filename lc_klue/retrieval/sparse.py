@@ -21,7 +21,6 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_qdrant import SparseEmbeddings, SparseVector
@@ -31,11 +30,10 @@ from lc_klue.data import context_id
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.ranking import top_k_indices
 from lc_klue.retrieval.base import (
-    BatchedRetrieverMixin,
+    ScoredRetrieverMixin,
     check_kiwi_record,
     check_search,
     kiwi_record,
-    with_score,
 )
 from lc_klue.text import kiwi_tokenize
 
@@ -145,7 +143,7 @@ class KiwiBM25Sparse(SparseEmbeddings):
         return self.query_vectors([kiwi_tokenize(text)])[0]
 
 
-class SparseBM25Retriever(BatchedRetrieverMixin, BaseRetriever):
+class SparseBM25Retriever(ScoredRetrieverMixin, BaseRetriever):
     """The BM25 first stage that a vector store runs over :class:`KiwiBM25Sparse` vectors,
     ranked as :class:`~lc_klue.retrieval.bm25.KiwiBM25Retriever` ranks: ties, and the passages
     without a query morpheme that fill the ``k`` places, in corpus order (a store returns only
@@ -186,14 +184,6 @@ class SparseBM25Retriever(BatchedRetrieverMixin, BaseRetriever):
             top = top_k_indices(scores, k)
             out.append([(self.docs[i].model_copy(deep=True), float(scores[i])) for i in top])
         return out
-
-    def _search_many(self, queries: list[str]) -> list[list[Document]]:
-        return [[with_score(d, s) for d, s in hits] for hits in self.search_with_scores(queries)]
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
-    ) -> list[Document]:
-        return [with_score(d, s) for d, s in self.search_with_scores([query], k)[0]]
 
 
 def _merge_collisions(vectors: list[SparseVector]) -> list[SparseVector]:
