@@ -47,10 +47,12 @@ non_negative_int = int_at_least(0)
 DATA_SUFFIXES = frozenset({".csv", ".tsv", ".json", ".jsonl", ".parquet"})
 
 
-def add_input_files(p: argparse.ArgumentParser, *dests: str) -> None:
+def add_input_files(p: argparse.ArgumentParser, *dests: str, folders: bool = False) -> None:
     """Declare the flags (by ``dest``) that name input data: the CLI checks them with
-    :func:`check_input_files` before the command runs."""
+    :func:`check_input_files` before the command runs (``folders``: a folder is input too)."""
     p.set_defaults(input_files=(*(p.get_default("input_files") or ()), *dests))
+    if folders:
+        p.set_defaults(input_folders=(*(p.get_default("input_folders") or ()), *dests))
 
 
 def check_input_files(args: argparse.Namespace) -> None:
@@ -72,7 +74,9 @@ def check_input_files(args: argparse.Namespace) -> None:
             path = Path(source).expanduser()
             if not path.exists():
                 raise DataError(f"{path}: file not found")
-            if not path.is_file():
+            if not path.is_file() and not (
+                dest in getattr(args, "input_folders", ()) and path.is_dir()
+            ):
                 raise DataError(f"{path}: not a file")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from lc_klue.commands import (
     add_device,
+    add_input_files,
     add_no_progress,
     add_overwrite,
     add_speed,
@@ -125,6 +126,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_speed(p, rerank=False)
     add_overwrite(p, "OUTPUT_DIR")
     add_no_progress(p)
+    add_input_files(p, "data", folders=True)
+    add_input_files(p, "tune_data")
     p.set_defaults(func=run)
 
 

@@ -10,7 +10,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lc_klue.commands import add_no_progress, add_overwrite, add_questions, non_negative_int
+from lc_klue.commands import (
+    add_no_progress,
+    add_overwrite,
+    add_questions,
+    check_index_dir,
+    non_negative_int,
+)
 
 if TYPE_CHECKING:
     from lc_klue.retrieval.index import Tuning
@@ -85,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from lc_klue.errors import RetrievalError
     from lc_klue.storage import refuse_existing
 
+    check_index_dir(args.index)
     if args.output:
         refuse_existing(args.output, "pipeline file", args.overwrite)
     elif args.embedding_model:

@@ -208,3 +208,14 @@ def test_tuning_questions_about_whole_documents_map_onto_their_chunks(
     err = capsys.readouterr().err
     assert err.startswith("lc-klue index: error: none of the 1 tuning questions has its gold ")
     assert err.count("\n") == 1
+
+
+def test_a_missing_corpus_or_tuning_file_fails_before_anything_is_loaded(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    for argv, message in (
+        (["index", "missing.json", "out"], "missing.json: file not found"),
+        (["index", "docs", "out", "--tune-data", "q.jsonl"], "q.jsonl: file not found"),
+        (["tune", str(NEWS_QA), "--index", "nowhere"], "nowhere: index directory not found"),
+    ):
+        rc, err, heavy = run_cli_fresh(argv, cwd=tmp_path)
+        assert (rc, heavy) == (2, []) and err == f"lc-klue {argv[0]}: error: {message}\n"
