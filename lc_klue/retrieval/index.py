@@ -375,14 +375,9 @@ def pipeline_parts(
         from lc_klue.models.embeddings import KlueEmbeddings
 
         embeddings[name] = KlueEmbeddings(model_name_or_path=name, device=device)
-    stores: dict[str, VectorStore] = {}
-    dense_model = fs.embedding_model
-    if (
-        fs.kind == "hybrid"
-        and dense_model
-        and dense_model == manifest.get("dense", {}).get("embedding_model")
-    ):
-        stores[dense_model] = _dense_store(root, manifest, embeddings[dense_model])
+    name = manifest.get("dense", {}).get("embedding_model")
+    store = _dense_store(root, manifest, embeddings[name]) if name in embeddings else None
+    stores: dict[str, VectorStore] = {name: store} if store is not None else {}
     parts = PipelineParts(
         docs,
         device=device,
@@ -397,19 +392,17 @@ def pipeline_parts(
             lexical = LexicalFeatures.load(root / LEXICAL_FILE, docs)
             if list(lexical.windows) == list(stage.windows):
                 parts.use_scorer(("lexical", stage.windows), lexical)
-    name = manifest.get("dense", {}).get("embedding_model")
-    if name in embeddings:
-        dense = _dense_features(root, manifest, embeddings[name], docs)
-        if dense is not None:
-            parts.use_scorer(("dense", name), dense)
+    dense = _dense_features(store, embeddings[name], docs) if store is not None else None
+    if dense is not None:
+        parts.use_scorer(("dense", name), dense)
     return parts
 
 
 def _dense_store(root: Path, manifest: dict[str, Any], embeddings: Embeddings) -> VectorStore:
     """An index directory's dense vectors as a vector store (FAISS files or the Qdrant
-    collection's dense view), for a pipeline whose first stage searches them."""
+    collection searched densely), loaded once for the first stage and the fusion's cosine."""
     if manifest.get("store", {}).get("kind") == "qdrant":
-        return qdrant_store().open_qdrant_index(root, manifest, embeddings, "hybrid").view("dense")
+        return qdrant_store().open_qdrant_index(root, manifest, embeddings, "dense")
     return KlueFAISS.load(root / "dense", embeddings)
 
 
@@ -444,21 +437,17 @@ def _sparse_bm25(
     return docs, bm25, (store.sparse.k1, store.sparse.b)
 
 
-def _dense_features(
-    root: Path, manifest: dict[str, Any], embeddings: Embeddings, docs: list[Document]
-) -> Any:
-    """Cosine features of the index's bi-encoder over ``docs`` from the vectors the index
-    stored (FAISS or Qdrant); None when they do not cover the corpus."""
+def _dense_features(store: Any, embeddings: Embeddings, docs: list[Document]) -> Any:
+    """Cosine features of the index's bi-encoder over ``docs`` from the vectors ``store`` holds
+    (:func:`_dense_store`); None when the FAISS vectors do not cover the corpus."""
     from lc_klue.retrieval.fusion import DenseFeatures
 
-    if manifest.get("store", {}).get("kind") == "qdrant":
-        store = qdrant_store().open_qdrant_index(root, manifest, embeddings, "dense")
-        ids = [str(d.id) if d.id is not None else context_id(d) for d in docs]
-        return DenseFeatures(embeddings, docs, vectors=store.vectors(ids))
-    faiss = KlueFAISS.load(root / "dense", embeddings)
-    if len(faiss) != len(docs):
-        return None
-    return DenseFeatures(embeddings, faiss.documents(), vectors=faiss.vectors())
+    if isinstance(store, KlueFAISS):
+        if len(store) != len(docs):
+            return None
+        return DenseFeatures(embeddings, store.documents(), vectors=store.vectors())
+    ids = [str(d.id) if d.id is not None else context_id(d) for d in docs]
+    return DenseFeatures(embeddings, docs, vectors=store.vectors(ids))  # a KlueQdrant
 
 
 def load_pipeline(
