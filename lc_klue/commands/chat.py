@@ -127,9 +127,12 @@ def load_models(args: argparse.Namespace) -> tuple[Any, Any, Literal["none", "rr
     loaded once and shared by reranking and the extractive answer. The index's saved pipeline
     serves unless ``--first-stage``/``--embedding-model`` ask for another first stage; a
     reranker that is near chance on the index's passages is left out (one warning line)."""
-    from lc_klue.models.reranker import load_cross_encoder
-    from lc_klue.retrieval.index import check_reranker, load_pipeline, load_retriever, read_manifest
-    from lc_klue.retrieval.model_check import admits
+    from lc_klue.retrieval.index import (
+        checked_reranker,
+        load_pipeline,
+        load_retriever,
+        read_manifest,
+    )
 
     manifest = read_manifest(args.index_dir)  # "not an index" before any model is loaded
     speed = speed_options(args)
@@ -139,15 +142,9 @@ def load_models(args: argparse.Namespace) -> tuple[Any, Any, Literal["none", "rr
         args.first_stage or args.embedding_model or speed
     )
     fusion: Literal["none", "rrf"] = args.fusion or ("rrf" if pipeline else "none")
-    reranker = (
-        load_cross_encoder(args.reranker, args.device, backend=backend) if args.reranker else None
+    reranker = checked_reranker(
+        args.index_dir, args.reranker, device=args.device, backend=backend, check=args.check
     )
-    if (
-        reranker is not None
-        and args.check
-        and not admits(check_reranker(args.index_dir, reranker, args.reranker))
-    ):
-        reranker = None
     if pipeline:
         retriever = load_pipeline(
             args.index_dir,

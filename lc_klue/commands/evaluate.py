@@ -154,20 +154,21 @@ def _check_args(args: argparse.Namespace) -> None:
 def _index_retriever(args: argparse.Namespace) -> tuple[Any, str, Any]:
     """The retriever of ``--index`` (its saved pipeline, or the first stage asked for), its
     name and the saved pipeline it serves (None for a first stage)."""
-    from lc_klue.models.reranker import load_cross_encoder
     from lc_klue.retrieval.index import (
-        check_reranker,
+        checked_reranker,
         load_pipeline,
         load_retriever,
         saved_pipeline,
     )
-    from lc_klue.retrieval.model_check import admits
 
-    reranker = None
-    if args.cross_encoder:  # checked on the index's passages, as `lc-klue chat` does
-        reranker = load_cross_encoder(args.cross_encoder, args.device, None, backend=args.backend)
-        if args.check and not admits(check_reranker(args.index, reranker, args.cross_encoder)):
-            reranker = None
+    reranker = checked_reranker(  # checked on the index's passages, as `lc-klue chat` does
+        args.index,
+        args.cross_encoder,
+        device=args.device,
+        backend=args.backend,
+        max_length=None,
+        check=args.check,
+    )
     speed = speed_options(args)
     kind = args.retriever or "pipeline"
     saved = saved_pipeline(args.index) if kind == "pipeline" else None

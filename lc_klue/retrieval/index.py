@@ -505,6 +505,29 @@ def check_reranker(index_dir: str | Path, model: Any, name: str | Path) -> Model
     return check_model(model, "cross-encoder", str(name), docs, bm25)
 
 
+def checked_reranker(
+    index_dir: str | Path,
+    name: str | Path | None,
+    *,
+    device: str | None = None,
+    backend: str | None = None,
+    max_length: int | None = 512,
+    check: bool = True,
+) -> Any:
+    """The cross-encoder ``name`` loaded for an index directory, or None when none is named or
+    (``check``) it is near chance on the index's passages (:func:`check_reranker`; one warning
+    line, :func:`~lc_klue.retrieval.model_check.admits`)."""
+    if not name:
+        return None
+    from lc_klue.models.reranker import load_cross_encoder
+    from lc_klue.retrieval.model_check import admits
+
+    model = load_cross_encoder(name, device, max_length, backend=backend)
+    if check and not admits(check_reranker(index_dir, model, name)):
+        return None
+    return model
+
+
 def check_index_model(
     parts: PipelineParts, saved: SavedPipeline, name: str, kind: str = "cross-encoder"
 ) -> ModelCheck | None:
