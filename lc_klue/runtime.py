@@ -59,6 +59,18 @@ def looks_local(text: str | Path) -> bool:
     return path.exists() or ("/" in s and path.parent.is_dir() and str(path.parent) != ".")
 
 
+#: Suffixes that make a data source a local file even without a folder part (the tables
+#: :mod:`lc_klue.data.io` reads).
+TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".json", ".jsonl", ".parquet"})
+
+
+def is_local(source: str | Path) -> bool:
+    """True when ``source`` names a file rather than a hub data set (the package's one
+    local-or-hub rule: :func:`looks_local`, or a table suffix). Light, so the CLI checks its
+    inputs with it before any data library is imported."""
+    return looks_local(source) or Path(str(source)).suffix.lower() in TABLE_SUFFIXES
+
+
 def hub_offline() -> bool:
     """True when the environment forbids hub access (``HF_HUB_OFFLINE``)."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")

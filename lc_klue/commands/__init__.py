@@ -41,12 +41,6 @@ positive_int = int_at_least(1)
 non_negative_int = int_at_least(0)
 
 
-#: Suffixes that make a data source a local file even without a folder part: the tables
-#: ``lc_klue.data.io`` reads (``TABLE_SUFFIXES``; not imported here, as importing
-#: ``lc_klue.data`` loads the datasets library).
-DATA_SUFFIXES = frozenset({".csv", ".tsv", ".json", ".jsonl", ".parquet"})
-
-
 def add_input_files(p: argparse.ArgumentParser, *dests: str, folders: bool = False) -> None:
     """Declare the flags (by ``dest``) that name input data: the CLI checks them with
     :func:`check_input_files` before the command runs (``folders``: a folder is input too)."""
@@ -58,18 +52,15 @@ def add_input_files(p: argparse.ArgumentParser, *dests: str, folders: bool = Fal
 def check_input_files(args: argparse.Namespace) -> None:
     """Fail at once when a declared input (:func:`add_input_files`; a value, or each of a
     list) is a local file that is not there, before any data is read or model library
-    imported. Hub data set names (``klue``) pass: local means a path
-    (:func:`lc_klue.runtime.looks_local`) or a name with a table suffix (:data:`DATA_SUFFIXES`),
+    imported. Hub data set names (``klue``) pass: local is :func:`lc_klue.runtime.is_local`,
     the rule of ``lc_klue.data``, whose words the :class:`~lc_klue.errors.DataError` uses."""
     from lc_klue.errors import DataError
-    from lc_klue.runtime import looks_local
+    from lc_klue.runtime import is_local
 
     for dest in getattr(args, "input_files", ()):
         value = getattr(args, dest, None)
         for source in value if isinstance(value, list | tuple) else [value]:
-            if source is None or not (
-                looks_local(source) or Path(str(source)).suffix.lower() in DATA_SUFFIXES
-            ):
+            if source is None or not is_local(source):
                 continue
             path = Path(source).expanduser()
             if not path.exists():

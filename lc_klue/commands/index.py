@@ -176,9 +176,9 @@ def run(args: argparse.Namespace) -> int:
         document_passages,
         is_document_source,
     )
-    from lc_klue.data.io import is_local
     from lc_klue.retrieval import build_index
     from lc_klue.retrieval.index import saved_pipeline
+    from lc_klue.runtime import is_local
 
     size = CHUNK_SIZE if args.chunk_size is None else args.chunk_size
     overlap = min(CHUNK_OVERLAP, size - 1) if args.chunk_overlap is None else args.chunk_overlap

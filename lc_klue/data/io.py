@@ -11,9 +11,7 @@ from typing import Any
 import pandas as pd
 
 from lc_klue.errors import DataError, ModelError, NotUtf8Error
-from lc_klue.runtime import check_hub_model, hub_offline, looks_local
-
-TABLE_SUFFIXES = {".csv", ".tsv", ".json", ".jsonl", ".parquet"}
+from lc_klue.runtime import TABLE_SUFFIXES, check_hub_model, hub_offline
 
 
 def existing_file(path: str | Path) -> Path:
@@ -174,12 +172,6 @@ def require_rows(n_rows: int, where: str | Path) -> None:
     """Raise :class:`DataError` when a data set has no rows."""
     if n_rows == 0:
         raise DataError(f"{where}: the data set is empty")
-
-
-def is_local(source: str | Path) -> bool:
-    """True when ``source`` names a file rather than a hub data set (the package's one
-    local-or-hub rule, :func:`lc_klue.runtime.looks_local`, or a table suffix)."""
-    return looks_local(source) or Path(str(source)).suffix.lower() in TABLE_SUFFIXES
 
 
 def hub_frame(name: str, task: str, split: str, local_formats: str) -> pd.DataFrame:

@@ -17,7 +17,6 @@ from datasets import Dataset, DatasetDict
 from lc_klue.data.io import (
     existing_file,
     hub_frame,
-    is_local,
     read_json,
     read_table,
     require_columns,
@@ -26,6 +25,7 @@ from lc_klue.data.io import (
 )
 from lc_klue.data.passages import context_id, unique_contexts
 from lc_klue.errors import DataError
+from lc_klue.runtime import is_local
 
 MRC_COLUMNS = ["id", "title", "context", "question", "answers"]
 

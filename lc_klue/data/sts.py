@@ -12,6 +12,7 @@ from datasets import Dataset, DatasetDict
 from lc_klue.data import io
 from lc_klue.data.passages import context_id, unique_contexts
 from lc_klue.errors import DataError
+from lc_klue.runtime import is_local
 
 STS_COLUMNS = ["sentence1", "sentence2", "score"]
 MAX_LABEL = 5.0
@@ -29,7 +30,7 @@ def load_sts(
     local file: KLUE's original JSON (``labels.label``, or ``label_key="real-label"``), a CSV
     with ``sentence1,sentence2,label`` (``score`` in 0–1 is accepted too), or KorSTS TSV.
     """
-    if not io.is_local(source):
+    if not is_local(source):
         return _from_hub(str(source), split, label_key)
     path = io.existing_file(source)
     suffix = path.suffix.lower()

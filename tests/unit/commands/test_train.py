@@ -93,11 +93,12 @@ def test_a_missing_data_file_fails_before_anything_is_loaded(tmp_path, argv, mes
 def test_input_files_are_hub_names_or_existing_files(tmp_path) -> None:
     from argparse import Namespace
 
-    from lc_klue.commands import DATA_SUFFIXES, check_input_files
-    from lc_klue.data.io import TABLE_SUFFIXES
+    from lc_klue.commands import check_input_files
+    from lc_klue.data import mrc, sts
     from lc_klue.errors import DataError
+    from lc_klue.runtime import is_local
 
-    assert DATA_SUFFIXES == TABLE_SUFFIXES  # the same local-or-hub rule as lc_klue.data
+    assert mrc.is_local is is_local and sts.is_local is is_local  # lc_klue.data's own rule
 
     def check(value: object) -> None:
         check_input_files(Namespace(input_files=("data",), data=value))
