@@ -196,12 +196,10 @@ def pooled_cross_encoder(name: str, max_length: int, device: str | None) -> Cros
     a fresh linear head gives the score. A head on the [CLS] token of an encoder trained with
     mean pooling starts from a token that carries little, and listwise training from e5-small
     stayed at chance for 375 steps that way."""
-    pooling = json.loads((Path(name) / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+    modules = json.loads((Path(name) / "modules.json").read_text(encoding="utf-8"))
     transformer = Transformer(name, max_seq_length=max_length)
     dim = transformer.get_embedding_dimension()
-    legacy = [m for m in POOLING_MODES if pooling.get(f"pooling_mode_{m}_tokens")]
-    mode = pooling.get("pooling_mode") or (legacy[0] if legacy else "mean")
-    pool = Pooling(dim, pooling_mode=mode)
+    pool = Pooling.load(str(Path(name) / modules[1]["path"]))  # as saved, in any config format
     head = Dense(dim, 1, activation_function=None, module_output_name="scores")
     return CrossEncoder(modules=[transformer, pool, head], device=device)
 
