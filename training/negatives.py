@@ -17,7 +17,7 @@ from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 
 from lc_klue.data import context_id
-from lc_klue.evaluation.configs import TUNED_BM25
+from lc_klue.retrieval.bm25 import TUNED_BM25
 from training.data import positives
 from training.evaluation import rank_passages
 

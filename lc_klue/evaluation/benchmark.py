@@ -43,6 +43,7 @@ from lc_klue.data import (
     split_by_title,
     split_dev,
 )
+from lc_klue.data.gold import gold_ids
 from lc_klue.errors import DataError
 from lc_klue.evaluation.configs import (
     CONFIGS,
@@ -52,7 +53,7 @@ from lc_klue.evaluation.configs import (
     TUNED_BM25,
     check_configs,
 )
-from lc_klue.evaluation.evaluator import PROTOCOLS, EvalSet, build_eval_set, evaluate, gold_ids
+from lc_klue.evaluation.evaluator import PROTOCOLS, EvalSet, build_eval_set, evaluate
 from lc_klue.evaluation.report import (
     markdown_table,
     markdown_table_beside,

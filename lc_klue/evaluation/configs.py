@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lc_klue.errors import DataError
+from lc_klue.retrieval.bm25 import TUNED_BM25
+from lc_klue.retrieval.fusion import MIN_GAIN
+
+__all__ = ["CONFIGS", "DEFAULT_CONFIGS", "MIN_GAIN", "STAGE_CHAINS", "TUNED_BM25", "check_configs"]
 
 #: Configuration id → (display name, models it needs; "dense" = the fusion's bi-encoder).
 CONFIGS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -44,9 +48,6 @@ STAGE_CHAINS: tuple[tuple[str, ...], ...] = (
     ("hybrid", "fusion-hybrid"),
     ("default", "default-e5"),
 )
-TUNED_BM25 = {"k1": 0.9, "b": 0.4}
-#: Smallest MRR@10 gain on the tuning questions for a fusion weight change to be kept.
-MIN_GAIN = 0.001
 
 
 def check_configs(

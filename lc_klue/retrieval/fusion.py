@@ -37,6 +37,8 @@ from lc_klue.retrieval.base import BatchedRetrieverMixin
 logger = logging.getLogger(__name__)
 
 FIRST_STAGE = "first_stage"
+#: Smallest MRR@10 gain on the tuning questions for a fusion weight change to be kept.
+MIN_GAIN = 0.001
 
 
 class CandidateScorer(Protocol):

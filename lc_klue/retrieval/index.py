@@ -252,12 +252,12 @@ class Tuning:
 def tuning_gold_ids(tune: Tuning, documents: Sequence[Document]) -> tuple[list[str], list[str]]:
     """The tuning questions whose gold passage maps onto the corpus, and the corpus id of each
     one's passage: the passage itself, or the chunk standing for it when the corpus splits
-    documents into chunks (:func:`~lc_klue.evaluation.evaluator.chunk_gold_ids`). Questions
+    documents into chunks (:func:`~lc_klue.data.gold.chunk_gold_ids`). Questions
     that map to nothing are dropped with one warning line; when all do, one
     :class:`DataError` line."""
     from datasets import Dataset
 
-    from lc_klue.evaluation.evaluator import chunk_gold_ids
+    from lc_klue.data.gold import chunk_gold_ids
 
     corpus = Dataset.from_dict(
         {

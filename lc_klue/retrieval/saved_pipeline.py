@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lc_klue.errors import DataError, RetrievalError
-from lc_klue.evaluation.configs import MIN_GAIN, TUNED_BM25
+from lc_klue.retrieval.bm25 import TUNED_BM25
+from lc_klue.retrieval.fusion import MIN_GAIN
 from lc_klue.retrieval.pipeline import (
     FusionStage,
     PipelineParts,

@@ -13,15 +13,10 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import Field
 
 from lc_klue.data import load_passages
+from lc_klue.data.gold import chunk_gold_ids, corpus_ids_by_text, gold_ids
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.evaluation import EvalSet, build_eval_set, evaluate, evaluate_retriever
-from lc_klue.evaluation.evaluator import (
-    WARMUP_QUERIES,
-    _corpus_ids,
-    _judged_id,
-    chunk_gold_ids,
-    gold_ids,
-)
+from lc_klue.evaluation.evaluator import WARMUP_QUERIES, _judged_id
 
 
 class TableRetriever(BaseRetriever):
@@ -118,9 +113,9 @@ def test_short_rankings_are_reported() -> None:
 def test_a_document_is_judged_by_its_id_or_its_text() -> None:
     corpus = Dataset.from_dict({"context_id": ["d1"], "title": ["t"], "context": ["가 나"]})
     other_ids = Document(page_content="가 나", metadata={"context_id": "question-7"})
-    assert _judged_id(other_ids, "d1", _corpus_ids(corpus)) == "d1"  # same text: gold
+    assert _judged_id(other_ids, "d1", corpus_ids_by_text(corpus)) == "d1"  # same text: gold
     chunk = Document(page_content="가", metadata={"context_id": "d1"})
-    assert _judged_id(chunk, "d1", _corpus_ids(corpus)) == "d1"  # same id: gold
+    assert _judged_id(chunk, "d1", corpus_ids_by_text(corpus)) == "d1"  # same id: gold
     wrong = Document(page_content="다", metadata={"context_id": "d2"})
     assert _judged_id(wrong, "d1", None) == "d2"
 

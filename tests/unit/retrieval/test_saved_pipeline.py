@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from lc_klue.data import load_mrc, mrc_documents, split_by_title
+from lc_klue.data.gold import gold_ids
 from lc_klue.errors import RetrievalError
-from lc_klue.evaluation.evaluator import gold_ids
 from lc_klue.resources import DEFAULT_PIPELINE, NEWS_QA
 from lc_klue.retrieval import FusionRetriever, FusionStage, PipelineParts, build_pipeline
 from lc_klue.retrieval.model_check import ModelCheck
