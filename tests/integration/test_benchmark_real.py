@@ -1,7 +1,7 @@
 """The benchmark on KorQuAD 1.0 dev (stand-in for KLUE MRC), lexical stages only: no models.
 
 The full benchmark with the trained models is ``lc-klue benchmark`` (see
-results/README_benchmark.md); this test keeps the lexical part honest in CI in about a minute.
+results/README.md); this test keeps the lexical part honest in CI in about a minute.
 The paraphrase test runs the real KorSTS test set beside the bundled news questions, tuned BM25
 alone, in seconds.
 """

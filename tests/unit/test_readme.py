@@ -53,14 +53,14 @@ def test_every_readme_command_parses() -> None:
     from lc_klue.cli import build_parser
 
     parser = build_parser()
-    commands = _commands("README.md") + _commands("results/README_benchmark.md")
+    commands = _commands("README.md") + _commands("results/README.md")
     assert len(commands) > 10
     for argv in commands:
         parser.parse_args(argv)  # exits (fails the test) on a bad flag
 
 
 def test_no_documented_benchmark_writes_over_the_committed_results() -> None:
-    for name in ("README.md", "results/README_benchmark.md"):
+    for name in ("README.md", "results/README.md"):
         for argv in _commands(name):
             if "benchmark" in argv:
                 assert "--output-dir" in argv, argv
