@@ -219,7 +219,7 @@ def test_store_specs() -> None:
 
 
 def test_a_server_key_comes_from_the_environment(monkeypatch) -> None:
-    from lc_klue.retrieval import qdrant_store
+    from lc_klue.retrieval import qdrant_collection
 
     seen: dict = {}
     status: list[int] = []
@@ -235,7 +235,7 @@ def test_a_server_key_comes_from_the_environment(monkeypatch) -> None:
             if status:
                 raise Denied()
 
-    monkeypatch.setattr(qdrant_store, "QdrantClient", Server)
+    monkeypatch.setattr(qdrant_collection, "QdrantClient", Server)
     monkeypatch.setenv("QDRANT_API_KEY", "s3cret")
     connect("https://q.example:6333")
     assert seen["url"] == "https://q.example:6333" and seen["api_key"] == "s3cret"

@@ -80,7 +80,7 @@ def test_qdrant_bm25_scores_equal_bm25s(news_qa, k1: float, b: float) -> None:
 
 
 def test_a_qdrant_collection_of_another_kiwi_model_is_refused(news_qa) -> None:
-    from lc_klue.retrieval.qdrant_store import close, collection_config, connect
+    from lc_klue.retrieval.qdrant_collection import close, collection_config, connect
 
     client = connect(":memory:")
     try:
