@@ -8,6 +8,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from lc_klue.errors import ModelError
 from lc_klue.runtime import (
     load_error,
     pick_device,
@@ -241,3 +242,22 @@ def fingerprint_mismatch(saved: dict[str, Any], current: dict[str, Any]) -> str 
     if cos < FINGERPRINT_MIN_COSINE:
         return f"probe embeddings differ (min cosine {cos:.3f} < {FINGERPRINT_MIN_COSINE})"
     return None
+
+
+def check_same_model(saved: dict[str, Any], embedding: Embeddings, what: str, fix: str) -> None:
+    """Raise :class:`~lc_klue.errors.ModelError` when ``embedding`` is not the model whose
+    fingerprint ``saved`` an index stores.
+
+    Args:
+        saved: the fingerprint saved with the index (:func:`embedding_fingerprint`).
+        embedding: the model that would now search it.
+        what: the index, as the message starts (``"<path>: the index"``).
+        fix: what to do instead, as the message ends.
+    """
+    reason = fingerprint_mismatch(saved, embedding_fingerprint(embedding))
+    if reason:
+        name = getattr(embedding, "model_name_or_path", type(embedding).__name__)
+        raise ModelError(
+            f"{what} was built with embedding model {saved.get('name')!r}, not {name!r} "
+            f"({reason}); {fix}"
+        )
