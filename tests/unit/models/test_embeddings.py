@@ -82,7 +82,7 @@ def test_model_prompts_are_used(tiny_models: TinyModelFactory, tmp_path: Path) -
     np.testing.assert_allclose(emb.embed_documents([text])[0], expect_d, atol=1e-5)
     assert not np.allclose(expect_q, expect_d)
     custom = KlueEmbeddings(
-        model_name_or_path=str(tmp_path / "prompted"), device="cpu", query_prompt="Q: "
+        model_name_or_path=str(tmp_path / "prompted"), device="cpu", prompts={"query": "Q: "}
     )
     expect_custom = model.encode(["Q: " + text], normalize_embeddings=True)[0]
     np.testing.assert_allclose(custom.embed_query(text), expect_custom, atol=1e-5)
