@@ -10,7 +10,8 @@ from langchain_tests.integration_tests import EmbeddingsIntegrationTests
 from langchain_tests.unit_tests import EmbeddingsUnitTests
 
 from lc_klue.errors import ModelError
-from lc_klue.models import KlueEmbeddings, embedding_fingerprint, fingerprint_mismatch
+from lc_klue.models import KlueEmbeddings
+from lc_klue.models.embeddings import embedding_fingerprint, fingerprint_mismatch
 from tests.kit import TinyModelFactory
 
 TEXTS = ["서울의 날씨는 맑다.", "부산시는 해상 풍력 단지를 조성한다.", "기준금리를 동결했다.", "a"]
