@@ -146,16 +146,6 @@ class KlueFAISS(VectorStore):
             self._docs.append(Document(page_content=text, metadata=meta, id=doc_id))
         return final
 
-    def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
-        """Add Documents (ids from ``ids=``, else each ``Document.id``, else as
-        :meth:`add_texts`)."""
-        ids = kwargs.pop("ids", None)
-        if ids is None:
-            ids = [d.id for d in documents]
-        return self.add_texts(
-            [d.page_content for d in documents], [d.metadata for d in documents], ids=ids
-        )
-
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool:
         """Remove the passages with these ids (unknown ids are skipped); ``None`` removes all.
 
