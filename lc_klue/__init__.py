@@ -26,14 +26,9 @@ _LAZY: dict[str, str] = {
     "context_id": "lc_klue.data",
     "mrc_documents": "lc_klue.data",
     "document_passages": "lc_klue.data",
-    "split_sts": "lc_klue.data",
-    "split_by_title": "lc_klue.data",
-    "sample_questions": "lc_klue.data",
-    "add_irrelevant_contexts": "lc_klue.data",
     # models
     "KlueEmbeddings": "lc_klue.models",
     "load_cross_encoder": "lc_klue.models",
-    "score_pairs_batched": "lc_klue.models",
     # retrieval
     "KlueFAISS": "lc_klue.retrieval",
     "KiwiBM25Retriever": "lc_klue.retrieval",
@@ -51,7 +46,6 @@ _LAZY: dict[str, str] = {
     "load_pipeline": "lc_klue.retrieval",
     "default_pipeline": "lc_klue.retrieval",
     "kiwi_tokenize": "lc_klue.text",
-    "split_sentences": "lc_klue.text",
     # chain
     "build_rag_chain": "lc_klue.chain",
     "load_chat_model": "lc_klue.chain",

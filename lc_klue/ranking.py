@@ -8,8 +8,8 @@ The one home of every ranking rule in lc-klue, pure NumPy (no models, no LangCha
   arrays of the same items: ``score = Σ weight / (rrf_k + rank)``.
 - **Metrics** (binary relevance): hit@k, MRR@k, nDCG@k from ranked id lists
   (:func:`retrieval_metrics`), all from the 1-based rank of the first relevant item;
-  :func:`mean_reciprocal_rank` is the one MRR formula, also the objective of
-- **Tuning**: :func:`tune_weights`, coordinate ascent on MRR@k over normalised features.
+  :func:`mean_reciprocal_rank` is the one MRR formula, also the objective of the tuning.
+- **Tuning**: :func:`tune_weights`, coordinate ascent on MRR@10 over normalised features.
 - **Term weights**: :func:`bm25_idf`, the IDF of BM25 (Lucene's, never negative).
 """
 
@@ -27,6 +27,8 @@ K = TypeVar("K", bound=Hashable)
 DEFAULT_KS: tuple[int, ...] = (1, 5, 10)
 #: The RRF constant of Cormack et al. (2009).
 RRF_K = 60
+#: The cut-off of the MRR that :func:`tune_weights` raises (fusion reports MRR@10).
+TUNE_K = 10
 #: Weight values :func:`tune_weights` tries for each feature.
 DEFAULT_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 
@@ -225,17 +227,16 @@ def tune_weights(
     start: dict[str, float] | None = None,
     grid: Sequence[float] = DEFAULT_GRID,
     rounds: int = 3,
-    k: int = 10,
     tune: Sequence[str] | None = None,
     min_gain: float = 0.0,
 ) -> tuple[dict[str, float], float]:
-    """Coordinate ascent on MRR@k over normalised candidate features.
+    """Coordinate ascent on MRR@10 (:data:`TUNE_K`) over normalised candidate features.
 
     ``features[i]`` is query ``i``'s ``(n_candidates, len(names))`` matrix (already
     normalised), ``gold_index[i]`` the row of its gold passage or -1. Starts from ``start``
     (default: the first feature only) and changes one weight of ``tune`` (default: all) at a
     time to the grid value that raises the objective by more than ``min_gain`` (a guard against
-    fitting noise); returns the non-zero weights and their MRR@k.
+    fitting noise); returns the non-zero weights and their MRR@10.
     """
     if not features:
         raise DataError("no tuning questions")
@@ -244,7 +245,8 @@ def tune_weights(
     free = [j for j, n in enumerate(names) if tune is None or n in tune]
 
     def objective(weights: np.ndarray) -> float:
-        return mean_reciprocal_rank(gold_ranks([f @ weights for f in features], gold_index), k)
+        ranks = gold_ranks([f @ weights for f in features], gold_index)
+        return mean_reciprocal_rank(ranks, TUNE_K)
 
     best = objective(w)
     for _ in range(rounds):

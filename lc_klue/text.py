@@ -67,6 +67,18 @@ def kiwi_model_version() -> str:
     raise ModelError("kiwipiepy-model is not installed: pip install kiwipiepy-model==0.24.0")
 
 
+def same_kiwi_model(built_with: str | None) -> str:
+    """The installed kiwipiepy-model version, after checking that a model built with Kiwi model
+    ``built_with`` (None: a new model) can use it (token ids differ between versions)."""
+    installed = kiwi_model_version()
+    if built_with is not None and built_with != installed:
+        raise ModelError(
+            f"this model was built with kiwipiepy-model {built_with}, but {installed} is "
+            f"installed (token ids differ): pip install kiwipiepy-model=={built_with}"
+        )
+    return installed
+
+
 def base_tag(tag: str) -> str:
     """A Kiwi tag without its conjugation mark (``VV-R`` → ``VV``)."""
     return tag.split("-", 1)[0]

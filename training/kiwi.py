@@ -69,14 +69,14 @@ def build_kiwi_static(texts: Iterable[str], output_dir: str | Path, **config: ob
     from sentence_transformers import SentenceTransformer
 
     from lc_klue.models.cong import cong_vectors
-    from lc_klue.models.kiwi_static import KiwiStaticEmbedding
+    from lc_klue.models.kiwi_static import KiwiStaticConfig, KiwiStaticEmbedding
 
-    probe = KiwiStaticEmbedding(**config, vectors=None, weights=None)  # type: ignore[arg-type]
-    vocab = probe.vocab
+    settings = KiwiStaticConfig(**config)  # type: ignore[arg-type]
+    vocab = KiwiStaticEmbedding(settings).vocab
     weights = row_idf(vocab.encode([t for t in texts if t and t.strip()]), vocab.size)
-    vectors = np.zeros((vocab.size, probe.dim), dtype=np.float32)
+    vectors = np.zeros((vocab.size, settings.dim), dtype=np.float32)
     vectors[: vocab.table_size] = cong_vectors()
-    module = KiwiStaticEmbedding(**config, vectors=vectors, weights=weights)  # type: ignore[arg-type]
+    module = KiwiStaticEmbedding(settings, vectors, weights)
     model = SentenceTransformer(modules=[module], device="cpu")
     with atomic_directory(output_dir) as tmp:
         model.save(str(tmp))

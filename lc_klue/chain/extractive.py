@@ -42,7 +42,8 @@ class SentenceCandidate(BaseModel):
 
 
 def as_cross_encoder(reranker: Any) -> CrossEncoder | None:
-    """A :class:`CrossEncoder` from a model, a reranker compressor holding one, or a path."""
+    """A :class:`~sentence_transformers.CrossEncoder` from a model, a reranker compressor
+    holding one, or a path."""
     from sentence_transformers import CrossEncoder
 
     if reranker is None or isinstance(reranker, CrossEncoder):

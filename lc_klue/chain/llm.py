@@ -4,6 +4,16 @@
 provider's package, e.g. ``langchain-openai``, must be installed); ``load_chat_model(path)``
 with a local model directory, or ``"hf:<name or path>"``, runs the model with transformers
 through :class:`TransformersChatModel`. No langchain-community import is needed.
+
+Why not langchain-huggingface's ``ChatHuggingFace`` over ``HuggingFacePipeline`` (1.2.3, which
+fits our langchain-core pin; tried on the test kit's tiny GPT-2): with a local pipeline it has
+no async (``ainvoke`` raises ``NotImplementedError``, ``astream`` needs an endpoint), its stop
+strings must each be one token (``convert_tokens_to_ids``), it fails without a chat template
+(``apply_chat_template`` unconditionally) and wants a human message last, ``invoke`` returns
+the prompt before the answer, it never cuts a prompt to the model's context, and
+its ``TextIteratorStreamer`` holds text back until a space or a CJK ideograph, so Korean
+streams in large pieces. :class:`TransformersChatModel` keeps all of these, in one small class
+on ``generate``.
 """
 
 from __future__ import annotations
@@ -16,8 +26,9 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.language_models.chat_models import generate_from_stream
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from lc_klue.errors import ModelError
@@ -111,10 +122,7 @@ class TransformersChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        text = "".join(
-            chunk.message.text for chunk in self._stream(messages, stop, run_manager, **kwargs)
-        )
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
 
     def _stream(
         self,

@@ -8,6 +8,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from lc_klue.errors import ModelError
 from lc_klue.runtime import (
     load_error,
     pick_device,
@@ -34,8 +35,8 @@ class KlueEmbeddings(BaseModel, Embeddings):
     """Sentence-transformers embeddings for LangChain: batched, normalised, prompt-aware.
 
     Queries go through ``encode_query`` and passages through ``encode_document``, so a model
-    saved with ``prompts={"query": ..., "document": ...}`` uses them; ``query_prompt`` /
-    ``document_prompt`` override them.
+    saved with ``prompts={"query": ..., "document": ...}`` uses them; :attr:`prompts` overrides
+    them.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
@@ -50,10 +51,9 @@ class KlueEmbeddings(BaseModel, Embeddings):
     """L2-normalise embeddings (cosine similarity = inner product)."""
     show_progress: bool | None = None
     """Progress bar: True, False, or None for inputs of more than 1,000 texts."""
-    query_prompt: str | None = None
-    """Text prepended to queries; None uses the model's ``query`` prompt if it has one."""
-    document_prompt: str | None = None
-    """Text prepended to passages; None uses the model's ``document`` prompt if it has one."""
+    prompts: dict[str, str] = Field(default_factory=dict)
+    """Texts prepended to queries (key ``query``) and passages (``document``); a missing key
+    uses the model's own prompt of that name if it has one."""
     dtype: str | None = None
     """``float16``/``bfloat16`` on an accelerator for speed; ignored on CPU."""
     backend: str | None = None
@@ -64,8 +64,6 @@ class KlueEmbeddings(BaseModel, Embeddings):
     sentence-transformers' multi-process pool, each process one torch thread. 1: this one."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra keyword arguments of ``SentenceTransformer(...)``."""
-    encode_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Extra keyword arguments of ``encode_query`` / ``encode_document``."""
 
     client: Any = Field(default=None, exclude=True, repr=False)
     """An already loaded ``SentenceTransformer``; when given it is used as it is."""
@@ -117,13 +115,12 @@ class KlueEmbeddings(BaseModel, Embeddings):
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         encode = self.client.encode_query if query else self.client.encode_document
-        prompt = self.query_prompt if query else self.document_prompt
+        prompt = self.prompts.get("query" if query else "document")
         kwargs: dict[str, Any] = {"prompt": prompt} if prompt is not None else {}
         kwargs |= {
             "batch_size": self.batch_size,
             "normalize_embeddings": self.normalize,
             "convert_to_numpy": True,
-            **self.encode_kwargs,
         }
         texts = list(texts)
         if self.workers > 1 and not query and len(texts) > PROGRESS_MIN_TEXTS:
@@ -241,3 +238,22 @@ def fingerprint_mismatch(saved: dict[str, Any], current: dict[str, Any]) -> str 
     if cos < FINGERPRINT_MIN_COSINE:
         return f"probe embeddings differ (min cosine {cos:.3f} < {FINGERPRINT_MIN_COSINE})"
     return None
+
+
+def check_same_model(saved: dict[str, Any], embedding: Embeddings, what: str, fix: str) -> None:
+    """Raise :class:`~lc_klue.errors.ModelError` when ``embedding`` is not the model whose
+    fingerprint ``saved`` an index stores.
+
+    Args:
+        saved: the fingerprint saved with the index (:func:`embedding_fingerprint`).
+        embedding: the model that would now search it.
+        what: the index, as the message starts (``"<path>: the index"``).
+        fix: what to do instead, as the message ends.
+    """
+    reason = fingerprint_mismatch(saved, embedding_fingerprint(embedding))
+    if reason:
+        name = getattr(embedding, "model_name_or_path", type(embedding).__name__)
+        raise ModelError(
+            f"{what} was built with embedding model {saved.get('name')!r}, not {name!r} "
+            f"({reason}); {fix}"
+        )

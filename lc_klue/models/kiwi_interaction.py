@@ -26,19 +26,18 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, ClassVar
+from dataclasses import dataclass, fields, replace
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sentence_transformers.base.modules import InputModule
 from torch import nn
 
 from lc_klue.errors import ModelError
 from lc_klue.models.kiwi_vocab import KiwiVocab
-from lc_klue.models.module_io import read_module, save_weights
-from lc_klue.text import char_ngrams, kiwi_model_version
+from lc_klue.models.module_io import SavedModule
+from lc_klue.text import char_ngrams, same_kiwi_model
 
 #: Centres of the soft kernels (cosine of CoNg vectors) and their width.
 SOFT_KERNELS = (0.9, 0.7, 0.5, 0.3)
@@ -51,49 +50,52 @@ def _softplus_inverse(y: float) -> float:
     return math.log(math.expm1(y))
 
 
-class KiwiInteraction(InputModule):
+@dataclass(frozen=True)
+class KiwiInteractionConfig:
+    """Settings of a :class:`KiwiInteraction` (its saved JSON configuration)."""
+
+    dim: int = 256
+    """Size of the morpheme vectors (the ``kiwi:static`` base's semantic part)."""
+    oov_buckets: int = 16_384
+    """Hash buckets for morphemes outside Kiwi's table (as the base's)."""
+    windows: tuple[int, ...] = (8, 16, 32)
+    """Window sizes (morphemes) of the best-window features."""
+    hidden: int = 16
+    """Hidden units of the scoring MLP."""
+    max_seq_length: int = 400
+    """Passage morphemes read."""
+    max_query_length: int = 64
+    """Question morphemes read."""
+    kiwi_model: str | None = None
+    """kiwipiepy-model version the module was built with (None: the installed one)."""
+
+
+class KiwiInteraction(SavedModule):
     """(question, passage) → relevance score from kernel-pooled morpheme interactions."""
 
     config_file_name = "kiwi_interaction_config.json"
-    config_keys = [  # noqa: RUF012 (a list, as on the base class)
-        "dim",
-        "oov_buckets",
-        "windows",
-        "hidden",
-        "max_seq_length",
-        "max_query_length",
-        "kiwi_model",
-    ]
-    save_in_root = True
+    config_keys = [f.name for f in fields(KiwiInteractionConfig)]  # noqa: RUF012 (as on the base)
     #: Learning rate the training stages use unless one is given.
     default_learning_rate: ClassVar[float] = 1e-2
 
     def __init__(
         self,
-        dim: int = 256,
-        oov_buckets: int = 16_384,
-        windows: tuple[int, ...] | list[int] = (8, 16, 32),
-        hidden: int = 16,
-        max_seq_length: int = 400,
-        max_query_length: int = 64,
-        kiwi_model: str | None = None,
+        settings: KiwiInteractionConfig | None = None,
         vectors: torch.Tensor | np.ndarray | None = None,
         idf: torch.Tensor | np.ndarray | None = None,
     ) -> None:
         """``vectors`` (rows × ``dim``, frozen) and ``idf`` (one per row) come from a
         ``kiwi:static`` base; zero vectors and IDF 1 when None."""
         super().__init__()
-        installed = kiwi_model_version()
-        if kiwi_model is not None and kiwi_model != installed:
-            raise ModelError(
-                f"this model was built with kiwipiepy-model {kiwi_model}, but {installed} is "
-                f"installed (token ids differ): pip install kiwipiepy-model=={kiwi_model}"
-            )
-        self.kiwi_model = installed
-        self.vocab = KiwiVocab(oov_buckets, content_only=True)
-        self.dim, self.oov_buckets, self.hidden = dim, oov_buckets, hidden
-        self.windows = [int(w) for w in windows]
-        self.max_seq_length, self.max_query_length = max_seq_length, max_query_length
+        settings = settings or KiwiInteractionConfig()
+        self.settings = replace(
+            settings,
+            windows=tuple(int(w) for w in settings.windows),
+            kiwi_model=same_kiwi_model(settings.kiwi_model),
+        )
+        self.vocab = KiwiVocab(settings.oov_buckets, content_only=True)
+        self.max_seq_length = settings.max_seq_length
+        dim, hidden = settings.dim, settings.hidden
         rows = self.vocab.size
         table = torch.zeros(rows, dim) if vectors is None else torch.as_tensor(vectors).float()
         weights = torch.ones(rows) if idf is None else torch.as_tensor(idf).float()
@@ -110,7 +112,7 @@ class KiwiInteraction(InputModule):
         # BM25-style saturation of exact matches: k1 = softplus(.), b = sigmoid(.)
         self.saturation = nn.Parameter(torch.tensor([_softplus_inverse(0.9), -0.405]))
         self.mlp = nn.Sequential(
-            nn.Linear(kernels * (2 + len(self.windows)) + 5, hidden),
+            nn.Linear(kernels * (2 + len(self.settings.windows)) + 5, hidden),
             nn.Tanh(),
             nn.Linear(hidden, 1),
         )
@@ -132,7 +134,7 @@ class KiwiInteraction(InputModule):
             questions = self._prepend_prompt(questions, prompt)
         passages = [str(p) for _, p in inputs]
         q = [
-            (r[: self.max_query_length], h[: self.max_query_length])
+            (r[: self.settings.max_query_length], h[: self.settings.max_query_length])
             for r, h, _ in self.vocab.encode_keys(questions)
         ]
         p = [
@@ -182,7 +184,7 @@ class KiwiInteraction(InputModule):
         parts = [(torch.log1p(kernels.sum(2)) * weight.unsqueeze(-1)).sum(1)]
         b, lq, lp, k = kernels.shape
         flat = kernels.permute(0, 1, 3, 2).reshape(-1, 1, lp)
-        for w in self.windows:
+        for w in self.settings.windows:
             size = min(w, lp)
             counts = F.avg_pool1d(flat, size, stride=max(1, size // 2), ceil_mode=True) * size
             counts = counts.reshape(b, lq, k, -1)
@@ -203,37 +205,23 @@ class KiwiInteraction(InputModule):
         features["scores"] = self.mlp(torch.cat([*parts, *extra], dim=-1))
         return features
 
-    # ------------------------------------------------------------------ save / load
-
-    def save(
-        self, output_path: str, *args: Any, safe_serialization: bool = True, **kwargs: Any
-    ) -> None:
-        """Write the configuration and the weights (safetensors; vectors and IDF included)."""
-        self.save_config(output_path)
-        save_weights(self, output_path)
-
     @classmethod
-    def load(  # type: ignore[override]
-        cls, model_name_or_path: str, subfolder: str = "", **kwargs: Any
-    ) -> KiwiInteraction:
-        """Load a module saved by :meth:`save` (a local directory)."""
-        root = Path(model_name_or_path) / subfolder
-        config, state = read_module(root, cls.config_file_name)
-        module = cls(**config, vectors=state.pop("vectors"), idf=state.pop("idf"))
+    def from_saved(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> Self:
+        """The module of a saved configuration and state (vectors and IDF included)."""
+        module = cls(KiwiInteractionConfig(**config), state.pop("vectors"), state.pop("idf"))
         state.pop("centres", None)
         module.load_state_dict(state, strict=False)
         return module
 
     @classmethod
-    def from_static(cls, static: Any, **config: Any) -> KiwiInteraction:
+    def from_static(cls, static: Any, **config: Any) -> Self:
         """A fresh interaction model on the vectors and weights of a
         :class:`~lc_klue.models.kiwi_static.KiwiStaticEmbedding`."""
+        base = static.settings
         return cls(
-            dim=static.dim,
-            oov_buckets=static.oov_buckets,
-            vectors=static.semantic.weight.detach(),
-            idf=torch.exp(static.log_weight.weight.detach().squeeze(1)),
-            **config,
+            KiwiInteractionConfig(dim=base.dim, oov_buckets=base.oov_buckets, **config),
+            static.semantic.weight.detach(),
+            torch.exp(static.log_weight.weight.detach().squeeze(1)),
         )
 
 

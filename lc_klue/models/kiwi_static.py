@@ -29,19 +29,17 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from typing import Any, Self
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sentence_transformers.base.modules import InputModule
 from torch import nn
 
-from lc_klue.errors import ModelError
 from lc_klue.models.kiwi_vocab import KiwiVocab
-from lc_klue.models.module_io import read_module, save_weights
-from lc_klue.text import kiwi_model_version
+from lc_klue.models.module_io import SavedModule
+from lc_klue.text import same_kiwi_model
 
 #: Fewest weight a morpheme can get (its learned log-weight is clamped above log of this).
 MIN_WEIGHT = 1e-3
@@ -49,65 +47,59 @@ MIN_WEIGHT = 1e-3
 CODE_CACHE = 1_000_000
 
 
-class KiwiStaticEmbedding(InputModule):
+@dataclass(frozen=True)
+class KiwiStaticConfig:
+    """Settings of a :class:`KiwiStaticEmbedding` (its saved JSON configuration)."""
+
+    dim: int = 256
+    """Size of the semantic part (the CoNg vectors')."""
+    lexical_dim: int = 2048
+    """Size of the lexical sketch."""
+    lexical_nnz: int = 4
+    """Signed coordinates of each morpheme's sparse random code."""
+    lexical_share: float = 0.5
+    """Weight of the lexical part in the cosine, in [0, 1]."""
+    oov_buckets: int = 16_384
+    """Hash buckets for morphemes outside Kiwi's table."""
+    sketch_seed: int = 0
+    """Seed of the random codes."""
+    tf_saturation: float | None = 1.2
+    """``k`` of the saturated term frequency ``tf (k + 1) / (tf + k)``; None: linear."""
+    max_seq_length: int = 4096
+    """Morphemes read per text."""
+    kiwi_model: str | None = None
+    """kiwipiepy-model version the module was built with (None: the installed one)."""
+
+
+class KiwiStaticEmbedding(SavedModule):
     """Kiwi morphemes → semantic (CoNg-initialised) ⊕ lexical (sparse random) bag embedding."""
 
     config_file_name = "kiwi_static_config.json"
-    config_keys = [  # noqa: RUF012 (a list, as on the base class)
-        "dim",
-        "lexical_dim",
-        "lexical_nnz",
-        "lexical_share",
-        "oov_buckets",
-        "sketch_seed",
-        "tf_saturation",
-        "max_seq_length",
-        "kiwi_model",
-    ]
-    save_in_root = True
+    config_keys = [f.name for f in fields(KiwiStaticConfig)]  # noqa: RUF012 (as on the base)
     #: Learning rate the training stages use unless one is given.
     default_learning_rate = 1e-3
 
     def __init__(
         self,
-        dim: int = 256,
-        lexical_dim: int = 2048,
-        lexical_nnz: int = 4,
-        lexical_share: float = 0.5,
-        oov_buckets: int = 16_384,
-        sketch_seed: int = 0,
-        tf_saturation: float | None = 1.2,
-        max_seq_length: int = 4096,
-        kiwi_model: str | None = None,
+        settings: KiwiStaticConfig | None = None,
         vectors: torch.Tensor | np.ndarray | None = None,
         weights: torch.Tensor | np.ndarray | None = None,
     ) -> None:
         """``vectors`` (rows × ``dim``) and ``weights`` (one per row) start the tables; rows
         default to zero vectors and weight 1."""
         super().__init__()
-        if not 0.0 <= lexical_share <= 1.0:
-            raise ValueError(f"lexical_share must be in [0, 1], got {lexical_share}")
-        self.vocab = KiwiVocab(oov_buckets, content_only=True)
-        self.dim, self.lexical_dim, self.lexical_nnz = dim, lexical_dim, lexical_nnz
-        self.lexical_share, self.oov_buckets, self.sketch_seed = (
-            lexical_share,
-            oov_buckets,
-            sketch_seed,
-        )
-        self.max_seq_length, self.tf_saturation = max_seq_length, tf_saturation
-        installed = kiwi_model_version()
-        if kiwi_model is not None and kiwi_model != installed:
-            raise ModelError(
-                f"this model was built with kiwipiepy-model {kiwi_model}, but {installed} is "
-                f"installed (token ids differ): pip install kiwipiepy-model=={kiwi_model}"
-            )
-        self.kiwi_model = installed
-        rows = self.vocab.size
+        settings = settings or KiwiStaticConfig()
+        if not 0.0 <= settings.lexical_share <= 1.0:
+            raise ValueError(f"lexical_share must be in [0, 1], got {settings.lexical_share}")
+        self.settings = replace(settings, kiwi_model=same_kiwi_model(settings.kiwi_model))
+        self.vocab = KiwiVocab(settings.oov_buckets, content_only=True)
+        self.max_seq_length = settings.max_seq_length
+        rows, dim, nnz = self.vocab.size, settings.dim, settings.lexical_nnz
         self.semantic = nn.Embedding(rows, dim)
         self.log_weight = nn.Embedding(rows, 1)
         self._slot_of: dict[int, int] = {}
-        self._code_index = np.zeros((0, lexical_nnz), dtype=np.int64)
-        self._code_sign = np.zeros((0, lexical_nnz), dtype=np.float32)
+        self._code_index = np.zeros((0, nnz), dtype=np.int64)
+        self._code_sign = np.zeros((0, nnz), dtype=np.float32)
         with torch.no_grad():
             self.semantic.weight.copy_(_table(vectors, (rows, dim), 0.0))
             w = _table(weights, (rows,), 1.0).clamp_min(MIN_WEIGHT)
@@ -138,7 +130,7 @@ class KiwiStaticEmbedding(InputModule):
         _, first, counts = np.unique(pair, return_index=True, return_counts=True)
         order = np.argsort(first, kind="stable")
         first, counts = first[order], counts[order].astype(np.float32)
-        k = self.tf_saturation
+        k = self.settings.tf_saturation
         tf = counts if k is None else counts * (k + 1) / (counts + k)
         per_text = np.bincount(bag[first], minlength=n)
         offsets = np.concatenate([[0], np.cumsum(per_text)[:-1]]).astype(np.int64)
@@ -170,24 +162,25 @@ class KiwiStaticEmbedding(InputModule):
 
     def _add_code(self, slot: int, key_hash: int) -> None:
         """Draw the code of ``key_hash`` into ``slot`` (the tables grow by doubling)."""
+        nnz = self.settings.lexical_nnz
         if slot >= len(self._code_index):
             size = max(2 * len(self._code_index), 1024)
-            index = np.zeros((size, self.lexical_nnz), dtype=np.int64)
-            sign = np.zeros((size, self.lexical_nnz), dtype=np.float32)
+            index = np.zeros((size, nnz), dtype=np.int64)
+            sign = np.zeros((size, nnz), dtype=np.float32)
             index[: len(self._code_index)] = self._code_index
             sign[: len(self._code_sign)] = self._code_sign
             self._code_index, self._code_sign = index, sign
-        rng = np.random.default_rng([key_hash, self.sketch_seed])
-        self._code_index[slot] = rng.integers(0, self.lexical_dim, self.lexical_nnz)
-        signs = rng.integers(0, 2, self.lexical_nnz) * 2 - 1
-        self._code_sign[slot] = signs / math.sqrt(self.lexical_nnz)
+        rng = np.random.default_rng([key_hash, self.settings.sketch_seed])
+        self._code_index[slot] = rng.integers(0, self.settings.lexical_dim, nnz)
+        signs = rng.integers(0, 2, nnz) * 2 - 1
+        self._code_sign[slot] = signs / math.sqrt(nnz)
 
     # ------------------------------------------------------------------ forward
 
     def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
         """``sentence_embedding``: normalised semantic and lexical bags, share-weighted."""
         ids, offsets = features["input_ids"], features["offsets"]
-        n = offsets.shape[0]
+        n, dim, share = offsets.shape[0], self.settings.lexical_dim, self.settings.lexical_share
         weight = torch.exp(self.log_weight(ids).squeeze(-1)) * features["term_frequency"]
         semantic = F.embedding_bag(
             ids, self.semantic.weight, offsets, mode="sum", per_sample_weights=weight
@@ -195,14 +188,14 @@ class KiwiStaticEmbedding(InputModule):
         bag = (
             torch.bucketize(torch.arange(ids.shape[0], device=ids.device), offsets, right=True) - 1
         )
-        flat = (bag.unsqueeze(1) * self.lexical_dim + features["lexical_index"]).reshape(-1)
+        flat = (bag.unsqueeze(1) * dim + features["lexical_index"]).reshape(-1)
         values = (weight.unsqueeze(1) * features["lexical_sign"]).reshape(-1)
-        lexical = torch.zeros(n * self.lexical_dim, device=ids.device, dtype=semantic.dtype)
-        lexical = lexical.index_add(0, flat, values.to(semantic.dtype)).view(n, self.lexical_dim)
+        lexical = torch.zeros(n * dim, device=ids.device, dtype=semantic.dtype)
+        lexical = lexical.index_add(0, flat, values.to(semantic.dtype)).view(n, dim)
         features["sentence_embedding"] = torch.cat(
             [
-                math.sqrt(1.0 - self.lexical_share) * F.normalize(semantic, dim=-1),
-                math.sqrt(self.lexical_share) * F.normalize(lexical, dim=-1),
+                math.sqrt(1.0 - share) * F.normalize(semantic, dim=-1),
+                math.sqrt(share) * F.normalize(lexical, dim=-1),
             ],
             dim=-1,
         )
@@ -210,29 +203,13 @@ class KiwiStaticEmbedding(InputModule):
 
     def get_embedding_dimension(self) -> int:
         """Size of the sentence embedding: ``dim + lexical_dim``."""
-        return self.dim + self.lexical_dim
-
-    # ------------------------------------------------------------------ save / load
-
-    def save(
-        self, output_path: str, *args: Any, safe_serialization: bool = True, **kwargs: Any
-    ) -> None:
-        """Write the configuration and the two tables (safetensors)."""
-        self.save_config(output_path)
-        save_weights(self, output_path)
+        return self.settings.dim + self.settings.lexical_dim
 
     @classmethod
-    def load(  # type: ignore[override]
-        cls, model_name_or_path: str, subfolder: str = "", **kwargs: Any
-    ) -> KiwiStaticEmbedding:
-        """Load a module saved by :meth:`save` (a local directory)."""
-        root = Path(model_name_or_path) / subfolder
-        config, state = read_module(root, cls.config_file_name)
-        return cls(
-            **config,
-            vectors=state["semantic.weight"],
-            weights=torch.exp(state["log_weight.weight"].squeeze(1)),
-        )
+    def from_saved(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> Self:
+        """The module of a saved configuration and its two tables."""
+        weights = torch.exp(state["log_weight.weight"].squeeze(1))
+        return cls(KiwiStaticConfig(**config), state["semantic.weight"], weights)
 
 
 def _table(

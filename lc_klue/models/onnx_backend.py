@@ -1,7 +1,7 @@
 """Inference backends of the transformers inside a bi-encoder or cross-encoder.
 
 ``torch`` runs the model as it is (any device; fp16/bf16 on an accelerator through
-:func:`lc_klue.runtime.autocast`). On the CPU the transformer can instead run in ONNX Runtime:
+:func:`lc_klue.runtime.set_dtype`). On the CPU the transformer can instead run in ONNX Runtime:
 ``onnx`` (float32, the same scores to about 10⁻⁶) or ``int8`` (dynamic int8 quantisation of
 every matrix multiplication, ``onnxruntime.quantization.quantize_dynamic``). The model is
 exported once with ``torch.onnx.export`` (the ``torch.export`` exporter, dynamic batch and

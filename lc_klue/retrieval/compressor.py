@@ -48,20 +48,14 @@ class CrossEncoderReranker(BaseDocumentCompressor):
     fusion: Literal["none", "rrf"] = "none"
     """``none``: order by cross-encoder score; ``rrf``: fuse with the first-stage rank."""
     fusion_weight: float = Field(default=0.5, ge=0.0, le=1.0)
-    """Weight of the cross-encoder rank in ``rrf`` fusion (the first stage gets the rest)."""
-    rrf_k: int = Field(default=RRF_K, ge=0)
-    """The RRF constant: score = Σ weight / (rrf_k + rank)."""
-    device: str | None = None
-    """Device used when ``model`` is a path (None: best available)."""
-    max_length: int = 512
-    """Maximum tokens of a (query, passage) pair when ``model`` is a path."""
+    """Weight of the cross-encoder rank in ``rrf`` fusion (the first stage gets the rest;
+    constant :data:`~lc_klue.ranking.RRF_K`)."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """When ``model`` is a path: keyword arguments of
+    :func:`~lc_klue.models.reranker.load_cross_encoder` (``device``, ``max_length``, ``dtype``,
+    ``backend``)."""
     show_progress: bool = False
     """Progress bar while scoring."""
-    backend: str | None = None
-    """``torch``, ``onnx`` or ``int8`` (CPU) when ``model`` is a path
-    (:mod:`lc_klue.models.onnx_backend`)."""
-    dtype: str | None = None
-    """``float16``/``bfloat16`` on an accelerator when ``model`` is a path; CPU keeps float32."""
     window: int | None = Field(default=None, gt=0)
     """Read only the best window of this many passage tokens, chosen by lexical coverage of
     the question (:class:`~lc_klue.retrieval.lexical_features.PassageWindows`); None: the
@@ -77,9 +71,7 @@ class CrossEncoderReranker(BaseDocumentCompressor):
         """Validate the settings; load ``model`` when it is a path or hub id."""
         super().__init__(**data)
         if isinstance(self.model, str | Path):
-            self.model = load_cross_encoder(
-                self.model, self.device, self.max_length, self.dtype, backend=self.backend
-            )
+            self.model = load_cross_encoder(self.model, **self.model_kwargs)
 
     def windows(self) -> Any:
         """The window chooser of :attr:`window` (made once, counting the model's tokens)."""
@@ -145,7 +137,7 @@ class CrossEncoderReranker(BaseDocumentCompressor):
     def _rank(self, docs: Sequence[Document], ce: np.ndarray) -> list[Document]:
         if self.fusion == "rrf":  # the first stage's order is its ranking
             first = -np.arange(len(docs), dtype=np.float64)
-            key = rrf_fuse([ce, first], [self.fusion_weight, 1 - self.fusion_weight], self.rrf_k)
+            key = rrf_fuse([ce, first], [self.fusion_weight, 1 - self.fusion_weight], RRF_K)
         else:
             key = ce.astype(np.float64)
         out = []

@@ -22,10 +22,10 @@ from langchain_core.vectorstores import VectorStore, VectorStoreRetriever
 from lc_klue.data import MrcSource, mrc_documents
 from lc_klue.errors import DataError, ModelError, RetrievalError
 from lc_klue.models.embeddings import (
+    check_same_model,
     embed_passages,
     embed_queries,
     embedding_fingerprint,
-    fingerprint_mismatch,
 )
 from lc_klue.retrieval.base import (
     BatchedRetrieverMixin,
@@ -145,16 +145,6 @@ class KlueFAISS(VectorStore):
             self._position[doc_id] = len(self._docs)
             self._docs.append(Document(page_content=text, metadata=meta, id=doc_id))
         return final
-
-    def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
-        """Add Documents (ids from ``ids=``, else each ``Document.id``, else as
-        :meth:`add_texts`)."""
-        ids = kwargs.pop("ids", None)
-        if ids is None:
-            ids = [d.id for d in documents]
-        return self.add_texts(
-            [d.page_content for d in documents], [d.metadata for d in documents], ids=ids
-        )
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool:
         """Remove the passages with these ids (unknown ids are skipped); ``None`` removes all.
@@ -292,10 +282,6 @@ class KlueFAISS(VectorStore):
             path, self._docs, config, lambda d: faiss.write_index(index, str(d / "index.faiss"))
         )
 
-    def save_local(self, folder_path: str | Path) -> Path:
-        """Alias of :meth:`save` (the name LangChain's FAISS uses)."""
-        return self.save(folder_path)
-
     @classmethod
     def load(
         cls, path: str | Path, embedding: Embeddings, *, check_model: bool = True
@@ -309,14 +295,8 @@ class KlueFAISS(VectorStore):
         root = Path(path).expanduser()
         config = read_index_config(root, FORMAT, FORMAT_VERSION, "FAISS index")
         if check_model:
-            reason = fingerprint_mismatch(config["embedding"], embedding_fingerprint(embedding))
-            if reason:
-                raise ModelError(
-                    f"{root}: the index was built with embedding model "
-                    f"{config['embedding'].get('name')!r}, not "
-                    f"{getattr(embedding, 'model_name_or_path', type(embedding).__name__)!r} "
-                    f"({reason}); load it with the same model or rebuild the index"
-                )
+            fix = "load it with the same model or rebuild the index"
+            check_same_model(config["embedding"], embedding, f"{root}: the index", fix)
         store = cls(embedding, config["index_type"], **config["params"])
         docs, index = read_index_files(
             root, config, "FAISS index", lambda d: faiss.read_index(str(d / "index.faiss"))
@@ -329,14 +309,6 @@ class KlueFAISS(VectorStore):
         store._position = {str(d.id): i for i, d in enumerate(docs)}
         store._configure_search()
         return store
-
-    @classmethod
-    def load_local(
-        cls, folder_path: str | Path, embeddings: Embeddings, **kwargs: Any
-    ) -> KlueFAISS:
-        """Alias of :meth:`load` (``allow_dangerous_deserialization`` is never needed)."""
-        kwargs.pop("allow_dangerous_deserialization", None)
-        return cls.load(folder_path, embeddings, **kwargs)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -371,13 +343,19 @@ class KlueFAISS(VectorStore):
         if self.index is None:
             self.index = self._new_index(vectors.shape[1], vectors.shape[0])
             self._configure_search()
-        if vectors.shape[1] != self.index.d:
-            raise ModelError(
-                f"embedding dimension {vectors.shape[1]} does not match the index ({self.index.d})"
-            )
+        self._check_dimension(vectors, "embedding")
         if not self.index.is_trained:
             self.index.train(vectors)
         self.index.add(vectors)
+
+    def _check_dimension(self, vectors: np.ndarray, what: str) -> None:
+        """:class:`ModelError` when ``vectors`` are not as wide as the index's."""
+        assert self.index is not None
+        if vectors.shape[1] != self.index.d:
+            raise ModelError(
+                f"{what} dimension {vectors.shape[1]} does not match the index "
+                f"({self.index.d}); was the index built with another model?"
+            )
 
     def _search(
         self,
@@ -395,11 +373,7 @@ class KlueFAISS(VectorStore):
         if keep is not None:
             k = min(len(self), max(k, fetch_k or max(50, 10 * k)))
         vectors = _normalise(vectors)
-        if vectors.shape[1] != self.index.d:
-            raise ModelError(
-                f"query embedding dimension {vectors.shape[1]} does not match the index "
-                f"({self.index.d}); was the index built with another model?"
-            )
+        self._check_dimension(vectors, "query embedding")
         if isinstance(self.index, faiss.IndexHNSW):
             self.index.hnsw.efSearch = max(int(self.params["ef_search"]), k)
         scores, positions = self.index.search(vectors, k)
@@ -430,13 +404,10 @@ def _metadata_predicate(
         raise RetrievalError(f"filter must be a dict or a callable, got {type(filter).__name__}")
 
     def match(meta: dict[str, Any]) -> bool:
-        for key, want in filter.items():
-            value = meta.get(key)
-            if isinstance(want, list | tuple | set) and value not in want:
-                return False
-            if not isinstance(want, list | tuple | set) and value != want:
-                return False
-        return True
+        return all(
+            meta.get(key) in want if isinstance(want, list | tuple | set) else meta.get(key) == want
+            for key, want in filter.items()
+        )
 
     return match
 

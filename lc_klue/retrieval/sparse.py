@@ -8,8 +8,9 @@ modifier), so the dot product is the Lucene BM25 score that
 
 Term ids are the first 4 bytes of the BLAKE2b hash of the morpheme: stable across processes and
 machines and needing no vocabulary, at the cost of rare collisions (about one pair in 10⁵ terms
-of a 30,000-term vocabulary). ``avgdl`` is measured on the corpus once (:meth:`fit`) and kept
-with the collection; passages added later are weighted with it, while the IDF stays live.
+of a 30,000-term vocabulary). ``avgdl`` is measured on the corpus once
+(:meth:`KiwiBM25Sparse.fit_tokens`) and kept with the collection; passages added later are
+weighted with it, while the IDF stays live.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class KiwiBM25Sparse(SparseEmbeddings):
     """LangChain-Qdrant ``SparseEmbeddings`` giving BM25 weights of Kiwi content morphemes.
 
     ``k1``/``b`` as in :class:`~lc_klue.retrieval.bm25.KiwiBM25Retriever`; ``avgdl`` (mean
-    morphemes per passage) comes from :meth:`fit` or a saved :meth:`config`.
+    morphemes per passage) comes from :meth:`fit_tokens` or a saved :meth:`config`.
     """
 
     def __init__(

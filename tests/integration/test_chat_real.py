@@ -7,10 +7,11 @@ import re
 
 import pytest
 
-from lc_klue.chain import build_rag_chain, split_sentences
+from lc_klue.chain import build_rag_chain
 from lc_klue.cli import main
 from lc_klue.data import load_mrc, sample_questions
 from lc_klue.retrieval.index import load_retriever
+from lc_klue.text import split_sentences
 from tests.conftest import shared_file
 
 pytestmark = pytest.mark.integration

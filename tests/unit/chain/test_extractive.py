@@ -3,14 +3,10 @@ import re
 import pytest
 from langchain_core.documents import Document
 
-from lc_klue.chain import (
-    ExtractiveAnswerer,
-    as_cross_encoder,
-    build_rag_chain,
-    format_answer,
-    split_sentences,
-)
+from lc_klue.chain import ExtractiveAnswerer, build_rag_chain, format_answer
+from lc_klue.chain.extractive import as_cross_encoder
 from lc_klue.errors import ModelError
+from lc_klue.text import split_sentences
 
 CITED = re.compile(r"^(?P<sentence>.+) \[(?P<n>\d+)\]$", re.S)
 

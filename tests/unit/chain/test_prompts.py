@@ -1,6 +1,7 @@
 from langchain_core.documents import Document
 
-from lc_klue.chain import RAG_PROMPT, SYSTEM_PROMPT, cited_numbers, format_contexts
+from lc_klue.chain import RAG_PROMPT, SYSTEM_PROMPT
+from lc_klue.chain.prompts import cited_numbers, format_contexts
 
 
 def test_contexts_are_numbered_in_order_with_titles():

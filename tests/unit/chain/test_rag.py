@@ -8,13 +8,8 @@ from langchain_core.language_models.fake_chat_models import (
 )
 from langchain_core.messages import AIMessage, BaseMessage
 
-from lc_klue.chain import (
-    NO_DOCUMENTS_ANSWER,
-    SYSTEM_PROMPT,
-    build_rag_chain,
-    cited_numbers,
-    format_answer,
-)
+from lc_klue.chain import SYSTEM_PROMPT, build_rag_chain, format_answer
+from lc_klue.chain.prompts import NO_DOCUMENTS_ANSWER, cited_numbers
 from lc_klue.errors import RetrievalError
 
 QUESTION = "해상 풍력 단지 조성에 들어가는 총 사업비는 얼마인가?"

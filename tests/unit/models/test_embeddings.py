@@ -10,7 +10,8 @@ from langchain_tests.integration_tests import EmbeddingsIntegrationTests
 from langchain_tests.unit_tests import EmbeddingsUnitTests
 
 from lc_klue.errors import ModelError
-from lc_klue.models import KlueEmbeddings, embedding_fingerprint, fingerprint_mismatch
+from lc_klue.models import KlueEmbeddings
+from lc_klue.models.embeddings import embedding_fingerprint, fingerprint_mismatch
 from tests.kit import TinyModelFactory
 
 TEXTS = ["서울의 날씨는 맑다.", "부산시는 해상 풍력 단지를 조성한다.", "기준금리를 동결했다.", "a"]
@@ -82,7 +83,7 @@ def test_model_prompts_are_used(tiny_models: TinyModelFactory, tmp_path: Path) -
     np.testing.assert_allclose(emb.embed_documents([text])[0], expect_d, atol=1e-5)
     assert not np.allclose(expect_q, expect_d)
     custom = KlueEmbeddings(
-        model_name_or_path=str(tmp_path / "prompted"), device="cpu", query_prompt="Q: "
+        model_name_or_path=str(tmp_path / "prompted"), device="cpu", prompts={"query": "Q: "}
     )
     expect_custom = model.encode(["Q: " + text], normalize_embeddings=True)[0]
     np.testing.assert_allclose(custom.embed_query(text), expect_custom, atol=1e-5)

@@ -71,7 +71,7 @@ def test_a_repeated_morpheme_counts_with_saturation(static_dir) -> None:
     features = module.preprocess(["축구 축구 축구 축구 야구"])
     counts = features["term_frequency"].tolist()
     assert len(counts) == 2  # each distinct morpheme once
-    k = module.tf_saturation
+    k = module.settings.tf_saturation
     assert sorted(counts) == pytest.approx(sorted([1.0, 4 * (k + 1) / (4 + k)]))
 
 
@@ -79,26 +79,27 @@ def _reference_embedding(module, text: str) -> np.ndarray:
     """One text's embedding written out plainly, morpheme by morpheme (the module docstring's
     definition), to check the batched, vectorised preprocess and forward against."""
     rows, hashes, _ = module.vocab.encode_keys([text])[0]
+    settings = module.settings
     counts: dict[int, list] = {}
     for row, key in zip(rows, hashes, strict=True):
         counts.setdefault(key, [row, 0])[1] += 1
-    semantic = np.zeros(module.dim)
-    lexical = np.zeros(module.lexical_dim)
+    semantic = np.zeros(settings.dim)
+    lexical = np.zeros(settings.lexical_dim)
     weights = np.exp(module.log_weight.weight.detach().numpy()[:, 0])
     vectors = module.semantic.weight.detach().numpy()
-    k = module.tf_saturation
+    k = settings.tf_saturation
     for key, (row, tf) in counts.items():
         w = weights[row] * (tf * (k + 1) / (tf + k))
         semantic += w * vectors[row]
-        rng = np.random.default_rng([key, module.sketch_seed])
-        index = rng.integers(0, module.lexical_dim, module.lexical_nnz)
-        sign = rng.integers(0, 2, module.lexical_nnz) * 2 - 1
-        np.add.at(lexical, index, w * sign / np.sqrt(module.lexical_nnz))
+        rng = np.random.default_rng([key, settings.sketch_seed])
+        index = rng.integers(0, settings.lexical_dim, settings.lexical_nnz)
+        sign = rng.integers(0, 2, settings.lexical_nnz) * 2 - 1
+        np.add.at(lexical, index, w * sign / np.sqrt(settings.lexical_nnz))
 
     def unit(v: np.ndarray) -> np.ndarray:
         return v / max(np.linalg.norm(v), 1e-12)
 
-    share = module.lexical_share
+    share = settings.lexical_share
     return np.concatenate([np.sqrt(1 - share) * unit(semantic), np.sqrt(share) * unit(lexical)])
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from lc_klue.errors import ModelError
-from lc_klue.models import load_cross_encoder, score_pairs_batched, score_pairs_per_query
+from lc_klue.models import load_cross_encoder, score_pairs_batched
+from lc_klue.models.reranker import score_pairs_per_query
 from tests.kit import TinyModelFactory
 from tests.unit.models.tiny_reranker import spread_cross_encoder
 
