@@ -167,7 +167,8 @@ class EvalSettings:
     """How :func:`evaluate_retriever` runs and scores a retriever; checked when made."""
 
     ks: Sequence[int] = DEFAULT_KS
-    """Cut-offs of hit@k (one larger than the corpus simply counts every passage)."""
+    """Cut-offs of hit@k (one larger than the corpus simply counts every passage); a retriever
+    returning fewer passages than the largest one gets a warning."""
     k_rank: int = 10
     """Cut-off of MRR and nDCG."""
     batch_size: int = 64
