@@ -24,7 +24,7 @@ from pathlib import Path
 
 def write_passages(data: str, path: Path, n: int, seed: int = 0) -> Path:
     """``n`` synthetic passages as a JSONL passage file (``id``, ``context``)."""
-    from lc_klue.evaluation.scale import Source, synthetic_corpus
+    from lc_klue.bench.scale.corpus import Source, synthetic_corpus
 
     source = Source.from_mrc(data)
     ids, offsets = synthetic_corpus(source, n, seed=seed)

@@ -8,7 +8,7 @@ DATA: an MRC file (e.g. KorQuAD_v1.0_dev.json); every question, searched among e
 passage. ``--embedding-model scratch`` (the default) builds an untrained from-scratch
 sentence-transformers bi-encoder (tiny BERT, tokenizer trained on the passages): agreement is
 about the stores, not about the model's quality; ``hash`` takes the benchmark's deterministic
-:class:`~lc_klue.evaluation.scale.MorphemeHashEmbeddings`. Prints JSON to stdout.
+:class:`~lc_klue.bench.scale.embedding.MorphemeHashEmbeddings`. Prints JSON to stdout.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from lc_klue.bench.agreement import AgreementSettings, store_agreement
+from lc_klue.bench.scale.embedding import MorphemeHashEmbeddings
 from lc_klue.commands import add_overwrite
 from lc_klue.data import load_mrc
 from lc_klue.errors import DataError
-from lc_klue.evaluation.agreement import store_agreement
 from lc_klue.evaluation.report import write_json
-from lc_klue.evaluation.scale import MorphemeHashEmbeddings
 from lc_klue.models import KlueEmbeddings
 from lc_klue.storage import refuse_existing
 
@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             embeddings = MorphemeHashEmbeddings(dimension=128)
         else:
             embeddings = KlueEmbeddings(model_name_or_path=args.embedding_model, device="cpu")
-        result = store_agreement(data, embeddings, questions=args.questions or None)
+        settings = AgreementSettings(questions=args.questions or None)
+        result = store_agreement(data, embeddings, settings)
     result["data"] = args.data.name
     print(json.dumps(result, ensure_ascii=False, indent=2))
     if args.output:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lc_klue import PipelineParts, build_pipeline, evaluate_retriever, load_sts
 from lc_klue.data import context_id, load_passages, mrc_documents
+from lc_klue.evaluation import EvalSettings
 from lc_klue.retrieval import PipelineSpec, default_pipeline
 
 
@@ -71,9 +72,8 @@ def main() -> None:
             [q["question"] for q in questions],
             [q["context"] for q in questions],
             corpus=corpus,
-            latency_queries=100,
             name=name,
-            show_progress=False,
+            settings=EvalSettings(latency_queries=100, show_progress=False),
         )
         m = result.metrics
         print(

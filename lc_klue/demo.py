@@ -28,7 +28,7 @@ from lc_klue.data import load_mrc, load_sts, split_by_title
 from lc_klue.resources import NEWS_QA, STS_PAIRS
 from lc_klue.storage import home_dir
 
-#: The configurations of the demo's table (see ``lc_klue.evaluation.benchmark.CONFIGS``).
+#: The configurations of the demo's table (see ``lc_klue.bench.configs.CONFIGS``).
 DEMO_CONFIGS = (
     "sts",
     "mrc",
@@ -171,13 +171,16 @@ def run_demo(
     """Run the whole demo; print answers and the table (to ``out``, default stdout); return
     the benchmark result."""
     out = out or sys.stdout
-    from lc_klue.chain import build_rag_chain, format_answer
-    from lc_klue.evaluation.benchmark import (
+    from lc_klue.bench.report import benchmark_markdown, write_benchmark
+    from lc_klue.bench.run import run_benchmark
+    from lc_klue.bench.settings import (
         BenchmarkSettings,
-        benchmark_markdown,
-        run_benchmark,
-        write_benchmark,
+        DataSettings,
+        GridSettings,
+        ModelSettings,
+        SpeedSettings,
     )
+    from lc_klue.chain import build_rag_chain, format_answer
     from lc_klue.retrieval import build_index, load_pipeline
     from lc_klue.retrieval.index import saved_pipeline
 
@@ -218,18 +221,10 @@ def run_demo(
         "\n4/4 hit rates through the retriever interface (held-out titles, all passages):", file=out
     )
     settings = BenchmarkSettings(
-        data=NEWS_QA,
-        sts_model=str(models.sts),
-        mrc_model=str(models.mrc),
-        cross_encoder=str(models.cross_encoder),
-        configs=DEMO_CONFIGS,
-        protocols=("full",),
-        test_size=TEST_SIZE,
-        seed=SEED,
-        k=30,
-        top_n=10,
-        speed_queries=len(test),
-        latency_queries=10,
+        data=DataSettings(NEWS_QA, protocols=("full",), test_size=TEST_SIZE, seed=SEED),
+        models=ModelSettings(str(models.sts), str(models.mrc), str(models.cross_encoder)),
+        grid=GridSettings(configs=DEMO_CONFIGS, k=30, top_n=10, latency_queries=10),
+        speed=SpeedSettings(queries=len(test)),
         show_progress=show_progress,
         stage_drops_expected=STAGE_DROPS_EXPECTED,
         extra={"note": "tiny models trained from scratch on the bundled demo data (CPU)"},

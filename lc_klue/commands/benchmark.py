@@ -6,7 +6,9 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from lc_klue.bench.configs import CONFIGS, DEFAULT_CONFIGS, check_configs
 from lc_klue.commands import (
     K_RULE,
     add_device,
@@ -19,7 +21,9 @@ from lc_klue.commands import (
     non_negative_int,
     positive_int,
 )
-from lc_klue.evaluation.configs import CONFIGS, DEFAULT_CONFIGS, check_configs
+
+if TYPE_CHECKING:
+    from lc_klue.bench.settings import BenchmarkSettings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -153,7 +157,7 @@ def _add_speed_and_run(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark, write the reports and print the table."""
-    from lc_klue.evaluation.report import report_paths
+    from lc_klue.bench.report import report_paths
     from lc_klue.storage import refuse_existing
 
     check_model_flags(
@@ -164,24 +168,37 @@ def run(args: argparse.Namespace) -> int:
     for path in report_paths(args.output_dir, args.name).values():  # before the long run
         refuse_existing(path, "benchmark report", args.overwrite)
 
-    from lc_klue.evaluation.benchmark import (
-        BenchmarkSettings,
-        benchmark_markdown,
-        run_benchmark,
-        write_benchmark,
-    )
+    from lc_klue.bench.report import benchmark_markdown, write_benchmark
+    from lc_klue.bench.run import run_benchmark
 
-    settings = from_args(
-        BenchmarkSettings,
-        args,
-        configs=configs,
-        protocols=("full", "book") if args.protocol == "both" else (args.protocol,),
-        speed_backend=None if args.speed_backend == "none" else args.speed_backend,
-        speed_window=args.speed_window or None,
-        extra={"command": "lc-klue " + shlex.join(sys.argv[1:])},
-    )
-    result = run_benchmark(settings)
+    result = run_benchmark(_settings(args, configs))
     paths = write_benchmark(result, args.output_dir, args.name)
     print(benchmark_markdown(result))
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
+
+
+def _settings(args: argparse.Namespace, configs: list[str]) -> BenchmarkSettings:
+    """The :class:`~lc_klue.bench.settings.BenchmarkSettings` of the flags."""
+    from lc_klue.bench.settings import (
+        BenchmarkSettings,
+        DataSettings,
+        GridSettings,
+        ModelSettings,
+        SpeedSettings,
+    )
+
+    protocols = ("full", "book") if args.protocol == "both" else (args.protocol,)
+    return BenchmarkSettings(
+        data=from_args(DataSettings, args, protocols=protocols),
+        models=from_args(ModelSettings, args),
+        grid=from_args(GridSettings, args, configs=configs),
+        speed=SpeedSettings(
+            queries=args.speed_queries,
+            backend=None if args.speed_backend == "none" else args.speed_backend,
+            window=args.speed_window or None,
+            cascade=args.speed_cascade,
+        ),
+        show_progress=args.show_progress,
+        extra={"command": "lc-klue " + shlex.join(sys.argv[1:])},
+    )

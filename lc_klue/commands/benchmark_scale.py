@@ -13,12 +13,13 @@ from lc_klue.commands import (
     add_input_files,
     add_no_progress,
     add_overwrite,
+    from_args,
     int_list,
     positive_int,
 )
 
 #: The stores measured by default (each name is checked by
-#: :func:`lc_klue.evaluation.scale.check_run`).
+#: :func:`lc_klue.bench.scale.run.check_run`).
 DEFAULT_STORES = "faiss-flat,faiss-hnsw,faiss-ivf,bm25s,qdrant-dense,qdrant-bm25"
 
 
@@ -79,17 +80,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the measurements, print each row as it comes and the table, write JSON/MD/PNG."""
-    from lc_klue.evaluation import scale
-    from lc_klue.evaluation.report import report_paths, write_json
+    from lc_klue.bench.report import report_paths
+    from lc_klue.bench.scale.measure import Measurement
+    from lc_klue.bench.scale.report import markdown, plot
+    from lc_klue.bench.scale.run import ScaleSettings, check_run
+    from lc_klue.bench.scale.run import run as run_scale
+    from lc_klue.evaluation.report import write_json
     from lc_klue.storage import atomic_write_text, refuse_existing
 
     stores = [x.strip() for x in args.stores.split(",") if x.strip()]
-    scale.check_run(args.sizes, stores)
+    check_run(args.sizes, stores)
     paths = report_paths(args.output_dir, args.name)
     for path in paths.values():  # before the long run
         refuse_existing(path, "scale report", args.overwrite)
 
-    def show(m: scale.Measurement) -> None:
+    def show(m: Measurement) -> None:
         if args.show_progress:
             print(
                 f"{m.store} {m.passages:,}: build {m.build_s:.1f} s, p50 {m.query_p50_ms:.2f} ms",
@@ -97,23 +102,12 @@ def run(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
-    report = scale.run(
-        args.data,
-        list(args.sizes),
-        stores,
-        dimension=args.dimension,
-        queries=args.queries,
-        latency_queries=args.latency_queries,
-        budget_s=args.budget_s,
-        memory_gb=args.memory_gb,
-        seed=args.seed,
-        work_dir=args.work_dir,
-        on_result=show,
-    )
+    settings = from_args(ScaleSettings, args, sizes=list(args.sizes), stores=stores)
+    report = run_scale(args.data, settings, work_dir=args.work_dir, on_result=show)
     write_json(report, paths["json"])
-    table = scale.markdown(report)
+    table = markdown(report)
     atomic_write_text(paths["md"], table)
-    scale.plot(report, paths["png"])
+    plot(report, paths["png"])
     print(json.dumps({"output": str(paths["json"]), "rows": len(report["rows"])}))
     print(table, end="")
     return 0

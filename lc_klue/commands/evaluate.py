@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     """Check the arguments, build or load the retriever, evaluate it and print a table."""
     _check_args(args)
     from lc_klue.data import load_mrc, load_passages, split_by_title
-    from lc_klue.evaluation.evaluator import build_eval_set, evaluate
+    from lc_klue.evaluation import EvalSettings, build_eval_set, evaluate
 
     data = load_mrc(args.data)
     corpus = load_passages(args.corpus) if args.corpus else None
@@ -123,15 +123,13 @@ def run(args: argparse.Namespace) -> int:
         data = split_by_title(data, args.test_size, seed=args.seed)[args.split]
     es = build_eval_set(data, args.protocol, args.questions or None, seed=args.seed, corpus=corpus)
     retriever, name, saved = _index_retriever(args) if args.index else _built_retriever(args, es)
-    result = evaluate(
-        retriever,
-        es,
+    settings = EvalSettings(
         ks=args.ks,
         batch_size=max(args.batch_size, 256),
         latency_queries=args.latency_queries,
-        name=name,
         show_progress=args.show_progress,
     )
+    result = evaluate(retriever, es, name=name, settings=settings)
     tuned_on = saved.tuned_on(es.questions) if saved is not None else 0
     _report(args, data, es, retriever, result, tuned_on)
     return 0

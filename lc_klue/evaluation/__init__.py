@@ -1,6 +1,7 @@
 """Evaluation of retrievers: the evaluator (quality and cost through the retriever
-interface), the benchmark and its configurations, and reports. Metrics live in
-:mod:`lc_klue.ranking` and are re-exported here. Names are imported on first use."""
+interface), the extractive answers' score and the results table. Metrics live in
+:mod:`lc_klue.ranking` and are re-exported here; the benchmark harness that writes
+``results/`` is :mod:`lc_klue.bench`. Names are imported on first use."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ _RANKING = "lc_klue.ranking"
 _LAZY = {
     "PROTOCOLS": _EVALUATOR,
     "EvalSet": _EVALUATOR,
+    "EvalSettings": _EVALUATOR,
     "EvaluationResult": _EVALUATOR,
     "build_eval_set": _EVALUATOR,
     "evaluate": _EVALUATOR,

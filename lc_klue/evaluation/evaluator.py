@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -162,13 +162,33 @@ class EvaluationResult:
         return d
 
 
-def _check_ks(ks: Sequence[int], k_rank: int) -> None:
-    """Positive cut-offs (one larger than the corpus simply counts every passage)."""
-    if not ks:
-        raise DataError("ks is empty: give at least one k for hit@k")
-    for k in [*ks, k_rank]:
-        if not isinstance(k, int | np.integer) or k <= 0:
-            raise DataError(f"k must be a positive integer, got {k!r}")
+@dataclass(frozen=True)
+class EvalSettings:
+    """How :func:`evaluate_retriever` runs and scores a retriever; checked when made."""
+
+    ks: Sequence[int] = DEFAULT_KS
+    """Cut-offs of hit@k (one larger than the corpus simply counts every passage); a retriever
+    returning fewer passages than the largest one gets a warning."""
+    k_rank: int = 10
+    """Cut-off of MRR and nDCG."""
+    batch_size: int = 64
+    """Questions per ``retriever.batch`` call."""
+    latency_queries: int = 100
+    """First questions also run one by one with ``invoke`` for p50/p95 latency (0: none)."""
+    show_progress: bool = True
+    """Show a progress bar over the batches."""
+
+    def __post_init__(self) -> None:
+        """:class:`DataError` for settings that cannot work."""
+        if not self.ks:
+            raise DataError("ks is empty: give at least one k for hit@k")
+        for k in [*self.ks, self.k_rank]:
+            if not isinstance(k, int | np.integer) or k <= 0:
+                raise DataError(f"k must be a positive integer, got {k!r}")
+        if self.batch_size <= 0:
+            raise DataError(f"batch_size must be positive, got {self.batch_size}")
+        if self.latency_queries < 0:
+            raise DataError(f"latency_queries must be >= 0, got {self.latency_queries}")
 
 
 #: Questions of the untimed warm-up ``batch`` call before the timed ones: the first call's
@@ -187,32 +207,8 @@ def _batch(retriever: BaseRetriever, questions: list[str], name: str) -> list[li
         raise RetrievalError(f"retriever {name!r} failed on a batch: {e}") from e
 
 
-def evaluate_retriever(
-    retriever: BaseRetriever,
-    questions: Sequence[str],
-    gold_contexts: Sequence[str],
-    *,
-    corpus: Dataset | None = None,
-    ks: Sequence[int] = DEFAULT_KS,
-    k_rank: int = 10,
-    batch_size: int = 64,
-    latency_queries: int = 100,
-    name: str = "retriever",
-    show_progress: bool = True,
-) -> EvaluationResult:
-    """Run ``retriever`` on every question and score its rankings.
-
-    ``gold_contexts[i]`` is the text of question ``i``'s passage; with ``corpus`` (the search
-    space, ``context_id, title, context``) it is mapped to that corpus's id, otherwise to
-    :func:`lc_klue.data.context_id` of the text. A retrieved document is the gold passage when
-    its :func:`~lc_klue.data.context_id` or its text matches (:func:`_judged_id`). Questions go
-    through ``retriever.batch`` in chunks of ``batch_size`` after one untimed warm-up batch of
-    :data:`WARMUP_QUERIES` questions (total time and queries/s); the first ``latency_queries``
-    questions are then also run one by one with ``invoke`` after one untimed warm-up call
-    (p50/p95 latency; 0 skips this).
-    """
-    questions = list(questions)
-    gold_contexts = list(gold_contexts)
+def _check_questions(questions: list[str], gold_contexts: list[str]) -> None:
+    """:class:`DataError` for no questions, an empty one, or a gold context count that differs."""
     if not questions:
         raise DataError("no questions to evaluate")
     if len(questions) != len(gold_contexts):
@@ -220,42 +216,87 @@ def evaluate_retriever(
     empty = [i for i, q in enumerate(questions) if not str(q).strip()]
     if empty:
         raise DataError(f"{len(empty)} empty question(s) (first: #{empty[0]})")
-    if batch_size <= 0:
-        raise DataError(f"batch_size must be positive, got {batch_size}")
-    if latency_queries < 0:
-        raise DataError(f"latency_queries must be >= 0, got {latency_queries}")
-    _check_ks(ks, k_rank)
-    gold = gold_ids(gold_contexts, corpus)
-    corpus_ids = corpus_ids_by_text(corpus) if corpus is not None else None
 
+
+def _rankings(
+    retriever: BaseRetriever,
+    questions: list[str],
+    judge: Callable[[list[Document], int], list[str]],
+    name: str,
+    settings: EvalSettings,
+) -> tuple[list[list[str]], float]:
+    """The judged ids of every question's results (``judge(docs, i)``), through
+    ``retriever.batch`` after one untimed warm-up batch, and the seconds they took."""
     ranked: list[list[str]] = []
     _batch(retriever, questions[:WARMUP_QUERIES], name)  # warm-up, untimed: lazy loading
     start = time.perf_counter()
-    chunks = range(0, len(questions), batch_size)
-    for lo in tqdm(chunks, desc=f"evaluate {name}", disable=not show_progress, unit="batch"):
-        results = _batch(retriever, questions[lo : lo + batch_size], name)
-        for docs, g in zip(results, gold[lo : lo + batch_size], strict=True):
-            ranked.append([_judged_id(d, g, corpus_ids) for d in docs])
-    total_s = time.perf_counter() - start
+    size = settings.batch_size
+    chunks = range(0, len(questions), size)
+    for lo in tqdm(
+        chunks, desc=f"evaluate {name}", disable=not settings.show_progress, unit="batch"
+    ):
+        chunk = questions[lo : lo + size]
+        results = _batch(retriever, chunk, name)
+        ranked += [judge(docs, lo + i) for i, docs in zip(range(len(chunk)), results, strict=True)]
+    return ranked, time.perf_counter() - start
 
-    latencies: list[float] = []
-    if latency_queries:
-        retriever.invoke(questions[0])  # warm-up: lazy loading, first-call allocations
-        for q in questions[:latency_queries]:
-            t0 = time.perf_counter()
-            retriever.invoke(q)
-            latencies.append((time.perf_counter() - t0) * 1000.0)
 
+def _latencies(retriever: BaseRetriever, questions: list[str], n: int) -> list[float]:
+    """Milliseconds of single ``invoke`` calls on the first ``n`` questions, after one
+    untimed warm-up call (lazy loading, first-call allocations)."""
+    if not n:
+        return []
+    retriever.invoke(questions[0])
+    latencies = []
+    for q in questions[:n]:
+        t0 = time.perf_counter()
+        retriever.invoke(q)
+        latencies.append((time.perf_counter() - t0) * 1000.0)
+    return latencies
+
+
+def evaluate_retriever(
+    retriever: BaseRetriever,
+    questions: Sequence[str],
+    gold_contexts: Sequence[str],
+    *,
+    corpus: Dataset | None = None,
+    name: str = "retriever",
+    settings: EvalSettings | None = None,
+) -> EvaluationResult:
+    """Run ``retriever`` on every question and score its rankings.
+
+    ``gold_contexts[i]`` is the text of question ``i``'s passage; with ``corpus`` (the search
+    space, ``context_id, title, context``) it is mapped to that corpus's id, otherwise to
+    :func:`lc_klue.data.context_id` of the text. A retrieved document is the gold passage when
+    its :func:`~lc_klue.data.context_id` or its text matches (:func:`_judged_id`). Questions go
+    through ``retriever.batch`` in chunks of ``settings.batch_size`` after one untimed warm-up
+    batch of :data:`WARMUP_QUERIES` questions (total time and queries/s); the first
+    ``settings.latency_queries`` questions are then also run one by one with ``invoke`` after
+    one untimed warm-up call (p50/p95 latency; 0 skips this).
+    """
+    s = settings or EvalSettings()
+    questions, gold_contexts = list(questions), list(gold_contexts)
+    _check_questions(questions, gold_contexts)
+    gold = gold_ids(gold_contexts, corpus)
+    corpus_ids = corpus_ids_by_text(corpus) if corpus is not None else None
+
+    def judge(docs: list[Document], i: int) -> list[str]:
+        """The ids question ``i``'s results count as."""
+        return [_judged_id(d, gold[i], corpus_ids) for d in docs]
+
+    ranked, total_s = _rankings(retriever, questions, judge, name, s)
+    latencies = _latencies(retriever, questions, s.latency_queries)
     max_returned = max((len(r) for r in ranked), default=0)
     warnings = []
-    if max_returned < max(ks):
+    if max_returned < max(s.ks):
         warnings.append(
-            f"{name} returned at most {max_returned} documents; hit@{max(ks)} counts only those"
+            f"{name} returned at most {max_returned} documents; hit@{max(s.ks)} counts only those"
         )
         logger.warning(warnings[-1])
     return EvaluationResult(
         name=name,
-        metrics=retrieval_metrics(ranked, gold, ks=ks, k_rank=k_rank),
+        metrics=retrieval_metrics(ranked, gold, ks=s.ks, k_rank=s.k_rank),
         n_queries=len(questions),
         total_s=total_s,
         queries_per_s=len(questions) / total_s if total_s > 0 else float("inf"),
@@ -269,8 +310,19 @@ def evaluate_retriever(
     )
 
 
-def evaluate(retriever: BaseRetriever, eval_set: EvalSet, **kwargs: Any) -> EvaluationResult:
+def evaluate(
+    retriever: BaseRetriever,
+    eval_set: EvalSet,
+    *,
+    name: str = "retriever",
+    settings: EvalSettings | None = None,
+) -> EvaluationResult:
     """:func:`evaluate_retriever` on an :class:`EvalSet` (its passages are the corpus)."""
     return evaluate_retriever(
-        retriever, eval_set.questions, eval_set.gold_contexts, corpus=eval_set.passages, **kwargs
+        retriever,
+        eval_set.questions,
+        eval_set.gold_contexts,
+        corpus=eval_set.passages,
+        name=name,
+        settings=settings,
     )

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lc_klue.evaluation.benchmark import BenchmarkSettings, run_benchmark
+from lc_klue.bench.run import run_benchmark
+from lc_klue.bench.settings import BenchmarkSettings, DataSettings, GridSettings
 from lc_klue.resources import NEWS_QA
 from tests.conftest import shared_file
 
@@ -21,11 +22,8 @@ from tests.conftest import shared_file
 def test_lexical_benchmark_on_korquad(shared_data: Path) -> None:
     path = shared_file(shared_data, "korquad-1.0/KorQuAD_v1.0_dev.json")
     settings = BenchmarkSettings(
-        data=path,
-        configs=["bm25", "bm25-tuned", "fusion-lex"],
-        n_questions=300,
-        tune_questions=300,
-        latency_queries=5,
+        data=DataSettings(path, n_questions=300, tune_questions=300),
+        grid=GridSettings(configs=["bm25", "bm25-tuned", "fusion-lex"], latency_queries=5),
         show_progress=False,
     )
     result = run_benchmark(settings)
@@ -45,11 +43,8 @@ def test_lexical_benchmark_on_korquad(shared_data: Path) -> None:
 def test_tuned_bm25_on_the_korsts_paraphrase_set(shared_data: Path) -> None:
     path = shared_file(shared_data, "korsts/sts-test.tsv")
     settings = BenchmarkSettings(
-        data=NEWS_QA,
-        paraphrase=path,
-        configs=["bm25-tuned"],
-        n_questions=10,
-        latency_queries=0,
+        data=DataSettings(NEWS_QA, paraphrase=path, n_questions=10),
+        grid=GridSettings(configs=["bm25-tuned"], latency_queries=0),
         show_progress=False,
     )
     para = run_benchmark(settings)["paraphrase"]

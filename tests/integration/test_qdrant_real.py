@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from lc_klue.bench.agreement import AgreementSettings, store_agreement
 from lc_klue.data import load_mrc
-from lc_klue.evaluation.agreement import store_agreement
 from lc_klue.models import KlueEmbeddings
 from tests.conftest import shared_file
 from tests.kit import TinyModelFactory
@@ -26,9 +26,8 @@ def test_qdrant_agrees_with_faiss_and_bm25s(
     embeddings = KlueEmbeddings(
         model_name_or_path=str(tiny_models.bi_encoder_dir()), device="cpu", batch_size=64
     )
-    result = store_agreement(
-        load_mrc(source), embeddings, questions=300, hybrid=False, latency_queries=0
-    )
+    settings = AgreementSettings(questions=300, hybrid=False, latency_queries=0)
+    result = store_agreement(load_mrc(source), embeddings, settings)
     assert result["eval_set"]["passages"] > 900
     dense = result["dense_top_k"]
     assert dense["questions"] == 300 and dense["different"] == 0, dense

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
+import lc_klue.bench.report
+import lc_klue.bench.run
 import lc_klue.chain
-import lc_klue.evaluation.benchmark as benchmark
 import lc_klue.retrieval
 import lc_klue.retrieval.index
 from lc_klue import demo
+from lc_klue.bench.settings import BenchmarkSettings, settings_record
 
 
 def _row(config: str, hit1: float) -> dict[str, Any]:
@@ -23,13 +25,13 @@ def _row(config: str, hit1: float) -> dict[str, Any]:
 def test_the_demo_tells_an_expected_drop_without_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: list[benchmark.BenchmarkSettings] = []
+    seen: list[BenchmarkSettings] = []
 
-    def fake_run(settings: benchmark.BenchmarkSettings) -> dict[str, Any]:
+    def fake_run(settings: BenchmarkSettings) -> dict[str, Any]:
         seen.append(settings)
         rows = [_row("mrc", 0.30), _row("mrc+ce", 0.10), _row("bm25", 0.90)]
         return {
-            "settings": benchmark._settings_record(settings, 20),
+            "settings": settings_record(settings, 20),
             "data": {"test_questions": 30, "train_questions": 66, "sampled_questions": 30},
             "rows": rows,
             "hardware": {"processor": "x", "cpu_count": 2, "torch_threads": 2, "cuda": None},
@@ -42,8 +44,8 @@ def test_the_demo_tells_an_expected_drop_without_failed(
     monkeypatch.setattr(lc_klue.retrieval, "load_pipeline", lambda *a, **k: None)
     monkeypatch.setattr(lc_klue.retrieval.index, "saved_pipeline", lambda *a: None)
     monkeypatch.setattr(lc_klue.chain, "build_rag_chain", lambda *a, **k: None)
-    monkeypatch.setattr(benchmark, "run_benchmark", fake_run)
-    monkeypatch.setattr(benchmark, "write_benchmark", lambda *a: {})
+    monkeypatch.setattr(lc_klue.bench.run, "run_benchmark", fake_run)
+    monkeypatch.setattr(lc_klue.bench.report, "write_benchmark", lambda *a: {})
     out = io.StringIO()
     demo.run_demo(tmp_path, n_answers=0, show_progress=False, out=out)
     assert seen[0].stage_drops_expected == demo.STAGE_DROPS_EXPECTED

@@ -119,6 +119,7 @@ EXPECTED = {
         "DEFAULT_KS",
         "PROTOCOLS",
         "EvalSet",
+        "EvalSettings",
         "EvaluationResult",
         "build_eval_set",
         "evaluate",

@@ -15,7 +15,13 @@ from pydantic import Field
 from lc_klue.data import load_passages
 from lc_klue.data.gold import chunk_gold_ids, corpus_ids_by_text, gold_ids
 from lc_klue.errors import DataError, RetrievalError
-from lc_klue.evaluation import EvalSet, build_eval_set, evaluate, evaluate_retriever
+from lc_klue.evaluation import (
+    EvalSet,
+    EvalSettings,
+    build_eval_set,
+    evaluate,
+    evaluate_retriever,
+)
 from lc_klue.evaluation.evaluator import WARMUP_QUERIES, _judged_id
 
 
@@ -42,11 +48,9 @@ def test_known_rankings_give_known_metrics() -> None:
         retriever,
         ["q1", "q2", "q3"],
         ["A", "A", "A"],
-        ks=(1, 2, 3),
-        k_rank=3,
-        batch_size=2,
-        latency_queries=2,
-        show_progress=False,
+        settings=EvalSettings(
+            ks=(1, 2, 3), k_rank=3, batch_size=2, latency_queries=2, show_progress=False
+        ),
     )
     assert result.metrics["hit@1"] == pytest.approx(1 / 3)
     assert result.metrics["hit@2"] == pytest.approx(2 / 3)
@@ -92,9 +96,7 @@ def test_the_first_calls_start_up_cost_is_not_timed() -> None:
         retriever,
         list(rankings),
         ["A"] * 6,
-        batch_size=4,
-        latency_queries=3,
-        show_progress=False,
+        settings=EvalSettings(batch_size=4, latency_queries=3, show_progress=False),
     )
     assert retriever.calls == [WARMUP_QUERIES, 4, 2]  # the warm-up batch, then the timed ones
     assert result.total_s < START_UP_S / 2
@@ -104,7 +106,8 @@ def test_the_first_calls_start_up_cost_is_not_timed() -> None:
 
 def test_short_rankings_are_reported() -> None:
     retriever = TableRetriever(rankings={"q": ["A"]}, calls=[])
-    result = evaluate_retriever(retriever, ["q"], ["A"], latency_queries=0, show_progress=False)
+    quiet = EvalSettings(latency_queries=0, show_progress=False)
+    result = evaluate_retriever(retriever, ["q"], ["A"], settings=quiet)
     assert result.metrics["hit@10"] == 1.0
     assert result.latency_p50_ms is None
     assert result.warnings and "at most 1" in result.warnings[0]
@@ -146,7 +149,8 @@ def test_bad_input_raises_data_error(
 ) -> None:
     retriever = TableRetriever(rankings={"q": ["A"]}, calls=[])
     with pytest.raises(DataError, match=message):
-        evaluate_retriever(retriever, questions, gold, show_progress=False, **kwargs)
+        settings = EvalSettings(show_progress=False, **kwargs)
+        evaluate_retriever(retriever, questions, gold, settings=settings)
     assert retriever.calls == []  # rejected before any retrieval
 
 
@@ -154,18 +158,19 @@ def test_k_larger_than_corpus_counts_and_missing_gold_fails(news_qa: Dataset) ->
     es = build_eval_set(news_qa, "book", n_questions=4, seed=0)
     gold = dict(zip(es.questions, es.gold_contexts, strict=True))
     retriever = TableRetriever(rankings={q: [gold[q]] for q in es.questions}, calls=[])
-    result = evaluate(retriever, es, ks=(1, 500), latency_queries=0, show_progress=False)
+    settings = EvalSettings(ks=(1, 500), latency_queries=0, show_progress=False)
+    result = evaluate(retriever, es, settings=settings)
     assert result.metrics["hit@500"] == 1.0  # k beyond the corpus: the corpus is all there is
     retriever = TableRetriever(rankings={}, calls=[])
     other = EvalSet(es.questions, ["not a passage"] * 4, es.passages, "full")
     with pytest.raises(DataError, match="not in the corpus"):
-        evaluate(retriever, other, ks=(1,), k_rank=1, show_progress=False)
+        evaluate(retriever, other, settings=EvalSettings(ks=(1,), k_rank=1, show_progress=False))
 
 
 def test_retriever_failure_is_a_retrieval_error() -> None:
     retriever = TableRetriever(rankings={}, calls=[])  # KeyError inside the retriever
     with pytest.raises(RetrievalError, match="failed on a batch"):
-        evaluate_retriever(retriever, ["q"], ["A"], show_progress=False)
+        evaluate_retriever(retriever, ["q"], ["A"], settings=EvalSettings(show_progress=False))
 
 
 def test_protocols(news_qa: Dataset, tmp_path: Any) -> None:
@@ -196,7 +201,7 @@ def test_bm25_over_the_news_corpus(news_qa: Dataset) -> None:
 
     es = build_eval_set(news_qa, "full", n_questions=None)
     bm25 = KiwiBM25Retriever(docs=es.documents(), k=10)
-    result = evaluate(bm25, es, latency_queries=3, show_progress=False)
+    result = evaluate(bm25, es, settings=EvalSettings(latency_queries=3, show_progress=False))
     gold = es.gold_ids()
     expected = []
     for question, g in zip(es.questions, gold, strict=True):

@@ -7,7 +7,7 @@ from datasets import Dataset
 from langchain_core.documents import Document
 
 from lc_klue.errors import DataError, RetrievalError
-from lc_klue.evaluation import build_eval_set, evaluate
+from lc_klue.evaluation import EvalSettings, build_eval_set, evaluate
 from lc_klue.retrieval.bm25 import KiwiBM25Retriever
 from lc_klue.retrieval.fusion import FIRST_STAGE, FusionRetriever
 from lc_klue.retrieval.lexical_features import LexicalFeatures
@@ -47,7 +47,7 @@ def test_fit_never_lowers_the_tuning_objective(news_stack: tuple) -> None:
     report = fusion.fit(es.questions[:48], es.gold_ids()[:48])
     assert report["mrr@10_fused"] >= report["mrr@10_first_stage"]
     assert set(report["weights"]) <= set(fusion.feature_names)
-    result = evaluate(fusion, es, latency_queries=2, show_progress=False)
+    result = evaluate(fusion, es, settings=EvalSettings(latency_queries=2, show_progress=False))
     assert result.metrics["hit@10"] > 0.9
 
 

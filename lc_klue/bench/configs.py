@@ -1,8 +1,7 @@
 """The benchmark's configurations by id: their display names and the models they need.
 
 A light module (no heavy imports), so the CLI can list the ids in ``--help`` without loading
-any model library. :func:`lc_klue.evaluation.benchmark.config_spec` turns an id into a
-pipeline.
+any model library. :func:`lc_klue.bench.grid.config_spec` turns an id into a pipeline.
 """
 
 from __future__ import annotations
@@ -10,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lc_klue.errors import DataError
-from lc_klue.retrieval.bm25 import TUNED_BM25
-from lc_klue.retrieval.fusion import MIN_GAIN
 
-__all__ = ["CONFIGS", "DEFAULT_CONFIGS", "MIN_GAIN", "STAGE_CHAINS", "TUNED_BM25", "check_configs"]
+__all__ = ["CONFIGS", "DEFAULT_CONFIGS", "STAGE_CHAINS", "check_configs"]
 
 #: Configuration id → (display name, models it needs; "dense" = the fusion's bi-encoder).
 CONFIGS: dict[str, tuple[str, tuple[str, ...]]] = {

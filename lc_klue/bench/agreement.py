@@ -3,7 +3,7 @@ and hybrid fusion inside Qdrant against fusion in the package.
 
 Dense: the top-``k`` passages of every question must be the same (a difference counts as a
 tie when the scores it swaps are within ``tie_tolerance``). BM25 and hybrid: hit@k, MRR and
-latency of each retriever through :func:`~lc_klue.evaluation.evaluator.evaluate`.
+latency of each retriever through :func:`lc_klue.evaluation.evaluate`.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from datasets import Dataset
 from langchain_core.embeddings import Embeddings
 
-from lc_klue.evaluation.evaluator import EvalSet, build_eval_set, evaluate
+from lc_klue.evaluation import EvalSet, EvalSettings, build_eval_set, evaluate
 from lc_klue.retrieval.faiss_store import KlueFAISS
 from lc_klue.retrieval.hybrid import HybridRetriever
 from lc_klue.retrieval.qdrant_store import KlueQdrant, connect
@@ -61,26 +62,33 @@ def dense_agreement(
     }
 
 
-def store_agreement(
-    data: Dataset,
-    embeddings: Embeddings,
-    *,
-    questions: int | None = None,
-    seed: int = 42,
-    k: int = 10,
-    k1: float = 1.5,
-    b: float = 0.75,
-    latency_queries: int = 200,
-    hybrid: bool = True,
-    show_progress: bool = False,
-) -> dict[str, Any]:
-    """Build FAISS flat, Kiwi BM25 and one Qdrant collection (embedded, in memory) over the
-    distinct passages of ``data`` and compare them on its questions (all, or a sample of
-    ``questions``); ``hybrid`` also measures the two places of fusion."""
+@dataclass(frozen=True)
+class AgreementSettings:
+    """What :func:`store_agreement` compares, on how many questions."""
+
+    questions: int | None = None
+    """Questions sampled (None: every question)."""
+    seed: int = 42
+    """Seed of the sample."""
+    k: int = 10
+    """Passages each retriever returns."""
+    k1: float = 1.5
+    """BM25 term-frequency saturation (both BM25 stores)."""
+    b: float = 0.75
+    """BM25 length normalisation (both BM25 stores)."""
+    latency_queries: int = 200
+    """Single-query timings per retriever."""
+    hybrid: bool = True
+    """Also measure the two places of fusion (in Qdrant, in the package)."""
+    show_progress: bool = False
+    """Show progress bars."""
+
+
+def _build(docs: list[Any], embeddings: Embeddings, s: AgreementSettings) -> dict[str, Any]:
+    """FAISS flat, Kiwi BM25 and one Qdrant collection (embedded, in memory) over ``docs``,
+    with their build seconds (``timings``)."""
     from lc_klue.retrieval.bm25 import KiwiBM25Retriever
 
-    es = build_eval_set(data, "full", questions, seed=seed)
-    docs = es.documents()
     timings: dict[str, float] = {}
     start = time.perf_counter()
     faiss = KlueFAISS.from_texts(
@@ -91,25 +99,29 @@ def store_agreement(
     )
     timings["faiss_flat_build_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    bm25 = KiwiBM25Retriever(docs=docs, k1=k1, b=b, k=k)
+    bm25 = KiwiBM25Retriever(docs=docs, k1=s.k1, b=s.b, k=s.k)
     timings["kiwi_bm25_build_s"] = time.perf_counter() - start
     start = time.perf_counter()
     qdrant = KlueQdrant.from_documents(
-        docs, embeddings, client=connect(":memory:"), k1=k1, b=b, show_progress=show_progress
+        docs, embeddings, client=connect(":memory:"), k1=s.k1, b=s.b, show_progress=s.show_progress
     )
     timings["qdrant_build_s"] = time.perf_counter() - start
     logger.info("built the stores over %d passages: %s", len(docs), timings)
-    dense = dense_agreement(
-        faiss.batch_search_with_score(es.questions, k),
-        qdrant.view("dense").batch_search_with_score(es.questions, k),
-    )
-    retrievers = {
+    return {"faiss": faiss, "bm25": bm25, "qdrant": qdrant, "timings": timings}
+
+
+def _retrievers(stores: dict[str, Any], k: int, hybrid: bool) -> dict[str, Any]:
+    """The retrievers compared, by name: each store alone, and (``hybrid``) the fusions."""
+    faiss, bm25, qdrant = stores["faiss"], stores["bm25"], stores["qdrant"]
+    out = {
         "FAISS flat (dense)": faiss.as_retriever(k=k),
         "Qdrant dense": qdrant.view("dense").as_retriever(k=k),
         "Kiwi BM25 (bm25s)": bm25,
         "Qdrant BM25 (sparse, IDF modifier)": qdrant.view("bm25").as_retriever(k=k),
     }
-    fused = {
+    if not hybrid:
+        return out
+    return out | {
         "hybrid, fused in Qdrant (RRF query)": qdrant.hybrid_retriever(k=k),
         "hybrid, fused in the package (RRF over 2 Qdrant searches)": HybridRetriever(
             retrievers=[
@@ -122,36 +134,47 @@ def store_agreement(
             retrievers=[faiss.as_retriever(k=k), bm25], k=k
         ),
     }
+
+
+def store_agreement(
+    data: Dataset, embeddings: Embeddings, settings: AgreementSettings | None = None
+) -> dict[str, Any]:
+    """Build FAISS flat, Kiwi BM25 and one Qdrant collection (embedded, in memory) over the
+    distinct passages of ``data`` and compare them on its questions (all, or a sample of
+    ``settings.questions``); ``settings.hybrid`` also measures the two places of fusion."""
+    s = settings or AgreementSettings()
+    es = build_eval_set(data, "full", s.questions, seed=s.seed)
+    stores = _build(es.documents(), embeddings, s)
+    dense = dense_agreement(
+        stores["faiss"].batch_search_with_score(es.questions, s.k),
+        stores["qdrant"].view("dense").batch_search_with_score(es.questions, s.k),
+    )
     results = {
-        name: _evaluate(r, es, name, k, latency_queries, show_progress)
-        for name, r in (retrievers | (fused if hybrid else {})).items()
+        name: _evaluate(r, es, name, s) for name, r in _retrievers(stores, s.k, s.hybrid).items()
     }
     sparse = results["Qdrant BM25 (sparse, IDF modifier)"]["metrics"]
     lexical = results["Kiwi BM25 (bm25s)"]["metrics"]
     return {
         "eval_set": es.describe(),
         "embedding": getattr(embeddings, "model_name_or_path", type(embeddings).__name__),
-        "bm25": {"k1": k1, "b": b},
-        "build": timings,
+        "bm25": {"k1": s.k1, "b": s.b},
+        "build": stores["timings"],
         "dense_top_k": dense,
         "bm25_hit_differences": {
-            f"hit@{n}": abs(sparse[f"hit@{n}"] - lexical[f"hit@{n}"]) for n in (1, k)
+            f"hit@{n}": abs(sparse[f"hit@{n}"] - lexical[f"hit@{n}"]) for n in (1, s.k)
         },
         "retrievers": results,
     }
 
 
-def _evaluate(
-    retriever: Any, es: EvalSet, name: str, k: int, latency_queries: int, show_progress: bool
-) -> dict[str, Any]:
-    result = evaluate(
-        retriever,
-        es,
-        ks=(1, 5, k),
+def _evaluate(retriever: Any, es: EvalSet, name: str, s: AgreementSettings) -> dict[str, Any]:
+    """Quality and latency of one retriever (:func:`lc_klue.evaluation.evaluate`)."""
+    settings = EvalSettings(
+        ks=(1, 5, s.k),
         batch_size=256,
-        latency_queries=latency_queries,
-        name=name,
-        show_progress=show_progress,
-    ).to_dict()
+        latency_queries=s.latency_queries,
+        show_progress=s.show_progress,
+    )
+    result = evaluate(retriever, es, name=name, settings=settings).to_dict()
     keep = ("metrics", "latency_p50_ms", "latency_p95_ms", "total_s", "queries_per_s")
     return {key: result[key] for key in keep if key in result}

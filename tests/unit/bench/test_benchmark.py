@@ -7,20 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from lc_klue.evaluation.benchmark import (
-    CONFIGS,
+from lc_klue.bench.configs import CONFIGS
+from lc_klue.bench.grid import config_spec
+from lc_klue.bench.models import model_summary
+from lc_klue.bench.report import _speed_lines, benchmark_markdown, write_benchmark
+from lc_klue.bench.run import run_benchmark
+from lc_klue.bench.settings import (
     BenchmarkSettings,
-    _model_summary,
-    _speed_lines,
-    benchmark_markdown,
-    config_spec,
-    equal_quality_speedups,
-    rerank_speed,
-    run_benchmark,
-    stage_check,
-    stage_check_line,
-    write_benchmark,
+    DataSettings,
+    GridSettings,
+    ModelSettings,
+    SpeedSettings,
 )
+from lc_klue.bench.speed import equal_quality_speedups, rerank_speed
+from lc_klue.bench.stages import stage_check, stage_check_line
 from lc_klue.resources import NEWS_QA
 from tests.kit import TinyModelFactory
 
@@ -44,7 +44,7 @@ RUN_ALL = [c for c in CONFIGS if c != "default-e5"]
 def test_the_shipped_configurations_are_the_shipped_pipelines() -> None:
     from lc_klue.retrieval.saved_pipeline import DENSE_DEFAULT, default_pipeline
 
-    s = BenchmarkSettings(data=NEWS_QA, k=30, top_n=10)
+    s = BenchmarkSettings(data=DataSettings(NEWS_QA), grid=GridSettings(k=30, top_n=10))
     assert config_spec("default", s) == default_pipeline().spec
     assert config_spec("default-e5", s) == default_pipeline(DENSE_DEFAULT).spec
     assert config_spec("default-e5", s).first_stage.embedding_model == DENSE_DEFAULT
@@ -53,22 +53,17 @@ def test_the_shipped_configurations_are_the_shipped_pipelines() -> None:
 def test_benchmark_runs_every_configuration(tiny_models: TinyModelFactory, tmp_path: Path) -> None:
     bi = str(tiny_models.bi_encoder_dir("bert"))
     settings = BenchmarkSettings(
-        data=NEWS_QA,
-        sts_model=bi,
-        mrc_model=bi,
-        cross_encoder=str(tiny_models.cross_encoder_dir("bert")),
-        configs=RUN_ALL,
-        protocols=("full", "book"),
-        n_questions=30,
-        tune_questions=20,
-        k=8,
-        top_n=5,
-        ce_depth=6,
-        speed_queries=4,
-        latency_queries=2,
-        batch_size=16,
-        max_length=128,
-        device="cpu",
+        data=DataSettings(NEWS_QA, protocols=("full", "book"), n_questions=30, tune_questions=20),
+        models=ModelSettings(
+            sts_model=bi,
+            mrc_model=bi,
+            cross_encoder=str(tiny_models.cross_encoder_dir("bert")),
+            batch_size=16,
+            max_length=128,
+            device="cpu",
+        ),
+        grid=GridSettings(configs=RUN_ALL, k=8, top_n=5, ce_depth=6, latency_queries=2),
+        speed=SpeedSettings(queries=4),
         show_progress=False,
     )
     result = run_benchmark(settings)
@@ -100,12 +95,8 @@ def test_benchmark_runs_every_configuration(tiny_models: TinyModelFactory, tmp_p
 
 def test_benchmark_skips_configurations_without_models() -> None:
     settings = BenchmarkSettings(
-        data=NEWS_QA,
-        configs=["bm25", "mrc"],
-        n_questions=6,
-        k=8,
-        top_n=5,
-        latency_queries=0,
+        data=DataSettings(NEWS_QA, n_questions=6),
+        grid=GridSettings(configs=["bm25", "mrc"], k=8, top_n=5, latency_queries=0),
         show_progress=False,
     )
     result = run_benchmark(settings)
@@ -277,24 +268,30 @@ def test_the_report_shows_no_speedup_for_a_variant_that_scored_nothing() -> None
     assert row.startswith("| int8+window128+cascade | 0.18 | 2683.24 | – | 0 |")
 
 
+def _tiny_ce(tiny_models: TinyModelFactory) -> ModelSettings:
+    """The kit's tiny cross-encoder, small batches on the CPU."""
+    return ModelSettings(
+        cross_encoder=str(tiny_models.cross_encoder_dir("bert")),
+        batch_size=16,
+        max_length=128,
+        device="cpu",
+    )
+
+
 def test_tagged_rows_and_dev_tuning(tiny_models: TinyModelFactory) -> None:
     # bm25+ce is the cross-encoder alone over BM25's candidates; a tag names the model set;
     # with dev_size the fusion weights are tuned on held-out train titles
     settings = BenchmarkSettings(
-        data=NEWS_QA,
-        cross_encoder=str(tiny_models.cross_encoder_dir("bert")),
-        configs=["bm25-tuned", "bm25+ce", "fusion-lex"],
-        n_questions=20,
-        tune_questions=20,
-        dev_size=0.3,
-        tag="kiwi",
-        k=8,
-        top_n=5,
-        speed_queries=0,
-        latency_queries=2,
-        batch_size=16,
-        max_length=128,
-        device="cpu",
+        data=DataSettings(NEWS_QA, n_questions=20, tune_questions=20, dev_size=0.3),
+        models=_tiny_ce(tiny_models),
+        grid=GridSettings(
+            configs=["bm25-tuned", "bm25+ce", "fusion-lex"],
+            tag="kiwi",
+            k=8,
+            top_n=5,
+            latency_queries=2,
+        ),
+        speed=SpeedSettings(queries=0),
         show_progress=False,
     )
     result = run_benchmark(settings)
@@ -313,21 +310,13 @@ def test_the_default_speed_test_runs_without_onnxruntime(
 
     monkeypatch.setattr(onnx_backend, "onnx_runtime_installed", lambda: False)
     settings = BenchmarkSettings(
-        data=NEWS_QA,
-        cross_encoder=str(tiny_models.cross_encoder_dir("bert")),
-        configs=["bm25-tuned"],
-        n_questions=6,
-        tune_questions=6,
-        k=8,
-        top_n=5,
-        speed_queries=3,
-        latency_queries=0,
-        batch_size=16,
-        max_length=128,
-        device="cpu",
+        data=DataSettings(NEWS_QA, n_questions=6, tune_questions=6),
+        models=_tiny_ce(tiny_models),
+        grid=GridSettings(configs=["bm25-tuned"], k=8, top_n=5, latency_queries=0),
+        speed=SpeedSettings(queries=3),
         show_progress=False,
     )
-    assert settings.speed_backend == "auto"
+    assert settings.speed.backend == "auto"
     speed = run_benchmark(settings)["rerank_speed"]
     assert speed["backend"] is None
     assert not any("int8" in name for name in speed["configs"])
@@ -343,20 +332,11 @@ def test_a_speed_backend_the_model_cannot_run_leaves_its_variants_out(
 
     monkeypatch.setattr(onnx_backend, "exportable", lambda model: False)
     settings = BenchmarkSettings(
-        data=NEWS_QA,
-        cross_encoder=str(tiny_models.cross_encoder_dir("bert")),
-        configs=["bm25-tuned"],
-        n_questions=6,
-        tune_questions=6,
-        k=8,
-        top_n=5,
-        speed_queries=3,
-        latency_queries=0,
-        batch_size=16,
-        max_length=128,
-        device="cpu",
+        data=DataSettings(NEWS_QA, n_questions=6, tune_questions=6),
+        models=_tiny_ce(tiny_models),
+        grid=GridSettings(configs=["bm25-tuned"], k=8, top_n=5, latency_queries=0),
+        speed=SpeedSettings(queries=3, backend="int8"),
         show_progress=False,
-        speed_backend="int8",
     )
     result = run_benchmark(settings)
     assert result["rows"][0]["id"] == "bm25-tuned"
@@ -367,10 +347,10 @@ def test_a_speed_backend_the_model_cannot_run_leaves_its_variants_out(
 
 def test_model_lines_say_what_is_known_of_each_kind() -> None:
     bert = {"parameters": 1_480_000, "layers": 2, "hidden": 128, "module": "Transformer"}
-    assert _model_summary(bert) == "1.5 M parameters, 2 layers, hidden 128"
+    assert model_summary(bert) == "1.5 M parameters, 2 layers, hidden 128"
     static = {"parameters": 22_327_132, "module": "KiwiStaticEmbedding", "dimensions": 2304}
-    assert _model_summary(static) == (
+    assert model_summary(static) == (
         "22.3 M parameters, module KiwiStaticEmbedding, 2,304 dimensions"
     )
     kiwi_ce = {"parameters": 517, "module": "KiwiInteraction", "origin": "from kiwi:static"}
-    assert _model_summary(kiwi_ce) == "517 parameters, module KiwiInteraction; from kiwi:static"
+    assert model_summary(kiwi_ce) == "517 parameters, module KiwiInteraction; from kiwi:static"

@@ -8,16 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lc_klue.bench.scale.corpus import Source, synthetic_corpus
+from lc_klue.bench.scale.embedding import MorphemeHashEmbeddings
+from lc_klue.bench.scale.measure import Measurement
+from lc_klue.bench.scale.run import ScaleSettings, _projection, run
 from lc_klue.cli import main
 from lc_klue.errors import DataError
-from lc_klue.evaluation.scale import (
-    Measurement,
-    MorphemeHashEmbeddings,
-    Source,
-    _projection,
-    run,
-    synthetic_corpus,
-)
 from lc_klue.resources import NEWS_QA
 
 
@@ -61,8 +57,7 @@ def test_projection_follows_the_growth_of_the_last_two_sizes() -> None:
 
 
 def test_a_small_run_measures_and_stops(source: Source, tmp_path: Path) -> None:
-    report = run(
-        NEWS_QA,
+    settings = ScaleSettings(
         sizes=[300, 3000],
         stores=["faiss-flat", "qdrant-bm25", "qdrant-edge-bm25"],
         dimension=16,
@@ -70,6 +65,7 @@ def test_a_small_run_measures_and_stops(source: Source, tmp_path: Path) -> None:
         latency_queries=10,
         budget_s=1e-6,  # nothing may grow past the first size
     )
+    report = run(NEWS_QA, settings)
     rows = {r["store"]: r for r in report["rows"]}
     # bm25s joins as the exact reference of the BM25 stores
     assert list(rows) == ["faiss-flat", "bm25s", "qdrant-bm25", "qdrant-edge-bm25"]
@@ -81,7 +77,7 @@ def test_a_small_run_measures_and_stops(source: Source, tmp_path: Path) -> None:
     assert {s["store"] for s in report["stopped"]} == set(rows)
     assert all("projected build" in s["reason"] for s in report["stopped"])
     with pytest.raises(DataError, match="unknown store"):
-        run(NEWS_QA, sizes=[300], stores=["milvus"])
+        run(NEWS_QA, ScaleSettings(sizes=[300], stores=["milvus"]))
 
 
 def test_the_command_writes_json_table_and_plot(

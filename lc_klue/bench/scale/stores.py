@@ -1,0 +1,255 @@
+"""The stores the scale benchmark measures: each one built over a cached synthetic corpus, with
+its search (query number → passage numbers), save and load."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lc_klue.bench.scale.corpus import K
+from lc_klue.bench.scale.embedding import MorphemeHashEmbeddings
+
+STORES = (
+    "faiss-flat",
+    "faiss-hnsw",
+    "faiss-ivf",
+    "bm25s",
+    "qdrant-dense",
+    "qdrant-bm25",
+    "qdrant-edge-dense",
+    "qdrant-edge-bm25",
+)
+DENSE_STORES = ("faiss-flat", "faiss-hnsw", "faiss-ivf", "qdrant-dense", "qdrant-edge-dense")
+#: Measured unless ``stores`` says otherwise (Qdrant Edge needs ``pip install qdrant-edge-py``).
+DEFAULT_STORES = STORES[:6]
+
+
+@dataclass
+class Corpus:
+    """One size's passages and the queries, as every store takes them."""
+
+    texts: list[str]
+    """Passages (morphemes joined by spaces)."""
+    ids: list[str]
+    """Passage ids ``p0``, ``p1``, …"""
+    tokens: list[list[str]] | None
+    """Passage morphemes (the sparse stores)."""
+    vectors: np.ndarray | None
+    """Passage vectors (the dense stores)."""
+    query_tokens: list[list[str]]
+    """Query morphemes."""
+    query_vectors: np.ndarray
+    """Query vectors."""
+    path: Path
+    """Where the store is saved."""
+    metas: list[dict[str, Any]] = field(init=False)
+    """Each passage's metadata (its ``context_id``)."""
+    position: dict[str, int] = field(init=False)
+    """Passage id → passage number."""
+
+    def __post_init__(self) -> None:
+        """Derive the metadata and positions from the ids."""
+        self.metas = [{"context_id": i} for i in self.ids]
+        self.position = {doc_id: i for i, doc_id in enumerate(self.ids)}
+
+
+@dataclass
+class Built:
+    """A store built: its build seconds, search, save and load, and notes for the report."""
+
+    build_s: float
+    """Seconds to build it (in memory, or on disk where the store writes as it goes)."""
+    search: Callable[[int], list[int]]
+    """Query number → the passage numbers of its top :data:`K`."""
+    save: Callable[[], object]
+    """Write it to :attr:`Corpus.path`."""
+    load: Callable[[], object]
+    """Read it back from :attr:`Corpus.path`."""
+    notes: list[str] = field(default_factory=list)
+    """What the report says of it."""
+
+
+def _faiss(store: str, c: Corpus, embeddings: MorphemeHashEmbeddings) -> Built:
+    """FAISS flat, HNSW or IVF (:class:`~lc_klue.retrieval.faiss_store.KlueFAISS`)."""
+    from lc_klue.retrieval.faiss_store import KlueFAISS
+
+    start = time.perf_counter()
+    faiss_store = KlueFAISS(embeddings, store.removeprefix("faiss-"))
+    faiss_store.add_vectors(c.texts, np.asarray(c.vectors), c.metas, ids=c.ids)
+    build_s = time.perf_counter() - start
+    notes = []
+    if faiss_store.index_type == "ivf":
+        notes.append(f"nlist {faiss_store.params['nlist']}, nprobe 16")
+
+    def search(i: int) -> list[int]:
+        """The passage numbers of query ``i``'s top K."""
+        hits = faiss_store.similarity_search_by_vector(c.query_vectors[i].tolist(), K)
+        return [c.position[str(d.id)] for d in hits]
+
+    return Built(
+        build_s,
+        search,
+        lambda: faiss_store.save(c.path),
+        lambda: KlueFAISS.load(c.path, embeddings),
+        notes,
+    )
+
+
+def _bm25s(c: Corpus) -> Built:
+    """Kiwi BM25 on bm25s (:class:`~lc_klue.retrieval.bm25.KiwiBM25Retriever`), exact."""
+    import bm25s
+    from langchain_core.documents import Document
+
+    from lc_klue.ranking import top_k_indices
+    from lc_klue.retrieval.bm25 import KiwiBM25Retriever
+
+    start = time.perf_counter()
+    index = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
+    index.index(c.tokens, show_progress=False)
+    docs = [Document(page_content=t, metadata=m) for t, m in zip(c.texts, c.metas, strict=True)]
+    bm25 = KiwiBM25Retriever(docs=docs, index=index, k=K)
+    build_s = time.perf_counter() - start
+
+    def search(i: int) -> list[int]:
+        """The passage numbers of query ``i``'s top K."""
+        scores = bm25.scores(c.query_tokens[i])
+        return [int(j) for j in top_k_indices(scores, K) if scores[j] > 0]
+
+    return Built(
+        build_s,
+        search,
+        lambda: bm25.save(c.path),
+        lambda: KiwiBM25Retriever.load(c.path),
+        ["build excludes Kiwi analysis (see kiwi_passages_per_s)"],
+    )
+
+
+def _qdrant(c: Corpus, embeddings: MorphemeHashEmbeddings) -> Built:
+    """Embedded Qdrant, dense or BM25 (:class:`~lc_klue.retrieval.qdrant_store.KlueQdrant`)."""
+    from lc_klue.retrieval.qdrant_store import KlueQdrant, close, connect
+
+    dense = c.vectors is not None
+    start = time.perf_counter()
+    client = connect(c.path)
+    qdrant = KlueQdrant.create(client, "bench", embeddings if dense else None, bm25=not dense)
+    if not dense:
+        qdrant.fit_bm25(c.tokens or [])
+    for s in range(0, len(c.texts), 1000):
+        qdrant.upsert_vectors(
+            c.texts[s : s + 1000],
+            c.metas[s : s + 1000],
+            c.ids[s : s + 1000],
+            dense=np.asarray(c.vectors[s : s + 1000]) if c.vectors is not None else None,
+            tokens=c.tokens[s : s + 1000] if c.tokens is not None else None,
+        )
+    build_s = time.perf_counter() - start
+    query_sparse = qdrant.sparse.query_vectors(c.query_tokens) if qdrant.sparse else None
+
+    def search(i: int) -> list[int]:
+        """The passage numbers of query ``i``'s top K."""
+        hits = qdrant.search_vectors(
+            c.query_vectors[i : i + 1] if dense else None,
+            query_sparse[i : i + 1] if query_sparse is not None else None,
+            K,
+        )[0]
+        return [c.position[str(d.id)] for d, _ in hits]
+
+    def load() -> None:
+        """Open the saved collection and close it."""
+        close(KlueQdrant.open(c.path, "bench", embeddings if dense else None).client)
+
+    notes = ["embedded (QdrantClient(path=...)); build includes its disk writes"]
+    return Built(build_s, search, lambda: close(client), load, notes)  # points already on disk
+
+
+def _edge_shard(c: Corpus) -> Any:
+    """A Qdrant Edge shard at :attr:`Corpus.path` holding the corpus: dense vectors, or BM25
+    sparse vectors with the IDF modifier."""
+    import qdrant_edge as edge
+
+    from lc_klue.retrieval.qdrant_store import DENSE, SPARSE, point_id
+    from lc_klue.retrieval.sparse import KiwiBM25Sparse
+
+    vectors = c.vectors
+    config = edge.EdgeConfig(
+        vectors={DENSE: edge.EdgeVectorParams(size=vectors.shape[1], distance=edge.Distance.Cosine)}
+        if vectors is not None
+        else None,
+        sparse_vectors=None
+        if vectors is not None
+        else {SPARSE: edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
+    )
+    shard = edge.EdgeShard.create(str(c.path), config)
+    encoder = KiwiBM25Sparse().fit_tokens(c.tokens) if c.tokens is not None else None
+    for s in range(0, len(c.texts), 1000):
+        end = min(len(c.texts), s + 1000)
+        if vectors is not None:
+            rows: list[Any] = [{DENSE: v} for v in np.asarray(vectors[s:end]).tolist()]
+        else:
+            assert encoder is not None and c.tokens is not None
+            rows = [
+                {SPARSE: edge.SparseVector(indices=v.indices, values=v.values)}
+                for v in encoder.document_vectors(c.tokens[s:end])
+            ]
+        payloads = [
+            {"page_content": c.texts[i], "metadata": c.metas[i], "doc_id": c.ids[i]}
+            for i in range(s, end)
+        ]
+        points = [
+            edge.Point(id=point_id(c.ids[i]), vector=rows[i - s], payload=payloads[i - s])
+            for i in range(s, end)
+        ]
+        shard.update(edge.UpdateOperation.upsert_points(points))
+    shard.optimize()
+    return shard
+
+
+def _qdrant_edge(c: Corpus) -> Built:
+    """Qdrant Edge (``qdrant-edge-py``): the Qdrant engine in process."""
+    import qdrant_edge as edge
+
+    from lc_klue.retrieval.qdrant_store import DENSE, SPARSE
+    from lc_klue.retrieval.sparse import KiwiBM25Sparse
+
+    start = time.perf_counter()
+    shard = _edge_shard(c)
+    build_s = time.perf_counter() - start
+    sparse_q = KiwiBM25Sparse.query_vectors(c.query_tokens)
+
+    def search(i: int) -> list[int]:
+        """The passage numbers of query ``i``'s top K."""
+        query = (
+            edge.Query.Nearest(c.query_vectors[i].tolist(), using=DENSE)
+            if c.vectors is not None
+            else edge.Query.Nearest(
+                edge.SparseVector(indices=sparse_q[i].indices, values=sparse_q[i].values),
+                using=SPARSE,
+            )
+        )
+        hits = shard.query(edge.QueryRequest(limit=K, query=query, with_payload=True))
+        return [c.position[(h.payload or {})["doc_id"]] for h in hits]
+
+    notes = ["Qdrant Edge: the Qdrant engine in process (HNSW m 16, ef_construct 100)"]
+    return Built(
+        build_s,
+        search,
+        shard.close,
+        lambda: edge.EdgeShard.load(str(c.path)).close(),
+        notes,
+    )
+
+
+def build_store(store: str, c: Corpus, embeddings: MorphemeHashEmbeddings) -> Built:
+    """Build ``store`` (one of :data:`STORES`) over ``c``."""
+    if store.startswith("faiss"):
+        return _faiss(store, c, embeddings)
+    if store == "bm25s":
+        return _bm25s(c)
+    if store.startswith("qdrant-edge"):
+        return _qdrant_edge(c)
+    return _qdrant(c, embeddings)
