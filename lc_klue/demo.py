@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -91,14 +90,6 @@ def train_demo_models(
     show_progress: bool = True,
 ) -> DemoModels:
     """Train (or reuse) the demo's STS, MRC and cross-encoder models under ``cache_dir``."""
-    from dataclasses import replace
-
-    from training.args import TrainingArgs
-    from training.cross_encoder import train_cross_encoder
-    from training.mrc import train_mrc
-    from training.scratch import build_scratch_base
-    from training.sts import train_sts
-
     root = Path(cache_dir) / "models"
     models = DemoModels(root / "sts", root / "mrc", root / "cross-encoder", reused=True)
     key = {**asdict(recipe), "seed": SEED, "test_size": TEST_SIZE}
@@ -108,6 +99,20 @@ def train_demo_models(
     if not retrain and fresh and all((d / "metrics.json").exists() for d in dirs):
         return models
     done.unlink(missing_ok=True)
+    _train_stages(models, root / "base", recipe, show_progress)
+    done.parent.mkdir(parents=True, exist_ok=True)
+    done.write_text(json.dumps(key))
+    return DemoModels(models.sts, models.mrc, models.cross_encoder, reused=False)
+
+
+def _train_stages(models: DemoModels, base_dir: Path, recipe: Recipe, show_progress: bool) -> None:
+    """Build the from-scratch base on every training text, then train the three stages on
+    it; the cross-encoder's encoder starts from the MRC model (as in results/training.md)."""
+    from training.args import CrossEncoderSettings, TrainingArgs
+    from training.cross_encoder import train_cross_encoder
+    from training.mrc import train_mrc
+    from training.scratch import build_scratch_base
+    from training.sts import train_sts
 
     news = split_by_title(load_mrc(NEWS_QA), TEST_SIZE, seed=SEED)
     sts = load_sts(STS_PAIRS)
@@ -118,45 +123,31 @@ def train_demo_models(
         + sorted(set(train["context"]))
         + list(train["question"])
     )
-    base = build_scratch_base(texts, root / "base", recipe.size, seed=SEED)
+    base = build_scratch_base(texts, base_dir, recipe.size, seed=SEED)
     # Learning rates well above the book's 2e-5: the weights start random. The cache is the
     # demo's own, so its models are replaced when the recipe changes.
     common = TrainingArgs(
-        seed=SEED,
-        show_progress=show_progress,
-        warmup_steps=10,
-        batch_size=16,
-        resume=False,
-        overwrite=True,
+        seed=SEED, show_progress=show_progress, warmup_steps=10, resume=False, overwrite=True
     )
-    # (stage, output, its own arguments, epochs, learning rate, max length); the
-    # cross-encoder's encoder starts from the MRC model (as in results/training.md).
-    held_out = {"train_data": train, "test_data": test}
-    stages: list[tuple[Callable[..., Any], Path, dict[str, Any], int, float, int]] = [
-        (
-            train_sts,
-            models.sts,
-            {"base_model": base, "train_data": sts},
-            recipe.sts_epochs,
-            2e-4,
-            64,
+    held_out = replace(common, train_data=train, test_data=test)
+    train_sts(
+        models.sts,
+        base,
+        args=replace(
+            common, train_data=sts, epochs=recipe.sts_epochs, learning_rate=2e-4, max_length=64
         ),
-        (train_mrc, models.mrc, {"model": models.sts, **held_out}, recipe.mrc_epochs, 2e-4, 192),
-        (
-            train_cross_encoder,
-            models.cross_encoder,
-            {"base_model": models.mrc, "num_negatives": 3, **held_out},
-            recipe.ce_epochs,
-            5e-4,
-            256,
-        ),
-    ]
-    for train_stage, output, own, epochs, lr, length in stages:
-        hp = replace(common, epochs=epochs, learning_rate=lr, max_length=length)
-        train_stage(output, **own, args=hp)
-    done.parent.mkdir(parents=True, exist_ok=True)
-    done.write_text(json.dumps(key))
-    return DemoModels(models.sts, models.mrc, models.cross_encoder, reused=False)
+    )
+    train_mrc(
+        models.mrc,
+        models.sts,
+        args=replace(held_out, epochs=recipe.mrc_epochs, learning_rate=2e-4, max_length=192),
+    )
+    train_cross_encoder(
+        models.cross_encoder,
+        models.mrc,
+        CrossEncoderSettings(num_negatives=3),
+        replace(held_out, epochs=recipe.ce_epochs, learning_rate=5e-4, max_length=256),
+    )
 
 
 def run_demo(
@@ -180,9 +171,6 @@ def run_demo(
         ModelSettings,
         SpeedSettings,
     )
-    from lc_klue.chain import build_rag_chain, format_answer
-    from lc_klue.retrieval import build_index, load_pipeline
-    from lc_klue.retrieval.index import saved_pipeline
 
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     print(f"lc-klue demo — bundled Korean news Q&A ({NEWS_QA.name}), cache {cache}", file=out)
@@ -193,29 +181,10 @@ def run_demo(
     if models.reused:
         print("    reused the cached models (use --retrain to train again)", file=out)
 
-    print(
-        "2/4 building the index and its pipeline (BM25 + lexical fusion, checked models)…", file=out
-    )
-    index_dir = cache / "index"
-    build_index(
-        NEWS_QA,
-        index_dir,
-        embedding_model=str(models.mrc),
-        kinds=("dense", "bm25"),
-        cross_encoder=str(models.cross_encoder),
-    )
-    saved = saved_pipeline(index_dir)
-    for check in saved.checks if saved is not None else []:
-        print(f"    {check.get('line')}", file=out)
-
+    index_dir = _build_index(models, cache / "index", out)
     print("3/4 answering questions of held-out articles (saved pipeline, extractive):", file=out)
     test = split_by_title(load_mrc(NEWS_QA), TEST_SIZE, seed=SEED)["test"]
-    chain = build_rag_chain(load_pipeline(index_dir, top_n=3))
-    step = max(1, len(test) // max(1, n_answers))
-    for row in test.select(range(0, min(len(test), step * n_answers), step)):
-        result = chain.invoke(row["question"])
-        print(f"\n질문: {row['question']}  (정답: {', '.join(row['answers']['text'])})", file=out)
-        print(format_answer(result), file=out)
+    _answer(index_dir, test, n_answers, out)
 
     print(
         "\n4/4 hit rates through the retriever interface (held-out titles, all passages):", file=out
@@ -234,3 +203,38 @@ def run_demo(
     print(benchmark_markdown(result), file=out)
     print(f"\nresults: {', '.join(str(p) for p in written.values())}", file=out)
     return result
+
+
+def _build_index(models: DemoModels, index_dir: Path, out: TextIO) -> Path:
+    """Index the news passages with the demo's models (``lc-klue index``); print the verdict
+    of each model's quick check."""
+    from lc_klue.retrieval import build_index
+    from lc_klue.retrieval.index import saved_pipeline
+
+    print(
+        "2/4 building the index and its pipeline (BM25 + lexical fusion, checked models)…", file=out
+    )
+    build_index(
+        NEWS_QA,
+        index_dir,
+        embedding_model=str(models.mrc),
+        kinds=("dense", "bm25"),
+        cross_encoder=str(models.cross_encoder),
+    )
+    saved = saved_pipeline(index_dir)
+    for check in saved.checks if saved is not None else []:
+        print(f"    {check.get('line')}", file=out)
+    return index_dir
+
+
+def _answer(index_dir: Path, test: Any, n_answers: int, out: TextIO) -> None:
+    """Answer ``n_answers`` questions spread over ``test`` with the saved pipeline."""
+    from lc_klue.chain import build_rag_chain, format_answer
+    from lc_klue.retrieval import load_pipeline
+
+    chain = build_rag_chain(load_pipeline(index_dir, top_n=3))
+    step = max(1, len(test) // max(1, n_answers))
+    for row in test.select(range(0, min(len(test), step * n_answers), step)):
+        result = chain.invoke(row["question"])
+        print(f"\n질문: {row['question']}  (정답: {', '.join(row['answers']['text'])})", file=out)
+        print(format_answer(result), file=out)

@@ -9,7 +9,7 @@ import torch
 from datasets import Dataset
 from sentence_transformers import CrossEncoder, SentenceTransformer
 
-from training.kiwi import build_kiwi_static, build_kiwi_transformer
+from training.kiwi import build_kiwi_static
 from training.models import make_bi_encoder, make_cross_encoder
 from training.scratch import build_scratch_base
 
@@ -32,7 +32,6 @@ class TinyModelFactory:
         self.bi_encoder_dir = cache(self._bi_encoder_dir)
         self.cross_encoder_dir = cache(self._cross_encoder_dir)
         self.kiwi_static = cache(self._kiwi_static)
-        self.kiwi_base = cache(self._kiwi_base)
 
     def _base(self, arch: str = "bert") -> Path:
         return build_scratch_base(
@@ -58,10 +57,6 @@ class TinyModelFactory:
     def _kiwi_static(self) -> Path:
         """A ``kiwi:static`` model (CoNg vectors, IDF over the fixture texts)."""
         return build_kiwi_static(self.texts, self.root / "kiwi-static")
-
-    def _kiwi_base(self, arch: str = "bert") -> Path:
-        """A ``kiwi:tiny`` encoder base (CoNg vectors projected to 32 dimensions)."""
-        return build_kiwi_transformer("tiny", arch, self.root / f"kiwi-tiny-{arch}", max_length=128)
 
 
 def fixture_texts(news_qa: Dataset, sts_pairs: Dataset) -> list[str]:

@@ -18,6 +18,7 @@ from lc_klue.data import (
     unique_contexts,
 )
 from lc_klue.errors import DataError
+from training.args import TrainingArgs
 
 #: A data argument: ``"klue"`` (the hub), a local file, or a Dataset.
 DataSource: TypeAlias = str | Path | Dataset
@@ -102,19 +103,22 @@ def mrc_splits(
     return parts
 
 
+def mrc_parts(args: TrainingArgs) -> DatasetDict:
+    """The MRC parts the data fields of ``args`` describe (:func:`mrc_splits`)."""
+    assert args.dev_size is not None  # set by TrainingArgs.for_stage
+    return mrc_splits(
+        args.train_data, args.test_data, args.test_size, args.seed, args.dev_size, args.pairs
+    )
+
+
 def mrc_card_data(
-    train_data: DataSource,
-    parts: DatasetDict,
-    test_data: DataSource | None,
-    passages: int,
-    test_size: float,
-    seed: int,
-    pair_questions: int,
-    train_note: str = "",
+    args: TrainingArgs, parts: DatasetDict, passages: int, train_note: str = ""
 ) -> dict[str, str]:
     """The model-card lines of an MRC stage's data: its train part (plus ``train_note``), its
     test part, and the book's pair evaluation."""
     train, test = parts["train"], parts["test"]
+    train_data, test_data, seed = args.train_data, args.test_data, args.seed
+    test_size, pair_questions = args.test_size, args.pair_questions
     where = describe_source(test_data) if test_data is not None else "title split"
     split = "" if test_data is not None else f" (test_size {test_size}, seed {seed})"
     dev = ""

@@ -1,24 +1,29 @@
-"""Training-time evaluation: what each stage measures before and after training.
+"""Training-time evaluation: sentence-transformers evaluators of what each stage measures.
 
-- STS: Spearman of cosine similarity against the gold scores (:func:`sts_evaluator`).
+- STS: Spearman of cosine similarity against the gold scores (:func:`sts_evaluator`, an
+  ``EmbeddingSimilarityEvaluator``).
 - The book's pair evaluation: the first ``n`` test questions with their own passage (1) and a
   passage of another title (0), for a bi-encoder (:func:`pair_evaluator`) or a cross-encoder
-  (:func:`correlation_evaluator`).
-- Retrieval: a bi-encoder ranking the held-out passages (:func:`dense_retrieval_metrics`), and
-  a cross-encoder reordering each question's candidates (:func:`rerank_metrics`) drawn by
-  :func:`candidate_lists`.
+  (:func:`correlation_evaluator`, a ``CrossEncoderCorrelationEvaluator``).
+- Retrieval: a bi-encoder ranking the held-out passages (:class:`RetrievalEvaluator`), and a
+  cross-encoder reordering each question's candidates (:class:`RerankingEvaluator`) drawn by
+  :func:`candidate_lists`; both report hit@1/5/10, MRR@10 and nDCG@10 (lc-klue's metrics, which
+  the library's reranking evaluator lacks hit@k of).
+- :class:`StageEvaluator`: a stage's evaluators in turn, under the names its report uses; the
+  runner calls it before and after training and hands it to the trainer.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from datasets import Dataset
 from sentence_transformers import CrossEncoder, SentenceTransformer
+from sentence_transformers.base.evaluation import BaseEvaluator
 from sentence_transformers.cross_encoder.evaluation import CrossEncoderCorrelationEvaluator
 from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
 
@@ -70,9 +75,77 @@ def sts_evaluator(
     )
 
 
-def primary(evaluator: Any, model: Any) -> float:
-    """The evaluator's primary metric for ``model`` (a Spearman correlation here)."""
-    return float(evaluator(model)[evaluator.primary_metric])
+class StageEvaluator(BaseEvaluator):
+    """A stage's figures: the primary metric of each evaluator in ``single`` under its report
+    name (``{"test_spearman": sts_evaluator(...)}``), then every figure of each evaluator in
+    ``every`` under its own name (the retrieval metrics). ``primary`` names the main figure."""
+
+    def __init__(
+        self,
+        single: Mapping[str, BaseEvaluator],
+        every: Sequence[BaseEvaluator] = (),
+        primary: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.single, self.every = dict(single), list(every)
+        self.primary_metric = primary or next(iter(self.single))
+
+    def __call__(
+        self, model: Any, output_path: str | None = None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
+        """Run each evaluator once on ``model``; the figures in report order."""
+        out: dict[str, float] = {}
+        for name, evaluator in self.single.items():
+            results = evaluator(model, output_path, epoch, steps)
+            assert isinstance(results, dict) and evaluator.primary_metric is not None
+            out[name] = float(results[evaluator.primary_metric])
+        for evaluator in self.every:
+            results = evaluator(model, output_path, epoch, steps)
+            assert isinstance(results, dict)
+            out |= results
+        return out
+
+
+class RetrievalEvaluator(BaseEvaluator):
+    """A bi-encoder ranking all ``corpus`` passages for each of ``questions``: hit@1/5/10,
+    MRR@10 and nDCG@10 of each question's own passage (:func:`dense_retrieval_metrics`)."""
+
+    def __init__(self, questions: Dataset, corpus: Dataset, show_progress: bool = False) -> None:
+        super().__init__()
+        self.questions, self.corpus, self.show_progress = questions, corpus, show_progress
+        self.primary_metric = "hit@1"
+
+    def __call__(
+        self, model: Any, output_path: str | None = None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
+        """The retrieval metrics of ``model``."""
+        return dense_retrieval_metrics(model, self.questions, self.corpus, self.show_progress)
+
+
+class RerankingEvaluator(BaseEvaluator):
+    """A cross-encoder reordering each question's ``candidates`` (indices into ``corpus``):
+    hit@1/5/10, MRR@10 and nDCG@10 of its own passage after reranking (:func:`rerank_metrics`;
+    primary: hit@1, the product's figure)."""
+
+    def __init__(
+        self,
+        questions: Dataset,
+        corpus: Dataset,
+        candidates: list[list[int]],
+        show_progress: bool = False,
+    ) -> None:
+        super().__init__()
+        self.questions, self.corpus, self.candidates = questions, corpus, candidates
+        self.show_progress = show_progress
+        self.primary_metric = "hit@1"
+
+    def __call__(
+        self, model: Any, output_path: str | None = None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
+        """The retrieval metrics after ``model`` reranks the candidates."""
+        return rerank_metrics(
+            model, self.questions, self.corpus, self.candidates, show_progress=self.show_progress
+        )
 
 
 def book_pairs(test: Dataset, n: int = 100, seed: int = 42) -> Dataset:

@@ -23,14 +23,7 @@ from lc_klue.runtime import (
     resolve_model_source,
     trusts_own_code,
 )
-from training.kiwi import (
-    KIWI_BASE_FILES,
-    STATIC_MODULE,
-    TRANSFORMER_MODULE,
-    build_kiwi_base,
-    is_kiwi_transformer,
-    parse_kiwi_spec,
-)
+from training.kiwi import STATIC_MODULE, build_kiwi_static, is_kiwi_static
 from training.scratch import SCRATCH_POSITIONS, build_scratch_base, parse_scratch_spec
 
 logger = logging.getLogger(__name__)
@@ -57,13 +50,13 @@ def resolve_base_model(
     (:func:`lc_klue.runtime.resolve_model_source`).
     """
     spec = parse_scratch_spec(str(name_or_path))
-    kiwi = parse_kiwi_spec(str(name_or_path))
-    if spec is not None or kiwi is not None:
+    kiwi = is_kiwi_static(name_or_path)
+    if spec is not None or kiwi:
         if texts is None or scratch_dir is None:
             raise ModelError(f"{name_or_path}: building a base model needs texts")
         out = Path(scratch_dir)
-        if kiwi is not None and not any((out / f).exists() for f in KIWI_BASE_FILES):
-            build_kiwi_base(kiwi, texts(), out, seed=seed)
+        if kiwi and not (out / "modules.json").exists():
+            build_kiwi_static(texts(), out)
         elif spec is not None and not (out / "config.json").exists():
             build_scratch_base(texts(), out, spec[0], spec[1], max_length=max_length, seed=seed)
         return str(out)
@@ -174,12 +167,6 @@ def make_bi_encoder(
             model = SentenceTransformer(
                 name, device=device, trust_remote_code=trusts_own_code(name)
             )
-        elif is_kiwi_transformer(name):
-            from lc_klue.models.kiwi_transformer import KiwiTransformer
-
-            encoder = KiwiTransformer.load(name, task="embedding")
-            pool = Pooling(encoder.get_embedding_dimension(), pooling_mode=pooling)
-            model = SentenceTransformer(modules=[encoder, pool], device=device)
         else:
             transformer = Transformer(name, max_seq_length=max_seq_length)
             pool = Pooling(transformer.get_embedding_dimension(), pooling_mode=pooling)
@@ -228,8 +215,7 @@ def make_cross_encoder(
     """A cross-encoder with one output (relevance score) on top of ``base``, its length capped
     at the model's positions (:func:`fit_length`). On a ``kiwi:static`` model it is a
     :class:`~lc_klue.models.kiwi_interaction.KiwiInteraction` over the model's morpheme
-    vectors and weights; on a ``kiwi:SIZE`` base or bi-encoder, its encoder with a fresh score
-    head; a saved cross-encoder directory is loaded as it is."""
+    vectors and weights; a saved cross-encoder directory is loaded as it is."""
     name = str(base)
     try:
         types = module_types(name)
@@ -240,12 +226,7 @@ def make_cross_encoder(
                 name, device="cpu", trust_remote_code=trusts_own_code(name)
             )[0]
             return CrossEncoder(modules=[KiwiInteraction.from_static(static)], device=device)
-        if is_kiwi_transformer(name) and types != [TRANSFORMER_MODULE]:
-            from lc_klue.models.kiwi_transformer import KiwiTransformer
-
-            encoder = KiwiTransformer.load(name, task="score")  # a base or a bi-encoder
-            model = CrossEncoder(modules=[encoder], device=device)
-        elif any(t.startswith("lc_klue.") for t in types):  # a saved Kiwi cross-encoder
+        if any(t.startswith("lc_klue.") for t in types):  # a saved Kiwi cross-encoder
             model = CrossEncoder(name, device=device, trust_remote_code=trusts_own_code(name))
         elif len(types) > 1 and types[0] == ST_TRANSFORMER and types[1] == ST_POOLING:
             model = pooled_cross_encoder(name, max_length, device)

@@ -16,114 +16,85 @@ from sentence_transformers.sentence_transformer.losses import MultipleNegativesR
 
 from lc_klue.data import sample_questions, unique_contexts
 from lc_klue.errors import DataError
-from training.args import TrainingArgs
-from training.data import DataSource, mrc_card_data, mrc_splits, positives
-from training.evaluation import dense_retrieval_metrics, pair_evaluator, primary
+from training.args import MrcSettings, TrainingArgs
+from training.data import mrc_card_data, mrc_parts, positives
+from training.evaluation import RetrievalEvaluator, StageEvaluator, pair_evaluator
 from training.models import model_prompt, stage_prompts
 from training.negatives import bm25_negatives
 from training.outputs import StageResult
 from training.runner import StageContext, StagePlan, run_stage
 
-#: Where the MRC stage's negatives come from (besides the other passages of each batch).
-MRC_NEGATIVES = ("in-batch", "bm25")
-
 
 def train_mrc(
     output_dir: str | Path,
-    *,
     model: str | Path,
-    train_data: DataSource = "klue",
-    test_data: DataSource | None = None,
-    test_size: float = 0.3,
-    dev_size: float = 0.0,
-    pairs: str = "questions",
-    pooling: str = "mean",
-    pair_questions: int = 100,
-    eval_questions: int | None = None,
-    negatives: str = "in-batch",
-    num_negatives: int = 1,
+    settings: MrcSettings | None = None,
     args: TrainingArgs | None = None,
 ) -> StageResult:
     """Fine-tune a bi-encoder (normally the STS stage's output) on question/passage pairs.
 
-    ``train_data``/``test_data``: ``"klue"`` (KLUE MRC train/validation from the hub), a local
-    MRC file or a Dataset. Without ``test_data`` the training data is split by title
-    (``test_size``, seeded); ``dev_size`` of the training titles are then held out as dev
-    (not trained on; the benchmark tunes fusion weights on them). ``pairs="ict"`` trains on
-    inverse-cloze pairs of any passage collection instead of questions (no questions needed).
-    ``model`` may also be a base LM or ``scratch:SIZE`` (pooling added). Retrieval metrics
-    use ``eval_questions`` held-out questions (the book's seeded sample; None: 1000, or 200
-    when ``max_steps`` caps training) against all distinct held-out passages.
-    ``negatives="bm25"`` adds each question's ``num_negatives`` best BM25 passages among the
-    training passages that are not its own (other paragraphs of the same article included:
-    what a first stage confuses) as explicit negatives. A model with
-    ``query``/``document`` prompts (e5-small) sees questions and passages with them.
+    Data (``args``): ``train_data``/``test_data`` are ``"klue"`` (KLUE MRC train/validation
+    from the hub), a local MRC file or a Dataset. Without ``test_data`` the training data is
+    split by title (``test_size``, seeded); ``dev_size`` of the training titles are then held
+    out as dev (not trained on; the benchmark tunes fusion weights on them). ``pairs="ict"``
+    trains on inverse-cloze pairs of any passage collection instead of questions. ``model``
+    may also be a base LM or ``scratch:SIZE`` (mean pooling added). Retrieval metrics use
+    ``eval_questions`` held-out questions (the book's seeded sample) against all distinct
+    held-out passages. A model with ``query``/``document`` prompts (e5-small) sees questions
+    and passages with them.
     """
-    if negatives not in MRC_NEGATIVES:
-        raise DataError(f"unknown negatives {negatives!r}; choose from {', '.join(MRC_NEGATIVES)}")
+    settings = settings or MrcSettings()
+    return run_stage("mrc", output_dir, args, lambda ctx: _plan(ctx, model, settings))
 
-    def plan(ctx: StageContext) -> StagePlan:
-        seed = ctx.args.seed
-        parts = mrc_splits(train_data, test_data, test_size, seed, dev_size, pairs)
-        train, test = parts["train"], parts["test"]
-        if len(set(test["title"])) < 2:
-            raise DataError(
-                "MRC test data: the pair evaluation needs at least 2 titles "
-                f"(found {len(set(test['title']))}; give more titles or --test-data)"
-            )
-        base = ctx.base_model(
-            model, lambda: list(train["question"]) + sorted(set(train["context"]))
+
+def _plan(ctx: StageContext, model_name: str | Path, settings: MrcSettings) -> StagePlan:
+    """The MRC stage's model, data, loss and evaluation."""
+    seed, negatives, n = ctx.args.seed, settings.negatives, settings.num_negatives
+    parts = mrc_parts(ctx.args)
+    train, test = parts["train"], parts["test"]
+    if len(set(test["title"])) < 2:
+        raise DataError(
+            "MRC test data: the pair evaluation needs at least 2 titles "
+            f"(found {len(set(test['title']))}; give more titles or --test-data)"
         )
-        st = ctx.bi_encoder(base, pooling)
-        query, document = model_prompt(st, "query"), model_prompt(st, "document")
-        pairs_eval = pair_evaluator(test, pair_questions, seed, prompts=(query, document))
-        questions = sample_questions(test, ctx.eval_questions(eval_questions), seed=seed)
-        corpus = unique_contexts(test)
-
-        def evaluate() -> dict[str, float]:
-            return {
-                "pair_spearman": primary(pairs_eval, st),
-                **dense_retrieval_metrics(st, questions, corpus, ctx.args.show_progress),
-            }
-
-        return StagePlan(
-            model=st,
-            train_dataset=mrc_examples(train, negatives, num_negatives),
-            loss=MultipleNegativesRankingLoss(st),
-            evaluate=evaluate,
-            card={
-                "description": "Bi-encoder fine-tuned on (question, passage) pairs with "
-                "in-batch negatives"
-                + (
-                    f" and {num_negatives} BM25-mined negative(s) per question (same-article "
-                    "paragraphs included)"
-                    if negatives == "bm25"
-                    else ""
-                )
-                + " (MultipleNegativesRankingLoss, no-duplicate batches).",
-                "base_model": str(model),
-                "data": mrc_card_data(
-                    train_data, parts, test_data, len(corpus), test_size, seed, pair_questions
-                )
-                | {
-                    "retrieval_evaluation": f"{len(questions)} test questions (seed {seed}) "
-                    f"over {len(corpus)} test passages",
-                },
+    base = ctx.base_model(
+        model_name, lambda: list(train["question"]) + sorted(set(train["context"]))
+    )
+    st = ctx.bi_encoder(base)
+    query, document = model_prompt(st, "query"), model_prompt(st, "document")
+    pairs_eval = pair_evaluator(test, ctx.args.pair_questions, seed, prompts=(query, document))
+    questions = sample_questions(test, ctx.eval_questions(), seed=seed)
+    corpus = unique_contexts(test)
+    retrieval = RetrievalEvaluator(questions, corpus, ctx.args.show_progress)
+    mined = f" and {n} BM25-mined negative(s) per question (same-article paragraphs included)"
+    return StagePlan(
+        model=st,
+        train_dataset=mrc_examples(train, negatives, n),
+        loss=MultipleNegativesRankingLoss(st),
+        evaluator=StageEvaluator({"pair_spearman": pairs_eval}, [retrieval], primary="hit@1"),
+        card={
+            "description": "Bi-encoder fine-tuned on (question, passage) pairs with "
+            f"in-batch negatives{mined if negatives == 'bm25' else ''} "
+            "(MultipleNegativesRankingLoss, no-duplicate batches).",
+            "base_model": str(model_name),
+            "data": mrc_card_data(ctx.args, parts, len(corpus))
+            | {
+                "retrieval_evaluation": f"{len(questions)} test questions (seed {seed}) "
+                f"over {len(corpus)} test passages",
             },
-            args_kwargs={"batch_sampler": BatchSamplers.NO_DUPLICATES},
-            hyperparameters={
-                "batch_sampler": "no_duplicates",
-                "negatives": negatives,
-                **({"num_negatives": num_negatives} if negatives != "in-batch" else {}),
-            },
-            prompts=stage_prompts(
-                st,
-                {"question": "query", "context": "document"}
-                | {f"negative_{i}": "document" for i in range(num_negatives)},
-            ),
-        )
-
-    return run_stage("mrc", output_dir, args, plan)
+        },
+        args_kwargs={"batch_sampler": BatchSamplers.NO_DUPLICATES},
+        hyperparameters={
+            "batch_sampler": "no_duplicates",
+            "negatives": negatives,
+            **({"num_negatives": n} if negatives != "in-batch" else {}),
+        },
+        prompts=stage_prompts(
+            st,
+            {"question": "query", "context": "document"}
+            | {f"negative_{i}": "document" for i in range(n)},
+        ),
+    )
 
 
 def mrc_examples(train: Dataset, negatives: str, num_negatives: int) -> Dataset:

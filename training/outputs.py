@@ -34,12 +34,6 @@ class StageResult:
         return self.model_dir / METRICS_FILE
 
 
-# --------------------------------------------------------------------------- provenance
-
-
-# --------------------------------------------------------------------------- finalisation
-
-
 def _fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
@@ -110,24 +104,20 @@ def loss_history(trainer: Any) -> list[float]:
 
 
 def complete_stage(
-    stage: str,
     model: Any,
     output_dir: Path,
     metrics: dict[str, Any],
-    *,
     trainer: Any,
-    meter: Mapping[str, float],
-    device: str,
-    work_dir: Path,
+    run: Mapping[str, Any],
     hub_repo_id: str | None = None,
 ) -> StageResult:
-    """Add the run's figures (steps, first/last loss, device, ``meter``'s time and memory) to
-    ``metrics``, save the model atomically, drop the checkpoints and upload when
-    ``hub_repo_id`` is given. Under ``torchrun``/``accelerate launch`` only the main process
-    saves and uploads; the others wait for it (two ranks replacing one directory at once left
-    it without its weights)."""
+    """Add the run's figures (steps, first/last loss, then ``run``: device, time and memory)
+    to ``metrics`` (which name the ``stage``), save the model atomically, drop the trainer's
+    checkpoints and upload when ``hub_repo_id`` is given. Under ``torchrun``/``accelerate
+    launch`` only the main process saves and uploads; the others wait for it (two ranks
+    replacing one directory at once left it without its weights)."""
     losses = loss_history(trainer)
-    metrics = {"stage": stage, **metrics}
+    metrics = dict(metrics)
     metrics["hyperparameters"] = {
         **metrics.get("hyperparameters", {}),
         "steps": trainer.state.global_step,
@@ -135,15 +125,14 @@ def complete_stage(
     metrics |= {
         "train_loss_first": losses[0] if losses else None,
         "train_loss_last": losses[-1] if losses else None,
-        "device": device,
-        **meter,
+        **run,
     }
     model_dir, pushed = Path(output_dir).expanduser().resolve(), None
     if trainer.is_world_process_zero():
-        model_dir = finalize(model, output_dir, metrics, work_dir)
+        model_dir = finalize(model, output_dir, metrics, Path(trainer.args.output_dir))
         pushed = push_to_hub(model_dir, hub_repo_id) if hub_repo_id else None
     trainer.accelerator.wait_for_everyone()
-    return StageResult(stage, model_dir, metrics, losses, pushed)
+    return StageResult(metrics["stage"], model_dir, metrics, losses, pushed)
 
 
 def push_to_hub(

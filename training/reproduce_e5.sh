@@ -23,9 +23,9 @@ SPLIT=(--data "$KORQUAD" --test-size 0.3 --dev-size 0.1 --seed 42)
 
 # 1. STS from e5-small: one epoch, "query: " on both sentences, word embeddings frozen;
 #    then a second epoch at a lower learning rate from the first.
-lc-klue train sts "$OUT/sts" --base-model e5-small --data "$STS_TRAIN" --test-data "$STS_DEV" \
+lc-klue train sts "$OUT/sts" --model e5-small --data "$STS_TRAIN" --test-data "$STS_DEV" \
   --epochs 1 --batch-size 32 --max-length 64 --warmup-steps 30 --save-steps 100 --seed 42
-lc-klue train sts "$OUT/sts2" --base-model "$OUT/sts" --data "$STS_TRAIN" --test-data "$STS_DEV" \
+lc-klue train sts "$OUT/sts2" --model "$OUT/sts" --data "$STS_TRAIN" --test-data "$STS_DEV" \
   --epochs 1 --batch-size 32 --max-length 64 --learning-rate 1e-5 --warmup-steps 30 \
   --save-steps 100 --seed 42
 # 2. MRC from the first STS model: MNR, no-duplicate batches, one BM25-mined negative per
@@ -39,7 +39,7 @@ lc-klue train mrc "$OUT/mrc" --model "$OUT/sts" "${SPLIT[@]}" --negatives bm25 \
 #    learning 20x faster than the encoder): listwise over the gold passage and 7 BM25
 #    negatives, 1,200 steps of 2 questions; evaluated by reranking BM25's top 30 of 200 test
 #    questions.
-lc-klue train cross-encoder "$OUT/ce" --base-model e5-small --layers 4 "${SPLIT[@]}" \
+lc-klue train cross-encoder "$OUT/ce" --model e5-small --layers 4 "${SPLIT[@]}" \
   --negatives bm25 --num-negatives 7 --loss listwise --batch-size 2 --max-length 224 \
   --learning-rate 5e-5 --warmup-steps 100 --max-steps 1200 --save-steps 200 \
   --eval-questions 200 --candidates 30

@@ -36,22 +36,22 @@ run_from base && $T lc-klue train base "$OUT/base" --sts "$STS_TRAIN" --mrc "$KO
 # 1. STS bi-encoder: mean pooling, CosineSimilarityLoss, the book's 4 epochs x batch 16,
 #    warm-up 100; a higher learning rate than the book's 2e-5 because the model starts from
 #    random weights.
-run_from sts && $T lc-klue train sts "$OUT/sts" --base-model "$OUT/base" --data "$STS_TRAIN" \
+run_from sts && $T lc-klue train sts "$OUT/sts" --model "$OUT/base" --data "$STS_TRAIN" \
   --test-data "$STS_DEV" --epochs 4 --batch-size 16 --warmup-steps 100 \
-  --learning-rate 3e-4 --save-steps 100 --max-seq-length 64 --seed 42 --no-progress 2> "$OUT/sts.time"
+  --learning-rate 3e-4 --save-steps 100 --max-length 64 --seed 42 --no-progress 2> "$OUT/sts.time"
 
 # 2. MRC bi-encoder from the STS model: MultipleNegativesRankingLoss, no-duplicate batches,
 #    batch 16, warm-up 100; 3 epochs instead of the book's 1 (a from-scratch model needs more).
 run_from mrc && $T lc-klue train mrc "$OUT/mrc" --model "$OUT/sts" --data "$KORQUAD" --test-size 0.3 \
-  --epochs 3 --batch-size 16 --warmup-steps 100 --learning-rate 2e-4 --max-seq-length 256 \
+  --epochs 3 --batch-size 16 --warmup-steps 100 --learning-rate 2e-4 --max-length 256 \
   --save-steps 100 --eval-questions 1000 --seed 42 --no-progress 2> "$OUT/mrc.time"
 
 # 3. Cross-encoder, encoder initialised from the MRC model (all from scratch on this data),
 #    random other-title negatives (the book's); reranking evaluation on the MRC bi-encoder's
 #    top-30 candidates for 200 held-out questions. Batch 16, warm-up 100 as in the book, but
 #    3 epochs and lr 5e-4: from scratch, BCE sits at ln 2 for the first ~600 steps (measured).
-run_from cross-encoder && $T lc-klue train cross-encoder "$OUT/cross-encoder" --base-model "$OUT/mrc" --data "$KORQUAD" \
-  --test-size 0.3 --negatives random --bi-encoder "$OUT/mrc" --candidates 30 \
+run_from cross-encoder && $T lc-klue train cross-encoder "$OUT/cross-encoder" --model "$OUT/mrc" --data "$KORQUAD" \
+  --test-size 0.3 --negatives random --embedding-model "$OUT/mrc" --candidates 30 \
   --epochs 3 --batch-size 16 --warmup-steps 100 --learning-rate 5e-4 --max-length 256 \
   --save-steps 100 --eval-questions 200 --seed 42 --no-progress 2> "$OUT/cross-encoder.time"
 

@@ -39,7 +39,7 @@ from lc_klue.errors import ModelError
 from lc_klue.runtime import pick_device, precision_kwargs
 from lc_klue.storage import refuse_existing
 from training.args import TrainingArgs, default_learning_rate
-from training.evaluation import eval_question_count
+from training.evaluation import StageEvaluator, eval_question_count
 from training.models import (
     freeze_word_embeddings,
     make_bi_encoder,
@@ -61,12 +61,14 @@ class StagePlan:
     """The training examples, in the columns the loss expects."""
     loss: Any
     """A sentence-transformers loss built on ``model``."""
-    evaluate: Callable[[], dict[str, float]]
-    """Metrics of the model as it is now; called before and after training."""
+    evaluator: StageEvaluator
+    """The stage's figures (:class:`training.evaluation.StageEvaluator`): called on the model
+    before and after training, and the trainer's evaluator unless ``trainer_kwargs`` names
+    another."""
     card: dict[str, Any]
     """Model-card entries: ``description``, ``base_model``, ``data`` and any extra keys."""
     trainer_kwargs: dict[str, Any] = field(default_factory=dict)
-    """Extra trainer arguments (e.g. ``eval_dataset`` and ``evaluator``)."""
+    """Extra trainer arguments (e.g. ``eval_dataset`` and an ``evaluator`` run every epoch)."""
     args_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra training-arguments fields (e.g. ``batch_sampler``, ``eval_strategy``)."""
     hyperparameters: dict[str, Any] = field(default_factory=dict)
@@ -80,9 +82,13 @@ class StageContext:
     """What a stage may use while planning: the resolved arguments, device and folders."""
 
     args: TrainingArgs
+    """The run's arguments, with the stage's defaults filled in."""
     device: str
+    """The device the model trains on."""
     output_dir: Path
+    """The finished model's directory."""
     work_dir: Path
+    """Checkpoints and built base models (``OUTPUT.ckpt``)."""
 
     def base_model(self, name_or_path: str | Path, texts: Callable[[], Iterable[str]]) -> str:
         """``name_or_path`` resolved; a ``scratch:`` base is built here from ``texts()``."""
@@ -107,10 +113,11 @@ class StageContext:
         freeze_word_embeddings(model, self.args.freeze_embeddings)
         return model
 
-    def eval_questions(self, given: int | None) -> int:
-        """Held-out questions of the stage's retrieval evaluation: ``given``, else fewer when
-        ``max_steps`` caps training (:func:`training.evaluation.eval_question_count`)."""
-        return eval_question_count(given, self.args.max_steps)
+    def eval_questions(self) -> int:
+        """Held-out questions of the stage's retrieval evaluation: ``args.eval_questions``,
+        else fewer when ``max_steps`` caps training
+        (:func:`training.evaluation.eval_question_count`)."""
+        return eval_question_count(self.args.eval_questions, self.args.max_steps)
 
     @property
     def max_length(self) -> int:
@@ -142,11 +149,12 @@ def run_stage(
     )
     with ResourceMeter() as meter:
         p = plan(ctx)
-        before = timed_evaluation(p.evaluate, "before") if args.evaluate_before else {}
+        before = timed_evaluation(p, "before") if args.evaluate_before else {}
         trainer = make_trainer(p, ctx)
         run_training(trainer, work_dir, args.resume)
-        after = timed_evaluation(p.evaluate, "after")
+        after = timed_evaluation(p, "after")
     metrics: dict[str, Any] = {
+        "stage": stage,
         **p.card,
         "loss": type(p.loss).__name__,
         "hyperparameters": {
@@ -158,25 +166,17 @@ def run_stage(
         "before": before,
         "after": after,
     }
-    return complete_stage(
-        stage,
-        p.model,
-        out,
-        metrics,
-        trainer=trainer,
-        meter=meter.as_dict(),
-        device=ctx.device,
-        work_dir=work_dir,
-        hub_repo_id=args.hub_repo_id,
-    )
+    run = {"device": ctx.device, **meter.as_dict()}
+    return complete_stage(p.model, out, metrics, trainer, run, args.hub_repo_id)
 
 
-def timed_evaluation(evaluate: Callable[[], dict[str, float]], when: str) -> dict[str, float]:
-    """``evaluate()`` between two lines on stderr (above any progress bar, as the training
-    logs): that the evaluation ``when`` training starts, then its figures and duration."""
+def timed_evaluation(plan: StagePlan, when: str) -> dict[str, float]:
+    """The plan's evaluator on its model between two lines on stderr (above any progress bar,
+    as the training logs): that the evaluation ``when`` training starts, then its figures and
+    duration."""
     tqdm.write(f"evaluating {when} training ...", file=sys.stderr)
     start = time.perf_counter()
-    metrics = evaluate()
+    metrics = plan.evaluator(plan.model)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
     took = time.perf_counter() - start
     tqdm.write(f"{when} training: {shown} (evaluated in {took:.1f} s)", file=sys.stderr)
@@ -260,7 +260,7 @@ def make_trainer(plan: StagePlan, ctx: StageContext) -> Any:
         train_dataset=plan.train_dataset,
         loss=plan.loss,
         callbacks=list(a.callbacks),
-        **plan.trainer_kwargs,
+        **({"evaluator": plan.evaluator} | plan.trainer_kwargs),
     )
     trainer.pop_callback(PrinterCallback)  # print()s to stdout
     if trainer.pop_callback(ProgressCallback) is not None:  # writes its logs to stdout

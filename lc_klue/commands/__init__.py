@@ -167,16 +167,6 @@ def add_questions(p: argparse.ArgumentParser, corpus_help: str) -> None:
     add_input_files(p, "data", "corpus")
 
 
-def add_base_model(p: argparse.ArgumentParser, default: str) -> None:
-    """``--base-model``: where a stage's model starts."""
-    p.add_argument(
-        "--base-model",
-        default=default,
-        help=f"hub id, local directory, scratch:SIZE[:ARCH], kiwi:static or kiwi:SIZE[:ARCH] "
-        f"(default: {default})",
-    )
-
-
 def add_no_progress(p: argparse.ArgumentParser) -> None:
     """``--no-progress``: no progress bar at all, ours or the libraries' (dest
     ``show_progress``)."""

@@ -19,10 +19,10 @@ def test_sts_stage_on_klue_sts_from_scratch(shared_data, tmp_path) -> None:
     dev = load_sts(shared_file(shared_data, "klue-sts/klue_sts_val.csv"))
     result = train_sts(
         tmp_path / "sts",
-        base_model="scratch:tiny",
-        train_data=train,
-        test_data=dev,
+        "scratch:tiny",
         args=TrainingArgs(
+            train_data=train,
+            test_data=dev,
             epochs=1,
             batch_size=32,
             learning_rate=1e-3,
@@ -42,10 +42,14 @@ def test_mrc_stage_on_korquad_title_split(shared_data, tmp_path, tiny_models) ->
     small = mrc_splits(ds.select(range(400)), test_size=0.3, seed=42)
     result = train_mrc(
         tmp_path / "mrc",
-        model=str(tiny_models.bi_encoder_dir("bert")),
-        train_data=small["train"],
-        test_data=small["test"],
-        eval_questions=50,
-        args=TrainingArgs(max_steps=4, max_length=64, show_progress=False),
+        str(tiny_models.bi_encoder_dir("bert")),
+        args=TrainingArgs(
+            train_data=small["train"],
+            test_data=small["test"],
+            eval_questions=50,
+            max_steps=4,
+            max_length=64,
+            show_progress=False,
+        ),
     )
     assert 0.0 <= result.metrics["after"]["hit@10"] <= 1.0

@@ -131,8 +131,11 @@ EXPECTED = {
         "retrieval_metrics",
     ],
     "training": [
+        "CrossEncoderSettings",
+        "MrcSettings",
         "SIZES",
         "StageResult",
+        "StsSettings",
         "TrainingArgs",
         "base_texts",
         "build_scratch_base",

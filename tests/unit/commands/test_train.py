@@ -26,8 +26,8 @@ pytestmark = pytest.mark.slow
 
 def test_sts_trains_quietly_and_reports_errors(tmp_path, tiny_models, capfd) -> None:
     base = str(tiny_models.base("bert"))
-    argv = ["train", "sts", str(tmp_path / "cli"), "--base-model", base, "--data", str(STS_PAIRS)]
-    fast = ["--test-data", str(STS_PAIRS), "--max-steps", "3", "--max-seq-length", "32"]
+    argv = ["train", "sts", str(tmp_path / "cli"), "--model", base, "--data", str(STS_PAIRS)]
+    fast = ["--test-data", str(STS_PAIRS), "--max-steps", "3", "--max-length", "32"]
     capfd.readouterr()  # what building the fixture's model printed
     assert main([*argv, *fast, "--logging-steps", "1", "--no-progress"]) == 0
     out, err = capfd.readouterr()
@@ -36,7 +36,7 @@ def test_sts_trains_quietly_and_reports_errors(tmp_path, tiny_models, capfd) -> 
     assert "{'loss': " in err
     assert [noise for noise in LIBRARY_NOISE if noise in err] == []
     assert (tmp_path / "cli" / "metrics.json").exists()
-    bad = ["train", "sts", str(tmp_path / "bad"), "--base-model", base]
+    bad = ["train", "sts", str(tmp_path / "bad"), "--model", base]
     assert main([*bad, "--data", str(tmp_path / "nope.csv")]) == 2
     assert "nope.csv" in capfd.readouterr().err
 
@@ -45,7 +45,7 @@ def test_a_finished_output_is_refused_before_any_training(tmp_path, tiny_models,
     (tmp_path / "done").mkdir()
     (tmp_path / "done" / "metrics.json").write_text("{}")
     argv = ["train", "sts", str(tmp_path / "done"), "--data", str(STS_PAIRS)]
-    assert main([*argv, "--base-model", str(tiny_models.base("bert"))]) == 2
+    assert main([*argv, "--model", str(tiny_models.base("bert"))]) == 2
     assert capsys.readouterr().err == (
         f"lc-klue train: error: {tmp_path / 'done'}: already exists (a finished model "
         "directory); pass --overwrite to replace it\n"
@@ -61,10 +61,10 @@ def test_a_finished_output_is_refused_before_any_training(tmp_path, tiny_models,
     ("argv", "message"),
     [
         (["train", "mrc", "out", "--model", "models/nope"], "models/nope: model not found"),
-        (["train", "sts", "out", "--base-model", "./nope"], "nope: base model not found"),
+        (["train", "sts", "out", "--model", "./nope"], "nope: model not found"),
         (
-            ["train", "cross-encoder", "out", "--bi-encoder", "models/nope"],
-            "models/nope: bi-encoder not found",
+            ["train", "cross-encoder", "out", "--embedding-model", "models/nope"],
+            "models/nope: embedding model not found",
         ),
     ],
 )
@@ -122,7 +122,7 @@ def test_mrc_on_a_held_out_title_split(tmp_path, tiny_models, capsys) -> None:
     assert "title split" in metrics["data"]["test"]
 
 
-def test_cross_encoder_with_hard_negatives_and_bi_encoder_candidates(
+def test_cross_encoder_with_bm25_negatives_and_bi_encoder_candidates(
     tmp_path, tiny_models, capfd
 ) -> None:
     base, bi_encoder = str(tiny_models.base("roberta")), str(tiny_models.bi_encoder_dir("bert"))
@@ -132,13 +132,13 @@ def test_cross_encoder_with_hard_negatives_and_bi_encoder_candidates(
             "train",
             "cross-encoder",
             str(tmp_path / "ce"),
-            "--base-model",
+            "--model",
             base,
             "--data",
             str(NEWS_QA),
             "--negatives",
-            "hard",
-            "--bi-encoder",
+            "bm25",
+            "--embedding-model",
             bi_encoder,
             "--candidates",
             "4",
@@ -157,7 +157,7 @@ def test_cross_encoder_with_hard_negatives_and_bi_encoder_candidates(
     assert [noise for noise in LIBRARY_NOISE if noise in err] == []  # new head: a LOAD REPORT
     assert set(report["after"]) == METRIC_KEYS
     metrics = json.loads((tmp_path / "ce" / "metrics.json").read_text())
-    assert metrics["negatives"] == "hard" and "top-4" in metrics["data"]["rerank_evaluation"]
+    assert metrics["negatives"] == "bm25" and "top-4" in metrics["data"]["rerank_evaluation"]
     assert set(metrics["first_stage"]) == METRIC_KEYS - {"pair_spearman"}
 
 
@@ -186,7 +186,7 @@ def test_a_capped_cross_encoder_run_evaluates_fewer_questions(
     ]
     test.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     base = str(tiny_models.base("bert"))
-    argv = ["train", "cross-encoder", "--base-model", base, "--data", str(NEWS_QA)]
+    argv = ["train", "cross-encoder", "--model", base, "--data", str(NEWS_QA)]
     argv += ["--test-data", str(test), "--candidates", "4", "--max-steps", "2"]
     argv += ["--max-length", "32", "--no-progress"]
     capfd.readouterr()  # what building the fixture's model printed

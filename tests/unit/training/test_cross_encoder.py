@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from datasets import Dataset
@@ -9,7 +11,7 @@ from sentence_transformers import CrossEncoder
 
 from lc_klue.errors import DataError, ModelError
 from tests.unit.training.callbacks import early_late
-from training.args import TrainingArgs
+from training.args import CrossEncoderSettings, TrainingArgs
 from training.cross_encoder import train_cross_encoder
 from training.outputs import StageResult
 
@@ -32,13 +34,9 @@ def trained(tmp_path_factory, tiny_models, news_qa) -> StageResult:
     # trained and evaluated on the same fixture: the test checks that training fits the data
     return train_cross_encoder(
         tmp_path_factory.mktemp("ce") / "ce",
-        base_model=str(tiny_models.base("bert")),
-        train_data=news_qa,
-        test_data=news_qa,
-        eval_questions=24,
-        candidates=5,
-        first_stage="random",
-        args=FAST,
+        str(tiny_models.base("bert")),
+        CrossEncoderSettings(candidates=5, first_stage="random"),
+        replace(FAST, train_data=news_qa, test_data=news_qa, eval_questions=24),
     )
 
 
@@ -62,26 +60,23 @@ def test_output_loads_as_a_one_label_cross_encoder(trained: StageResult) -> None
 
 def test_bad_arguments_give_clear_errors(tmp_path, tiny_models, news_qa: Dataset) -> None:
     base = str(tiny_models.base("bert"))
-    with pytest.raises(ModelError, match="needs a bi-encoder"):
-        train_cross_encoder(tmp_path / "c", base_model=base, train_data=news_qa, negatives="hard")
+    data = TrainingArgs(train_data=news_qa)
     with pytest.raises(DataError, match="unknown negatives"):
-        train_cross_encoder(tmp_path / "c", base_model=base, train_data=news_qa, negatives="bm2")
+        train_cross_encoder(tmp_path / "c", base, CrossEncoderSettings(negatives="bm2"), data)
+    with pytest.raises(DataError, match="unknown negatives 'hard'"):  # dropped: no result used it
+        CrossEncoderSettings(negatives="hard")
     with pytest.raises(DataError, match="unknown loss"):
-        train_cross_encoder(tmp_path / "c", base_model=base, train_data=news_qa, loss="mse")
-    with pytest.raises(DataError, match=r"distill must be in \[0, 1\)"):
-        train_cross_encoder(tmp_path / "c", base_model=base, train_data=news_qa, distill=1.5)
+        train_cross_encoder(tmp_path / "c", base, CrossEncoderSettings(loss="mse"), data)
     with pytest.raises(ModelError, match="first_stage='dense' needs a bi-encoder"):
-        train_cross_encoder(
-            tmp_path / "c", base_model=base, train_data=news_qa, first_stage="dense"
-        )
+        train_cross_encoder(tmp_path / "c", base, CrossEncoderSettings(first_stage="dense"), data)
     with pytest.raises(ModelError, match="not a sentence-transformers model"):
-        train_cross_encoder(tmp_path / "c", base_model=base, train_data=news_qa, bi_encoder=base)
+        train_cross_encoder(tmp_path / "c", base, CrossEncoderSettings(embedding_model=base), data)
     with pytest.raises(DataError, match=r"missing column.*context"):
         train_cross_encoder(
-            tmp_path / "c", base_model=base, train_data=news_qa.remove_columns("context")
+            tmp_path / "c", base, args=TrainingArgs(train_data=news_qa.remove_columns("context"))
         )
     with pytest.raises(ModelError, match="not found"):
-        train_cross_encoder(tmp_path / "c", base_model=str(tmp_path / "none"), train_data=news_qa)
+        train_cross_encoder(tmp_path / "c", str(tmp_path / "none"), args=data)
     assert not any(tmp_path.iterdir())
 
 
@@ -89,17 +84,17 @@ def test_kiwi_reranker_learns_listwise_from_bm25_negatives(tmp_path, tiny_models
     # the product's recipe: kiwi:static base, BM25 negatives (same article included), listwise
     result = train_cross_encoder(
         tmp_path / "kiwi-ce",
-        base_model=str(tiny_models.kiwi_static()),
-        train_data=news_qa,
-        test_data=news_qa,
-        negatives="bm25",
-        num_negatives=3,
-        loss="listwise",
-        distill=0.2,
-        eval_questions=24,
-        candidates=5,
-        args=TrainingArgs(
-            epochs=5, batch_size=8, warmup_steps=0, logging_steps=1, show_progress=False
+        str(tiny_models.kiwi_static()),
+        CrossEncoderSettings(negatives="bm25", num_negatives=3, loss="listwise", candidates=5),
+        TrainingArgs(
+            train_data=news_qa,
+            test_data=news_qa,
+            eval_questions=24,
+            epochs=5,
+            batch_size=8,
+            warmup_steps=0,
+            logging_steps=1,
+            show_progress=False,
         ),
     )
     m = result.metrics

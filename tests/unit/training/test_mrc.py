@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from datasets import Dataset
 
 from lc_klue.errors import DataError, ModelError
 from tests.unit.training.callbacks import early_late
-from training.args import TrainingArgs
+from training.args import MrcSettings, TrainingArgs
 from training.mrc import train_mrc
 from training.outputs import StageResult
 
@@ -32,10 +33,8 @@ def trained(tmp_path_factory, tiny_models, news_qa) -> StageResult:
     # trained and evaluated on the same fixture: the test checks that training fits the data
     return train_mrc(
         tmp_path_factory.mktemp("mrc") / "mrc",
-        model=str(tiny_models.bi_encoder_dir("bert")),
-        train_data=news_qa,
-        test_data=news_qa,
-        args=FAST,
+        str(tiny_models.bi_encoder_dir("bert")),
+        args=replace(FAST, train_data=news_qa, test_data=news_qa),
     )
 
 
@@ -60,15 +59,19 @@ def test_output_directory_and_card(trained: StageResult) -> None:
 
 def test_bad_arguments_give_clear_errors(tmp_path, tiny_models, news_qa: Dataset) -> None:
     model = str(tiny_models.bi_encoder_dir("bert"))
+
+    def data(train: object, test: object = None) -> TrainingArgs:
+        return TrainingArgs(train_data=train, test_data=test)  # type: ignore[arg-type]
+
     with pytest.raises(DataError, match=r"missing.jsonl"):
-        train_mrc(tmp_path / "m", model=model, train_data=str(tmp_path / "missing.jsonl"))
+        train_mrc(tmp_path / "m", model, args=data(str(tmp_path / "missing.jsonl")))
     with pytest.raises(DataError, match=r"missing column.*question"):
-        train_mrc(tmp_path / "m", model=model, train_data=news_qa.remove_columns("question"))
+        train_mrc(tmp_path / "m", model, args=data(news_qa.remove_columns("question")))
     one_title = news_qa.filter(lambda r: r["title"] == news_qa[0]["title"])
     with pytest.raises(DataError, match="at least 2 titles"):
-        train_mrc(tmp_path / "m", model=model, train_data=news_qa, test_data=one_title)
+        train_mrc(tmp_path / "m", model, args=data(news_qa, one_title))
     with pytest.raises(ModelError, match="not found"):
-        train_mrc(tmp_path / "m", model=str(tmp_path / "no-model"), train_data=news_qa)
+        train_mrc(tmp_path / "m", str(tmp_path / "no-model"), args=data(news_qa))
     assert not any(tmp_path.iterdir())
 
 
@@ -81,18 +84,16 @@ def test_a_passage_file_without_questions_trains_on_inverse_cloze_pairs(
     unique_contexts(news_qa).to_pandas()[["title", "context"]].to_csv(passages, index=False)
     result = train_mrc(
         tmp_path / "ict",
-        model=str(tiny_models.bi_encoder_dir("bert")),
-        train_data=str(passages),
-        pairs="ict",
-        test_size=0.3,
-        dev_size=0.2,
-        args=FAST,
+        str(tiny_models.bi_encoder_dir("bert")),
+        args=replace(FAST, train_data=str(passages), pairs="ict", test_size=0.3, dev_size=0.2),
     )
     data = result.metrics["data"]
     assert "held out as dev" in data["train"]
     assert result.metrics["after"]["mrr@10"] > result.metrics["before"]["mrr@10"]
     with pytest.raises(DataError, match="unknown pairs"):
-        train_mrc(tmp_path / "x", model="scratch:tiny", train_data=news_qa, pairs="cloze")
+        train_mrc(
+            tmp_path / "x", "scratch:tiny", args=TrainingArgs(train_data=news_qa, pairs="cloze")
+        )
 
 
 def test_the_stage_defaults_chain_from_a_scratch_sts_model(tmp_path, news_qa, sts_pairs) -> None:
@@ -101,10 +102,10 @@ def test_the_stage_defaults_chain_from_a_scratch_sts_model(tmp_path, news_qa, st
     from training.sts import train_sts
 
     quick = TrainingArgs(max_steps=1, show_progress=False)
-    sts = train_sts(tmp_path / "sts", base_model="scratch:tiny", train_data=sts_pairs, args=quick)
+    sts = train_sts(tmp_path / "sts", "scratch:tiny", args=replace(quick, train_data=sts_pairs))
     assert sts.metrics["hyperparameters"]["max_length"] == 128
     mrc = train_mrc(
-        tmp_path / "mrc", model=sts.model_dir, train_data=news_qa, eval_questions=20, args=quick
+        tmp_path / "mrc", sts.model_dir, args=replace(quick, train_data=news_qa, eval_questions=20)
     )
     assert mrc.metrics["hyperparameters"]["max_length"] == 256
     from sentence_transformers import SentenceTransformer
@@ -127,7 +128,7 @@ def test_bm25_negatives_are_hard_and_never_the_gold_passage(news_qa: Dataset) ->
     assert same_article > 0  # other paragraphs of the question's own article are kept
     assert mrc_examples(news_qa, "in-batch", 1).column_names == ["question", "context"]
     with pytest.raises(DataError, match="unknown negatives"):
-        train_mrc("out", model="m", train_data=news_qa, negatives="random")
+        train_mrc("out", "m", MrcSettings(negatives="random"))
 
 
 def test_prompts_reach_the_trainer(tmp_path, tiny_models, news_qa: Dataset) -> None:
@@ -139,11 +140,16 @@ def test_prompts_reach_the_trainer(tmp_path, tiny_models, news_qa: Dataset) -> N
     model.save(str(tmp_path / "prompted"))
     result = train_mrc(
         tmp_path / "mrc",
-        model=str(tmp_path / "prompted"),
-        train_data=news_qa,
-        test_data=news_qa,
-        negatives="bm25",
-        args=TrainingArgs(max_steps=2, batch_size=8, max_length=32, show_progress=False),
+        str(tmp_path / "prompted"),
+        MrcSettings(negatives="bm25"),
+        TrainingArgs(
+            train_data=news_qa,
+            test_data=news_qa,
+            max_steps=2,
+            batch_size=8,
+            max_length=32,
+            show_progress=False,
+        ),
     )
     hyper = result.metrics["hyperparameters"]
     assert hyper["prompts"] == {

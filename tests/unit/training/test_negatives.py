@@ -1,4 +1,4 @@
-"""Negative mining: BM25 (same article allowed) and bi-encoder (other titles) candidates."""
+"""Negative mining: BM25 candidates (same article allowed) and the loss rows built on them."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from datasets import Dataset
 from lc_klue.data import unique_contexts
 from training.negatives import (
     bm25_candidates,
-    dense_candidates,
     gold_ids,
-    gold_scores,
     listwise_examples,
     negatives_for,
     pair_examples,
@@ -35,21 +33,6 @@ def test_bm25_negatives_keep_same_article_paragraphs(news_qa: Dataset, corpus) -
         titles[j] == t for negs, t in zip(picked, news_qa["title"], strict=True) for j, _ in negs
     ]
     assert any(own)  # the bundled articles have several paragraphs: some negatives share a title
-    # the book's rule drops them
-    strict = negatives_for(
-        found, gold, ids, 3, titles=titles, question_titles=list(news_qa["title"])
-    )
-    assert not any(
-        titles[j] == t for negs, t in zip(strict, news_qa["title"], strict=True) for j, _ in negs
-    )
-
-
-def test_dense_candidates_are_ranked_indices(tiny_models, news_qa: Dataset, corpus) -> None:
-    found = dense_candidates(
-        tiny_models.bi_encoder(), news_qa["question"][:4], corpus["context"], 3
-    )
-    assert [len(c) for c in found] == [3] * 4
-    assert all(s == 1.0 / (r + 1) for c in found for r, (_, s) in enumerate(c))
 
 
 def test_pairs_and_lists(news_qa: Dataset, corpus) -> None:
@@ -65,11 +48,3 @@ def test_pairs_and_lists(news_qa: Dataset, corpus) -> None:
     first = np.exp(onehot["labels"][0])
     assert onehot["docs"][0][0] == news_qa["context"][0]
     assert first[0] == pytest.approx(1.0, abs=1e-4)  # softmax(labels) is the target
-
-    golds = gold_scores(found, gold_ids(news_qa), ids)
-    taught = listwise_examples(news_qa, texts, picked, distill=0.5, gold_scores=golds)
-    target = np.exp(taught["labels"][0])
-    assert target.sum() == pytest.approx(1.0, abs=1e-4)
-    assert 0.5 < target[0] < 1.0 and target[1] >= target[2]  # the first stage's order
-    with pytest.raises(ValueError, match="distill"):
-        listwise_examples(news_qa, texts, picked, distill=1.0)

@@ -11,7 +11,7 @@ import pytest
 
 from lc_klue.errors import DataError, ModelError
 from tests.unit.training.callbacks import RecordSteps, StopAfterSteps
-from training.args import TrainingArgs
+from training.args import StsSettings, TrainingArgs
 from training.runner import ResourceMeter, run_training, work_dir_for
 from training.sts import train_sts
 
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 
 def _train(out: Path, base: Path, data, **kw):
     return train_sts(
-        out, base_model=str(base), train_data=data, loss="cosent", args=replace(ARGS, **kw)
+        out, str(base), StsSettings(loss="cosent"), replace(ARGS, train_data=data, **kw)
     )
 
 

@@ -12,7 +12,7 @@ from sentence_transformers import SentenceTransformer
 
 from lc_klue.errors import DataError, ModelError
 from tests.unit.training.callbacks import early_late
-from training.args import TrainingArgs
+from training.args import StsSettings, TrainingArgs
 from training.outputs import StageResult
 from training.sts import train_sts
 
@@ -34,11 +34,9 @@ def run(
 ) -> StageResult:
     return train_sts(
         tmp / "sts",
-        base_model=str(base),
-        train_data=data,
-        test_data=data,
-        loss=loss,
-        args=replace(FAST, **kw),
+        str(base),
+        StsSettings(loss=loss),
+        replace(FAST, train_data=data, test_data=data, **kw),
     )
 
 
@@ -71,10 +69,9 @@ def test_output_is_a_complete_model_directory(trained: StageResult) -> None:
 def test_scratch_base_model_builds_offline(tmp_path, sts_pairs) -> None:
     result = train_sts(
         tmp_path / "scratch",
-        base_model="scratch:tiny:roberta",
-        train_data=sts_pairs,
-        pooling="cls",
-        args=replace(FAST, max_steps=2),
+        "scratch:tiny:roberta",
+        StsSettings(pooling="cls"),
+        replace(FAST, train_data=sts_pairs, max_steps=2),
     )
     assert (result.model_dir / "tokenizer.json").exists()
     assert result.metrics["hyperparameters"]["steps"] == 2
