@@ -178,7 +178,7 @@ def run_demo(
         run_benchmark,
         write_benchmark,
     )
-    from lc_klue.retrieval import build_index, load_pipeline
+    from lc_klue.retrieval import IndexOverrides, IndexSettings, build_index, open_index
     from lc_klue.retrieval.index import saved_pipeline
 
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
@@ -197,9 +197,11 @@ def run_demo(
     build_index(
         NEWS_QA,
         index_dir,
-        embedding_model=str(models.mrc),
-        kinds=("dense", "bm25"),
-        cross_encoder=str(models.cross_encoder),
+        IndexSettings(
+            embedding_model=str(models.mrc),
+            kinds=("dense", "bm25"),
+            cross_encoder=str(models.cross_encoder),
+        ),
     )
     saved = saved_pipeline(index_dir)
     for check in saved.checks if saved is not None else []:
@@ -207,7 +209,7 @@ def run_demo(
 
     print("3/4 answering questions of held-out articles (saved pipeline, extractive):", file=out)
     test = split_by_title(load_mrc(NEWS_QA), TEST_SIZE, seed=SEED)["test"]
-    chain = build_rag_chain(load_pipeline(index_dir, top_n=3))
+    chain = build_rag_chain(open_index(index_dir, IndexOverrides(top_n=3)))
     step = max(1, len(test) // max(1, n_answers))
     for row in test.select(range(0, min(len(test), step * n_answers), step)):
         result = chain.invoke(row["question"])
