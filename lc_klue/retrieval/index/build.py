@@ -180,15 +180,14 @@ def build_index(
         if saved is not None:
             fs = saved.spec.first_stage
             manifest["bm25"] = {"tokenizer": "kiwi", "k1": fs.k1, "b": fs.b}
-        write = _write_files if qdrant is None else _write_qdrant
-        stores, bm25 = write(docs, tmp, embeddings, manifest, s)
+        stores, bm25 = _write_stores(docs, tmp, embeddings, manifest, s)
         if saved is not None and bm25 is not None:
             parts = PipelineParts(
                 docs,
                 device=s.device,
                 batch_size=s.batch_size,
                 show_progress=s.show_progress,
-                indexes={**stores, **manifest_bm25(manifest, bm25)},
+                indexes={**stores, **_manifest_bm25(manifest, bm25)},
                 models={name: embeddings} if name is not None and embeddings is not None else None,
             )
             try:
@@ -202,52 +201,43 @@ def build_index(
     return manifest
 
 
-def manifest_bm25(manifest: dict[str, Any], bm25: BaseRetriever) -> dict[Any, BaseRetriever]:
+def _manifest_bm25(manifest: dict[str, Any], bm25: BaseRetriever) -> dict[Any, BaseRetriever]:
     """``bm25`` keyed by the manifest's ``(k1, b)``, as :class:`PipelineParts` takes it."""
     return {(float(manifest["bm25"]["k1"]), float(manifest["bm25"]["b"])): bm25}
 
 
-def _write_files(
+def _write_stores(
     docs: list[Document],
     tmp: Path,
     embeddings: Embeddings | None,
     manifest: dict[str, Any],
     s: IndexSettings,
 ) -> tuple[dict[str, VectorStore], Any]:
-    """Write the FAISS and bm25s files; returns the vector store by model name and the BM25."""
+    """Write the passages' indexes, the FAISS and bm25s files or the Qdrant collection (with
+    ``passages.jsonl``: its BM25 proposes, the fusion reads every passage); returns the vector
+    store by model name (none on Qdrant: the pipeline opens the collection) and the BM25."""
+    kind, location = parse_store(s.store)
+    k1b = (manifest["bm25"]["k1"], manifest["bm25"]["b"]) if "bm25" in manifest else None
+    if kind == "qdrant":
+        manifest["store"] = qdrant_store().write_qdrant_index(
+            docs, tmp, location, embeddings, bm25=k1b, collection=s.collection
+        )
+        if "dense" in manifest:
+            manifest["dense"]["index_type"] = "qdrant"
+        if k1b is None:
+            return {}, None
+        write_documents(tmp / PASSAGES_FILE, docs)
+        return {}, sparse_bm25(tmp, manifest)[1]
     stores: dict[str, VectorStore] = {}
-    name = manifest.get("dense", {}).get("embedding_model")
-    if name is not None and embeddings is not None:
+    if "dense" in manifest and embeddings is not None:
         dense = KlueFAISS.from_mrc(docs, embeddings, index_type=s.index_type)
         dense.save(tmp / "dense")
-        stores[name] = dense
-    if "bm25" not in manifest:
+        stores[manifest["dense"]["embedding_model"]] = dense
+    if k1b is None:
         return stores, None
-    files = KiwiBM25Retriever(docs=docs, k1=manifest["bm25"]["k1"], b=manifest["bm25"]["b"])
+    files = KiwiBM25Retriever(docs=docs, k1=k1b[0], b=k1b[1])
     files.save(tmp / "bm25")
     return stores, files
-
-
-def _write_qdrant(
-    docs: list[Document],
-    tmp: Path,
-    embeddings: Embeddings | None,
-    manifest: dict[str, Any],
-    s: IndexSettings,
-) -> tuple[dict[str, VectorStore], Any]:
-    """Write the Qdrant collection (and ``passages.jsonl`` for the pipeline's lexical
-    features); returns no vector store (the pipeline opens the collection) and the BM25."""
-    k1b = (manifest["bm25"]["k1"], manifest["bm25"]["b"]) if "bm25" in manifest else None
-    location = parse_store(s.store)[1]
-    manifest["store"] = qdrant_store().write_qdrant_index(
-        docs, tmp, location, embeddings, bm25=k1b, collection=s.collection
-    )
-    if "dense" in manifest:
-        manifest["dense"]["index_type"] = "qdrant"
-    if k1b is None:
-        return {}, None
-    write_documents(tmp / PASSAGES_FILE, docs)  # the collection's BM25 proposes; fusion reads all
-    return {}, sparse_bm25(tmp, manifest)[1]
 
 
 def _bi_encoder(s: IndexSettings) -> Embeddings:
