@@ -42,8 +42,9 @@ _LAZY: dict[str, str] = {
     "build_pipeline": "lc_klue.retrieval",
     "PipelineSpec": "lc_klue.retrieval",
     "PipelineParts": "lc_klue.retrieval",
-    "load_retriever": "lc_klue.retrieval",
-    "load_pipeline": "lc_klue.retrieval",
+    "open_index": "lc_klue.retrieval",
+    "IndexOverrides": "lc_klue.retrieval",
+    "IndexSettings": "lc_klue.retrieval",
     "default_pipeline": "lc_klue.retrieval",
     "kiwi_tokenize": "lc_klue.text",
     # chain

@@ -208,7 +208,7 @@ def run_demo(
 def _build_index(models: DemoModels, index_dir: Path, out: TextIO) -> Path:
     """Index the news passages with the demo's models (``lc-klue index``); print the verdict
     of each model's quick check."""
-    from lc_klue.retrieval import build_index
+    from lc_klue.retrieval import IndexSettings, build_index
     from lc_klue.retrieval.index import saved_pipeline
 
     print(
@@ -217,9 +217,11 @@ def _build_index(models: DemoModels, index_dir: Path, out: TextIO) -> Path:
     build_index(
         NEWS_QA,
         index_dir,
-        embedding_model=str(models.mrc),
-        kinds=("dense", "bm25"),
-        cross_encoder=str(models.cross_encoder),
+        IndexSettings(
+            embedding_model=str(models.mrc),
+            kinds=("dense", "bm25"),
+            cross_encoder=str(models.cross_encoder),
+        ),
     )
     saved = saved_pipeline(index_dir)
     for check in saved.checks if saved is not None else []:
@@ -230,9 +232,9 @@ def _build_index(models: DemoModels, index_dir: Path, out: TextIO) -> Path:
 def _answer(index_dir: Path, test: Any, n_answers: int, out: TextIO) -> None:
     """Answer ``n_answers`` questions spread over ``test`` with the saved pipeline."""
     from lc_klue.chain import build_rag_chain, format_answer
-    from lc_klue.retrieval import load_pipeline
+    from lc_klue.retrieval import IndexOverrides, open_index
 
-    chain = build_rag_chain(load_pipeline(index_dir, top_n=3))
+    chain = build_rag_chain(open_index(index_dir, IndexOverrides(top_n=3)))
     step = max(1, len(test) // max(1, n_answers))
     for row in test.select(range(0, min(len(test), step * n_answers), step)):
         result = chain.invoke(row["question"])

@@ -178,21 +178,8 @@ def add_no_progress(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_no_check(p: argparse.ArgumentParser, flag: str, where: str) -> None:
-    """``--no-check`` (dest ``check``): use the cross-encoder of ``flag`` without its quick
-    check on ``where`` (:func:`lc_klue.retrieval.model_check.admits`)."""
-    p.add_argument(
-        "--no-check",
-        dest="check",
-        action="store_false",
-        help=f"use {flag} without its quick check on {where} (by default a reranker near "
-        "chance is left out, with a warning)",
-    )
-
-
-def add_speed(p: argparse.ArgumentParser, rerank: bool = True) -> None:
-    """``--backend`` (the models' inference backend) and, with ``rerank``, the reranker's
-    ``--rerank-window`` and ``--cascade-margin``."""
+def add_backend(p: argparse.ArgumentParser) -> None:
+    """``--backend``: the models' inference backend."""
     p.add_argument(
         "--backend",
         choices=["torch", "onnx", "int8"],
@@ -200,8 +187,56 @@ def add_speed(p: argparse.ArgumentParser, rerank: bool = True) -> None:
         help="model inference: torch (default; fp16/bf16 on a GPU), or on the CPU onnx "
         "(ONNX Runtime) or int8 (ONNX Runtime, int8 quantised)",
     )
-    if not rerank:
-        return
+
+
+def add_retrieval(p: argparse.ArgumentParser, top_n: int, where: str) -> None:
+    """The flags that shape the retriever of ``chat`` and ``evaluate`` alike: ``--first-stage``,
+    ``--embedding-model``, ``--k``, ``--top-n``, ``--backend`` and the cross-encoder's
+    (:func:`index_overrides`); ``where`` names the passages a cross-encoder is checked on."""
+    p.add_argument(
+        "--first-stage",
+        choices=["dense", "bm25", "hybrid"],
+        default=None,
+        help="serve this first stage alone instead of the pipeline (default: the pipeline; "
+        "an index without one serves hybrid when it has both indexes)",
+    )
+    p.add_argument(
+        "--embedding-model",
+        "-m",
+        default=None,
+        help="bi-encoder of the dense first stage (directory or hub id; with an index: the "
+        "one it was built with, by default)",
+    )
+    p.add_argument(
+        "--k", type=positive_int, default=30, help=f"first-stage candidates (default 30; {K_RULE})"
+    )
+    p.add_argument(
+        "--top-n",
+        type=positive_int,
+        default=top_n,
+        help=f"passages returned (default {top_n}; {K_RULE})",
+    )
+    add_reranking(p, where)
+    add_backend(p)
+
+
+def add_reranking(p: argparse.ArgumentParser, where: str) -> None:
+    """``--cross-encoder`` and how it reranks: ``--rerank-fusion``, ``--rerank-window``,
+    ``--cascade-margin``, ``--no-check`` (its quick check on ``where``)."""
+    p.add_argument(
+        "--cross-encoder",
+        default=None,
+        metavar="PATH",
+        help="cross-encoder (directory or hub id) reranking the last stage's --k candidates "
+        "to --top-n",
+    )
+    p.add_argument(
+        "--rerank-fusion",
+        choices=["none", "rrf"],
+        default=None,
+        help="fuse the cross-encoder's rank with the previous stage's (default: rrf after the "
+        "pipeline, none after --first-stage)",
+    )
     p.add_argument(
         "--rerank-window",
         type=positive_int,
@@ -216,13 +251,32 @@ def add_speed(p: argparse.ArgumentParser, rerank: bool = True) -> None:
         default=None,
         help="skip reranking when the first stage's top-1 score leads its top-2 by this much",
     )
+    p.add_argument(
+        "--no-check",
+        dest="check",
+        action="store_false",
+        help=f"use --cross-encoder without its quick check on {where} (by default one near "
+        "chance is left out, with a warning)",
+    )
 
 
-def speed_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The :func:`add_speed` flags that were given, as ``load_retriever`` keywords."""
-    named = {
-        "backend": getattr(args, "backend", None),
-        "window": getattr(args, "rerank_window", None),
-        "cascade_margin": getattr(args, "cascade_margin", None),
-    }
-    return {key: value for key, value in named.items() if value is not None}
+def open_index_from(args: argparse.Namespace, index_dir: str | Path) -> Any:
+    """:func:`~lc_klue.retrieval.index.open_index` of ``index_dir`` with the
+    :func:`add_retrieval` flags as its overrides."""
+    from lc_klue.retrieval.index import open_index
+
+    return open_index(
+        index_dir,
+        index_overrides(args),
+        device=args.device,
+        backend=args.backend,
+        batch_size=getattr(args, "batch_size", 64),
+        check=args.check,
+    )
+
+
+def index_overrides(args: argparse.Namespace) -> Any:
+    """The :func:`add_retrieval` flags as an :class:`~lc_klue.retrieval.index.IndexOverrides`."""
+    from lc_klue.retrieval.index import IndexOverrides
+
+    return from_args(IndexOverrides, args)

@@ -3,8 +3,8 @@
 Interactive (a ``질문>`` prompt) or one-shot with ``--question``. Retrieves with the index's
 saved pipeline (unless ``--first-stage`` picks one), shows the answer (streamed), the sources
 it cites, then the numbered sources with their titles and scores. Without ``--llm`` the answer
-is the best sentence of the top passages, so it works offline. A ``--reranker`` is checked on
-the index's passages first; near chance it is left out, with a warning.
+is the best sentence of the top passages, so it works offline. A ``--cross-encoder`` is checked
+on the index's passages first; near chance it is left out, with a warning.
 """
 
 from __future__ import annotations
@@ -15,16 +15,13 @@ import sys
 from typing import Any, Literal, TextIO
 
 from lc_klue.commands import (
-    K_RULE,
     add_device,
-    add_no_check,
     add_no_progress,
-    add_speed,
+    add_retrieval,
     check_index_dir,
     check_model_flags,
     non_empty,
-    positive_int,
-    speed_options,
+    open_index_from,
 )
 
 EXIT_WORDS = frozenset({"exit", "quit", ":q", "종료", "끝"})
@@ -49,12 +46,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="answer this question and exit (repeatable); without it: interactive prompt",
     )
     p.add_argument(
-        "--reranker",
-        default=None,
-        metavar="PATH",
-        help="cross-encoder directory (or hub id) to rerank and score sentences",
-    )
-    p.add_argument(
         "--llm",
         default=None,
         metavar="SPEC",
@@ -62,41 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "provider package) or a local Hugging Face causal LM directory / hf:NAME; "
         "default: extractive answers",
     )
-    p.add_argument(
-        "--first-stage",
-        choices=["dense", "bm25", "hybrid"],
-        default=None,
-        help="first-stage retriever instead of the index's saved pipeline (default: the "
-        "pipeline; without one, hybrid when both indexes exist)",
-    )
-    p.add_argument(
-        "--k", type=positive_int, default=30, help=f"first-stage candidates (default 30; {K_RULE})"
-    )
-    p.add_argument(
-        "--top-n",
-        type=positive_int,
-        default=5,
-        help=f"passages kept after reranking and shown as sources (default 5; {K_RULE})",
-    )
-    p.add_argument(
-        "--fusion",
-        choices=["none", "rrf"],
-        default=None,
-        help="with --reranker: fuse its passage rank with the first stage's and its sentence "
-        "rank with lexical overlap, so a weak reranker cannot undo strong lexical evidence "
-        "(default: rrf with the saved pipeline, none with --first-stage)",
-    )
-    p.add_argument(
-        "--embedding-model",
-        default=None,
-        help="bi-encoder to embed questions (default: the one the index was built with)",
-    )
-    add_no_check(p, "--reranker", "the index's passages")
+    add_retrieval(p, 5, "the index's passages")
     add_device(p)
     p.add_argument(
         "--json", action="store_true", help="print each result as one JSON line instead of text"
     )
-    add_speed(p)
     add_no_progress(p)
     p.set_defaults(func=run)
 
@@ -104,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check every argument (before anything is loaded), load the retriever and models, then
     answer ``--question``s or run the prompt loop."""
-    check_model_flags(args, reranker="cross-encoder", embedding_model="embedding model")
+    check_model_flags(args, cross_encoder="cross-encoder", embedding_model="embedding model")
     check_index_dir(args.index_dir)
     from lc_klue.chain.llm import check_chat_model
 
@@ -123,53 +84,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def load_models(args: argparse.Namespace) -> tuple[Any, Any, Literal["none", "rrf"]]:
-    """The retriever of ``args.index_dir``, the cross-encoder (or None) and the fusion rule,
-    loaded once and shared by reranking and the extractive answer. The index's saved pipeline
-    serves unless ``--first-stage``/``--embedding-model`` ask for another first stage; a
-    reranker that is near chance on the index's passages is left out (one warning line)."""
-    from lc_klue.retrieval.index import (
-        checked_reranker,
-        load_pipeline,
-        load_retriever,
-        read_manifest,
-    )
+    """The retriever of ``args.index_dir`` (:func:`~lc_klue.retrieval.index.open_index`: its
+    saved pipeline, with the flags' overrides), and the ``--cross-encoder`` it reranks with
+    and that one's fusion rule (None and ``none`` when it was left out near chance), shared by
+    reranking and the extractive answer."""
+    from lc_klue.retrieval import RerankingRetriever
 
-    manifest = read_manifest(args.index_dir)  # "not an index" before any model is loaded
-    speed = speed_options(args)
-    backend = speed.pop("backend", None)
-    # --rerank-window / --cascade-margin shape a rerank stage: the explicit retriever path
-    pipeline = bool(manifest.get("pipeline")) and not (
-        args.first_stage or args.embedding_model or speed
-    )
-    fusion: Literal["none", "rrf"] = args.fusion or ("rrf" if pipeline else "none")
-    reranker = checked_reranker(
-        args.index_dir, args.reranker, device=args.device, backend=backend, check=args.check
-    )
-    if pipeline:
-        retriever = load_pipeline(
-            args.index_dir,
-            k=args.k,
-            top_n=args.top_n,
-            device=args.device,
-            cross_encoder=reranker,
-            fusion=fusion,
-            check=False,
-        )
-        return retriever, reranker, fusion
-    extra: dict[str, Any] = {"fusion": fusion, **speed} if reranker is not None else {}
-    if backend:
-        extra["backend"] = backend
-    retriever = load_retriever(
-        args.index_dir,
-        args.first_stage,
-        embedding_model=args.embedding_model,
-        reranker=reranker,
-        k=args.k,
-        top_n=args.top_n,
-        device=args.device,
-        **extra,
-    )
-    return retriever, reranker, fusion
+    retriever = open_index_from(args, args.index_dir)
+    if args.cross_encoder is not None and isinstance(retriever, RerankingRetriever):
+        compressor = retriever.base_compressor
+        return retriever, compressor.model, compressor.fusion  # type: ignore[attr-defined]
+    return retriever, None, "none"
 
 
 def ask(chain: Any, question: str, out: TextIO, *, as_json: bool = False) -> dict[str, Any]:

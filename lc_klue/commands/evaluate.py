@@ -7,19 +7,18 @@ from pathlib import Path
 from typing import Any
 
 from lc_klue.commands import (
-    K_RULE,
     add_device,
-    add_no_check,
     add_no_progress,
     add_overwrite,
     add_questions,
-    add_speed,
+    add_retrieval,
     check_index_dir,
     check_model_flags,
+    index_overrides,
     int_list,
     non_negative_int,
+    open_index_from,
     positive_int,
-    speed_options,
 )
 from lc_klue.errors import DataError
 
@@ -38,19 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
             "without it, the data's distinct passages. The retriever is an index built with "
             "`lc-klue index` (--index: its saved pipeline) or one built here over the search "
             "space: by default lc-klue's default pipeline (BM25 top 30 + lexical fusion), or "
-            "--retriever."
+            "--first-stage alone."
         ),
     )
     add_questions(p, "passage file that becomes the search space")
     p.add_argument("--index", type=Path, help="index directory from `lc-klue index`")
-    p.add_argument(
-        "--retriever",
-        choices=["pipeline", "bm25", "dense", "hybrid"],
-        help="pipeline (the index's saved one, or the default: BM25 top 30 + lexical fusion) "
-        "or a first stage alone (default: pipeline; hybrid with --embedding-model)",
-    )
-    p.add_argument("--embedding-model", help="bi-encoder for dense/hybrid (directory or hub id)")
-    p.add_argument("--cross-encoder", help="rerank the first stage's --k candidates to --top-n")
     p.add_argument(
         "--protocol",
         choices=["full", "book"],
@@ -75,18 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--questions", type=non_negative_int, default=1000, help="sampled questions (0 = all)"
     )
     p.add_argument("--seed", type=int, default=42, help="seed of --split and the sample")
-    p.add_argument(
-        "--k",
-        type=positive_int,
-        default=30,
-        help=f"first-stage candidates with a reranker (default 30; {K_RULE})",
-    )
-    p.add_argument(
-        "--top-n",
-        type=positive_int,
-        default=10,
-        help=f"passages returned per question (default 10; {K_RULE})",
-    )
+    add_retrieval(p, 10, "the passages searched (the index's, or the data's)")
     p.add_argument("--ks", type=_ks, default=(1, 5, 10), help="hit@k cut-offs (default: 1,5,10)")
     p.add_argument(
         "--latency-queries", type=non_negative_int, default=100, help="single-query timings"
@@ -102,8 +82,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "sentence contains a gold answer",
     )
     p.add_argument("--output", type=Path, help="write the result as JSON here")
-    add_speed(p)
-    add_no_check(p, "--cross-encoder", "the passages searched (the index's, or the data's)")
     add_overwrite(p, "--output")
     add_no_progress(p)
     p.set_defaults(func=run)
@@ -112,8 +90,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check the arguments, build or load the retriever, evaluate it and print a table."""
     _check_args(args)
+    data, es = _eval_set(args)
+    retriever, name, saved = _index_retriever(args) if args.index else _built_retriever(args, es)
+    result = _evaluate(args, es, retriever, name)
+    tuned_on = saved.tuned_on(es.questions) if saved is not None else 0
+    _report(args, data, es, retriever, result, tuned_on)
+    return 0
+
+
+def _eval_set(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The questions (one side of the title split with ``--split``) and the evaluation set."""
     from lc_klue.data import load_mrc, load_passages, split_by_title
-    from lc_klue.evaluation import EvalSettings, build_eval_set, evaluate
+    from lc_klue.evaluation import build_eval_set
 
     data = load_mrc(args.data)
     corpus = load_passages(args.corpus) if args.corpus else None
@@ -122,17 +110,20 @@ def run(args: argparse.Namespace) -> int:
             corpus = load_passages(args.data)
         data = split_by_title(data, args.test_size, seed=args.seed)[args.split]
     es = build_eval_set(data, args.protocol, args.questions or None, seed=args.seed, corpus=corpus)
-    retriever, name, saved = _index_retriever(args) if args.index else _built_retriever(args, es)
+    return data, es
+
+
+def _evaluate(args: argparse.Namespace, es: Any, retriever: Any, name: str) -> Any:
+    """The evaluation of ``retriever`` on ``es`` (metrics and latency)."""
+    from lc_klue.evaluation import EvalSettings, evaluate
+
     settings = EvalSettings(
         ks=args.ks,
         batch_size=max(args.batch_size, 256),
         latency_queries=args.latency_queries,
         show_progress=args.show_progress,
     )
-    result = evaluate(retriever, es, name=name, settings=settings)
-    tuned_on = saved.tuned_on(es.questions) if saved is not None else 0
-    _report(args, data, es, retriever, result, tuned_on)
-    return 0
+    return evaluate(retriever, es, name=name, settings=settings)
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -143,100 +134,47 @@ def _check_args(args: argparse.Namespace) -> None:
 
     check_model_flags(args, embedding_model="embedding model", cross_encoder="cross-encoder")
     check_index_dir(args.index)
-    if not args.index and args.retriever in ("dense", "hybrid") and not args.embedding_model:
-        raise DataError(f"--retriever {args.retriever} needs --embedding-model")
+    if not args.index and args.first_stage in ("dense", "hybrid") and not args.embedding_model:
+        raise DataError(f"--first-stage {args.first_stage} needs --embedding-model")
     if args.output:
         refuse_existing(args.output, "result file", args.overwrite)
 
 
 def _index_retriever(args: argparse.Namespace) -> tuple[Any, str, Any]:
-    """The retriever of ``--index`` (its saved pipeline, or the first stage asked for), its
-    name and the saved pipeline it serves (None for a first stage)."""
-    from lc_klue.retrieval.index import (
-        checked_reranker,
-        load_pipeline,
-        load_retriever,
-        saved_pipeline,
-    )
+    """The retriever of ``--index`` (:func:`~lc_klue.retrieval.index.open_index`: its saved
+    pipeline with the flags' overrides), its name and the saved pipeline it serves (None for
+    a first stage alone)."""
+    from lc_klue.retrieval import RerankingRetriever
+    from lc_klue.retrieval.index import saved_pipeline
 
-    reranker = checked_reranker(  # checked on the index's passages, as `lc-klue chat` does
-        args.index,
-        args.cross_encoder,
-        device=args.device,
-        backend=args.backend,
-        max_length=None,
-        check=args.check,
-    )
-    speed = speed_options(args)
-    kind = args.retriever or "pipeline"
-    saved = saved_pipeline(args.index) if kind == "pipeline" else None
-    name = f"{args.index}{' + cross-encoder' if reranker is not None else ''}"
-    # --rerank-window / --cascade-margin / --backend shape the explicit retriever path
-    if args.retriever == "pipeline" or (
-        saved is not None and not args.embedding_model and not speed
-    ):
-        if saved is None:
-            raise DataError(f"{args.index}: this index has no saved pipeline")
-        retriever = load_pipeline(
-            args.index,
-            k=args.k,
-            top_n=args.top_n,
-            device=args.device,
-            cross_encoder=reranker,
-            check=False,
-        )
-        return retriever, name, saved
-    retriever = load_retriever(
-        args.index,
-        args.retriever,
-        embedding_model=args.embedding_model,
-        reranker=reranker,
-        k=args.k if reranker is not None else args.top_n,
-        top_n=args.top_n,
-        device=args.device,
-        **speed,
-    )
-    return retriever, name, None
+    retriever = open_index_from(args, args.index)
+    reranked = args.cross_encoder and isinstance(retriever, RerankingRetriever)
+    saved = saved_pipeline(args.index) if args.first_stage is None else None
+    return retriever, f"{args.index}{' + cross-encoder' if reranked else ''}", saved
 
 
 def _built_retriever(args: argparse.Namespace, es: Any) -> tuple[Any, str, Any]:
     """The retriever built over the evaluation set's passages (the default pipeline, or
-    ``--retriever``'s first stage and the reranker), its name and its saved pipeline (None
+    ``--first-stage`` alone, with the flags' overrides), its name and its saved pipeline (None
     for a first stage)."""
-    from lc_klue.retrieval.index import check_index_model
-    from lc_klue.retrieval.model_check import admits
-    from lc_klue.retrieval.pipeline import PipelineParts, PipelineSpec, build_pipeline
-    from lc_klue.retrieval.saved_pipeline import add_models, default_pipeline
+    from lc_klue.retrieval import RerankingRetriever
+    from lc_klue.retrieval.index import serve
+    from lc_klue.retrieval.pipeline import PipelineParts, PipelineSpec
+    from lc_klue.retrieval.saved_pipeline import default_pipeline
 
-    reranker = args.cross_encoder
     parts = PipelineParts(
         es.documents(), device=args.device, batch_size=args.batch_size, backend=args.backend
     )
-    # checked on the passages searched; the check loads the model through parts, for reuse
-    if (
-        reranker
-        and args.check
-        and not admits(check_index_model(parts, default_pipeline(), reranker))
-    ):
-        reranker = None
-    kind = args.retriever or ("hybrid" if args.embedding_model else "pipeline")
-    if kind == "pipeline":
-        saved = add_models(default_pipeline(), cross_encoder=reranker)
-        retriever = build_pipeline(saved.sized(args.k, args.top_n), parts)
-        return retriever, "default pipeline" + (" + cross-encoder" if reranker else ""), saved
-    rerank = {
-        "kind": "rerank",
-        "cross_encoder": reranker,
-        "window": args.rerank_window,
-        "cascade_margin": args.cascade_margin,
-    }
-    spec = PipelineSpec.checked(
-        first_stage={"kind": kind, "embedding_model": args.embedding_model},
-        stages=[rerank] if reranker else [],
-        k=args.k if reranker else args.top_n,
-        top_n=args.top_n,
-    )
-    return build_pipeline(spec, parts), f"{kind}{' + cross-encoder' if reranker else ''}", None
+    kind = args.first_stage or ("hybrid" if args.embedding_model else None)
+    saved = default_pipeline() if kind is None else None
+    first = {"kind": kind, "embedding_model": args.embedding_model}
+    spec = saved.spec if saved is not None else PipelineSpec.checked(first_stage=first)
+    fs = default_pipeline().spec.first_stage  # its BM25 proposes the check's distractors
+    checked_on = (parts.documents, parts.bm25(fs.k1, fs.b), (fs.k1, fs.b))
+    retriever = serve(spec, parts, index_overrides(args), checked_on, check=args.check)
+    reranked = args.cross_encoder and isinstance(retriever, RerankingRetriever)
+    name = f"{kind or 'default pipeline'}{' + cross-encoder' if reranked else ''}"
+    return retriever, name, saved
 
 
 def _report(

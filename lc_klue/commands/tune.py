@@ -97,14 +97,10 @@ def run(args: argparse.Namespace) -> int:
     elif args.embedding_model:
         raise RetrievalError("--embedding-model is for --output; an index keeps its own models")
     from lc_klue.data import load_passages, mrc_documents
-    from lc_klue.retrieval.index import (
-        PIPELINE_FILE,
-        pipeline_parts,
-        saved_pipeline,
-        tuning_gold_ids,
-    )
+    from lc_klue.retrieval.index import pipeline_parts, saved_pipeline, tuning_gold_ids
     from lc_klue.retrieval.pipeline import PipelineParts
     from lc_klue.retrieval.saved_pipeline import (
+        PIPELINE_FILE,
         SavedPipeline,
         base_spec,
         fit_pipeline,

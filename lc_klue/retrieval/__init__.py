@@ -1,7 +1,8 @@
 """Retrieval: FAISS dense store, Korean BM25, hybrid fusion, score fusion, cross-encoder
 reranking, and the one pipeline builder that composes them (:mod:`lc_klue.retrieval.pipeline`)
 with saved pipelines (:mod:`lc_klue.retrieval.saved_pipeline`), their models' checks
-(:mod:`lc_klue.retrieval.model_check`) and index directories (:mod:`lc_klue.retrieval.index`)."""
+(:mod:`lc_klue.retrieval.model_check`) and index directories (:mod:`lc_klue.retrieval.index`:
+:func:`build_index`, :func:`open_index`)."""
 
 from lc_klue.data import mrc_documents
 from lc_klue.retrieval.bm25 import KiwiBM25Retriever
@@ -14,10 +15,11 @@ from lc_klue.retrieval.fusion import (
 )
 from lc_klue.retrieval.hybrid import HybridRetriever, reciprocal_rank_fusion
 from lc_klue.retrieval.index import (
+    IndexOverrides,
+    IndexSettings,
     build_index,
     index_documents,
-    load_pipeline,
-    load_retriever,
+    open_index,
     read_manifest,
 )
 from lc_klue.retrieval.lexical_features import LexicalFeatures
@@ -43,6 +45,8 @@ __all__ = [
     "FusionRetriever",
     "FusionStage",
     "HybridRetriever",
+    "IndexOverrides",
+    "IndexSettings",
     "KiwiBM25Retriever",
     "KlueFAISS",
     "KlueFAISSRetriever",
@@ -59,9 +63,8 @@ __all__ = [
     "default_pipeline",
     "index_documents",
     "kiwi_tokenize",
-    "load_pipeline",
-    "load_retriever",
     "mrc_documents",
+    "open_index",
     "read_manifest",
     "reciprocal_rank_fusion",
 ]

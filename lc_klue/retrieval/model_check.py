@@ -192,9 +192,7 @@ def check_model(
     bm25: BaseRetriever,
     *,
     n_queries: int = CHECK_QUERIES,
-    n_candidates: int = CHECK_CANDIDATES,
     seed: int = 42,
-    batch_size: int = 64,
 ) -> ModelCheck | None:
     """Ask ``model`` (a sentence-transformers ``CrossEncoder``, or LangChain ``Embeddings``)
     :data:`CHECK_QUERIES` inverse-cloze questions on ``documents``; ``bm25`` (a retriever over
@@ -208,9 +206,9 @@ def check_model(
     questions, positives, owners = _questions(docs, n_queries, seed)
     if not questions:
         return None
-    found = with_k(bm25, n_candidates).batch(questions)
-    candidates, gold_index = _candidates(positives, owners, found, n_candidates, seed)
-    scores = _scores(model, kind, questions, candidates, batch_size)
+    found = with_k(bm25, CHECK_CANDIDATES).batch(questions)
+    candidates, gold_index = _candidates(positives, owners, found, CHECK_CANDIDATES, seed)
+    scores = _scores(model, kind, questions, candidates)
     overlap = [
         np.asarray(lexical_overlap(q, c)) for q, c in zip(questions, candidates, strict=True)
     ]
@@ -274,12 +272,13 @@ def _scores(
     kind: ModelKind,
     questions: list[str],
     candidates: list[list[str]],
-    batch_size: int,
 ) -> list[np.ndarray]:
+    """Each question's scores of its candidates, by the cross-encoder or the bi-encoder's
+    cosine."""
     if kind == "cross-encoder":
         from lc_klue.models.reranker import score_pairs_batched
 
-        return score_pairs_batched(model, questions, candidates, batch_size=batch_size)
+        return score_pairs_batched(model, questions, candidates, batch_size=64)
     from lc_klue.models.embeddings import embed_passages, embed_queries
 
     q = embed_queries(model, questions)

@@ -11,9 +11,8 @@ cross-encoder score; :class:`~lc_klue.retrieval.fusion.FusionRetriever`) or cros
 most once, so many pipelines over one corpus (the benchmark's, an index's) share them.
 :func:`build_pipeline` turns a spec into a retriever from those parts. The CLI, the benchmark
 and the demo all build through it; :func:`build_first_stage` and :func:`build_retriever` are
-its two composition steps, public for hand-built pipelines.
-
-Defaults follow the book: the first stage proposes 30 candidates, 10 are returned.
+its two composition steps, public for hand-built pipelines. Defaults follow the book: the
+first stage proposes 30 candidates, 10 are returned.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from langchain_classic.retrievers import ContextualCompressionRetriever
@@ -42,8 +40,6 @@ logger = logging.getLogger(__name__)
 
 FirstStageKind = Literal["dense", "bm25", "hybrid"]
 FIRST_STAGE_KINDS: tuple[str, ...] = ("dense", "bm25", "hybrid")
-
-# --------------------------------------------------------------------------- composition
 
 
 class RerankingRetriever(BatchedRetrieverMixin, ContextualCompressionRetriever):
@@ -147,9 +143,6 @@ def build_retriever(
     return RerankingRetriever(base_compressor=reranker, base_retriever=with_k(first_stage, k))
 
 
-# --------------------------------------------------------------------------- description
-
-
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
@@ -251,6 +244,12 @@ class PipelineSpec(_Spec):
         except ValidationError as e:
             raise RetrievalError(f"pipeline {validation_message(e)}") from None
 
+    def sized(self, k: int | None = None, top_n: int | None = None) -> PipelineSpec:
+        """The spec with other candidate and result counts (``k`` never below ``top_n``)."""
+        top = top_n or self.top_n
+        cand = max(k or self.k, top) if self.stages else top
+        return self.model_copy(update={"k": cand, "top_n": top})
+
     def embedding_models(self) -> list[str]:
         """Every bi-encoder the pipeline uses."""
         names = [self.first_stage.embedding_model]
@@ -263,16 +262,14 @@ class PipelineSpec(_Spec):
         return list(dict.fromkeys(n for n in names if n))
 
 
-# --------------------------------------------------------------------------- parts and building
-
-
 class PipelineParts:
     """A passage corpus and everything built over it, each made once and shared.
 
     Models load on first use (``device``, ``batch_size``, ``max_length``, ``backend`` apply:
     ``onnx``/``int8`` run bi- and cross-encoders in ONNX Runtime on the CPU); indexes are
-    built over :attr:`documents` unless already given (``stores`` by embedding-model name,
-    ``bm25`` by ``(k1, b)``, ``cross_encoders`` by name — e.g. loaded from an index).
+    built over :attr:`documents` unless already given: ``indexes`` holds vector stores by
+    embedding-model name and BM25 retrievers by ``(k1, b)``, ``models`` loaded bi-encoders
+    (LangChain ``Embeddings``) and cross-encoders by name (e.g. loaded from an index).
     """
 
     def __init__(
@@ -283,22 +280,27 @@ class PipelineParts:
         batch_size: int = 64,
         max_length: int | None = None,
         show_progress: bool = False,
-        stores: Mapping[str, VectorStore] | None = None,
-        bm25: Mapping[tuple[float, float], BaseRetriever] | None = None,
-        embeddings: Mapping[str, Embeddings] | None = None,
-        cross_encoders: Mapping[str, Any] | None = None,
+        indexes: Mapping[Any, Any] | None = None,
+        models: Mapping[str, Any] | None = None,
         backend: str | None = None,
     ) -> None:
         self.documents = list(documents)
         self.backend = backend
-        if not self.documents and not (stores or bm25):
+        if not self.documents and not indexes:
             raise RetrievalError("the corpus is empty: nothing to retrieve from")
         self.device, self.batch_size, self.max_length = device, batch_size, max_length
         self.show_progress = show_progress
-        self._stores: dict[str, VectorStore] = dict(stores or {})
-        self._bm25: dict[tuple[float, float], BaseRetriever] = dict(bm25 or {})
-        self._embeddings: dict[str, Embeddings] = dict(embeddings or {})
-        self._cross_encoders: dict[str, Any] = dict(cross_encoders or {})
+        self._stores: dict[str, VectorStore] = {}
+        self._bm25: dict[tuple[float, float], BaseRetriever] = {}
+        for key, index in (indexes or {}).items():
+            if isinstance(key, tuple):
+                self._bm25[(float(key[0]), float(key[1]))] = index
+            else:
+                self._stores[key] = index
+        self._embeddings: dict[str, Embeddings] = {}
+        self._cross_encoders: dict[str, Any] = {}
+        for name, model in (models or {}).items():
+            self.use_model(name, model)
         self._scorers: dict[Any, Any] = {}
 
     def with_documents(self, documents: Sequence[Document]) -> PipelineParts:
@@ -314,6 +316,14 @@ class PipelineParts:
         """Use a feature scorer built elsewhere (e.g. loaded from an index directory) under
         its key: ``("lexical", windows)`` or ``("dense", model name)``."""
         self._scorers[(key[0], tuple(key[1]) if key[0] == "lexical" else key[1])] = scorer
+
+    def use_model(self, name: str, model: Any) -> None:
+        """Use a model loaded elsewhere under ``name``: LangChain ``Embeddings`` as a
+        bi-encoder, anything else as a cross-encoder."""
+        if isinstance(model, Embeddings):
+            self._embeddings[name] = model
+        else:
+            self._cross_encoders[name] = model
 
     def embeddings(self, name: str) -> Embeddings:
         """The bi-encoder ``name`` as LangChain embeddings (loaded once)."""
@@ -436,12 +446,3 @@ def build_pipeline(spec: PipelineSpec, parts: PipelineParts) -> BaseRetriever:
             current = RerankingRetriever(base_compressor=reranker, base_retriever=current)
         previous = stage
     return current
-
-
-def model_path(name: str | Path | None) -> str | None:
-    """A model name as a pipeline records it: an existing local directory as an absolute
-    path (so a saved pipeline works from any folder), anything else unchanged."""
-    if name is None:
-        return None
-    path = Path(str(name)).expanduser()
-    return str(path.resolve()) if path.is_dir() else str(name)

@@ -118,12 +118,6 @@ class SavedPipeline:
             question_hashes=list(data.get("question_hashes") or []),
         )
 
-    def sized(self, k: int | None = None, top_n: int | None = None) -> PipelineSpec:
-        """The spec with other candidate and result counts (``k`` never below ``top_n``)."""
-        top = top_n or self.spec.top_n
-        cand = max(k or self.spec.k, top) if self.spec.stages else top
-        return self.spec.model_copy(update={"k": cand, "top_n": top})
-
     def tuned_on(self, questions: Sequence[str]) -> int:
         """How many of ``questions`` the fusion weights were fitted on."""
         mine = set(self.question_hashes)

@@ -10,7 +10,7 @@ import pytest
 from lc_klue.chain import build_rag_chain
 from lc_klue.cli import main
 from lc_klue.data import load_mrc, sample_questions
-from lc_klue.retrieval.index import load_retriever
+from lc_klue.retrieval.index import IndexOverrides, open_index
 from lc_klue.text import split_sentences
 from tests.conftest import shared_file
 
@@ -68,7 +68,7 @@ def test_extractive_answers_find_the_gold_passage_and_answer(korquad_index):
     """BM25 + the lexical extractive answer on 40 sampled questions (no trained model)."""
     source, index = korquad_index
     rows = sample_questions(load_mrc(source), n=40, seed=42)
-    chain = build_rag_chain(load_retriever(index, "bm25", top_n=3))
+    chain = build_rag_chain(open_index(index, IndexOverrides(first_stage="bm25", top_n=3)))
     results = chain.batch(list(rows["question"]))
     pairs = list(zip(results, rows, strict=True))
     top1 = sum(r["sources"][0].page_content == row["context"] for r, row in pairs)

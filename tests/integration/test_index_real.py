@@ -9,7 +9,7 @@ import pytest
 
 from lc_klue.cli import main
 from lc_klue.data import context_id, load_mrc, load_passages, sample_questions
-from lc_klue.retrieval import KiwiBM25Retriever, KlueFAISS, load_retriever
+from lc_klue.retrieval import IndexOverrides, KiwiBM25Retriever, KlueFAISS, open_index
 from tests.conftest import shared_file
 from tests.kit import TinyModelFactory
 
@@ -28,12 +28,12 @@ def test_index_korquad_dev(
     n_contexts = len(load_passages(source))  # every paragraph, with or without questions
     assert n_contexts >= len(set(data["context"]))
     assert summary["passages"] == n_contexts
-    dense = load_retriever(out, "dense", k=10, top_n=10)
+    dense = open_index(out, IndexOverrides(first_stage="dense", k=10, top_n=10))
     assert len(dense.vectorstore) == n_contexts
     assert isinstance(dense.vectorstore, KlueFAISS)
 
     # Kiwi BM25 is strong on KorQuAD (hit@1 ≈ 0.89 over all dev passages): check a sample.
-    bm25 = load_retriever(out, "bm25", k=10, top_n=10)
+    bm25 = open_index(out, IndexOverrides(first_stage="bm25", k=10, top_n=10))
     assert isinstance(bm25, KiwiBM25Retriever)
     sample = sample_questions(data, n=200, seed=42)
     ranked = bm25.batch(list(sample["question"]))

@@ -41,7 +41,7 @@ def test_the_demo_tells_an_expected_drop_without_failed(
     models = demo.DemoModels(tmp_path / "s", tmp_path / "m", tmp_path / "c", reused=True)
     monkeypatch.setattr(demo, "train_demo_models", lambda *a, **k: models)
     monkeypatch.setattr(lc_klue.retrieval, "build_index", lambda *a, **k: None)
-    monkeypatch.setattr(lc_klue.retrieval, "load_pipeline", lambda *a, **k: None)
+    monkeypatch.setattr(lc_klue.retrieval, "open_index", lambda *a, **k: None)
     monkeypatch.setattr(lc_klue.retrieval.index, "saved_pipeline", lambda *a: None)
     monkeypatch.setattr(lc_klue.chain, "build_rag_chain", lambda *a, **k: None)
     monkeypatch.setattr(lc_klue.bench.run, "run_benchmark", fake_run)

@@ -6,7 +6,7 @@ import pytest
 
 from lc_klue.chain import split_sentences
 from lc_klue.cli import main
-from lc_klue.retrieval.index import build_index
+from lc_klue.retrieval.index import IndexSettings, build_index
 
 QUESTION = "해상 풍력 단지 조성에 들어가는 총 사업비는 얼마인가?"
 SOURCE_LINE = re.compile(r"^\[(\d+)\] (.+?)(?: \((score|rrf) (-?\d+\.\d{4})\))?$")
@@ -15,7 +15,7 @@ SOURCE_LINE = re.compile(r"^\[(\d+)\] (.+?)(?: \((score|rrf) (-?\d+\.\d{4})\))?$
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory, news_qa, tiny_models):
     out = tmp_path_factory.mktemp("chat") / "index"
-    build_index(news_qa, out, tiny_models.bi_encoder_dir(), kinds=("dense", "bm25"))
+    build_index(news_qa, out, IndexSettings(embedding_model=tiny_models.bi_encoder_dir()))
     return out
 
 
@@ -64,7 +64,7 @@ def test_reranker_hybrid_and_json_output(index_dir, tiny_models, capsys):
             QUESTION,
             "-q",
             "부산시는 무엇을 발표했나?",
-            "--reranker",
+            "--cross-encoder",
             str(tiny_models.cross_encoder_dir()),
             "--first-stage",
             "hybrid",
@@ -97,14 +97,14 @@ def test_text_output_shows_reranker_scores(index_dir, tiny_models, capsys, fusio
             str(index_dir),
             "-q",
             QUESTION,
-            "--reranker",
+            "--cross-encoder",
             str(tiny_models.cross_encoder_dir()),
             "--first-stage",
             "bm25",
             "--no-check",
             "--top-n",
             "2",
-            "--fusion",
+            "--rerank-fusion",
             fusion,
         ]
     )
@@ -176,7 +176,7 @@ def test_the_k_rule_is_in_the_help(capsys):
     [
         (["-q", "   "], "empty question"),
         (["-q", QUESTION, "--llm", "nosuchprovider:x"], "provider"),
-        (["-q", QUESTION, "--reranker", "/no/such/model"], "not found"),
+        (["-q", QUESTION, "--cross-encoder", "/no/such/model"], "not found"),
         (["-q", QUESTION, "--top-n", "0"], "argument --top-n: must be a positive integer, got 0"),
         (["-q", QUESTION, "--k", "0"], "argument --k: must be a positive integer, got 0"),
     ],
@@ -187,7 +187,7 @@ def test_user_errors_are_one_line_messages(index_dir, capsys, argv, message):
     assert err.startswith("lc-klue chat: error: ") and message in err
 
 
-@pytest.mark.parametrize("flag", ["--reranker", "--embedding-model"])
+@pytest.mark.parametrize("flag", ["--cross-encoder", "--embedding-model"])
 def test_a_mistyped_model_path_fails_at_once(tmp_path, flag):
     from tests.kit import run_cli_fresh
 
@@ -250,7 +250,7 @@ def test_the_saved_pipeline_answers_and_a_near_chance_reranker_is_left_out(
     assert plain["sources"][0]["title"] == "부산시, 2027년까지 해상 풍력 단지 조성"
     assert plain["citations"] and "1조 2천억 원" in plain["answer"]
     # the untrained cross-encoder scores every pair alike: told so, and not used
-    assert main([*argv, "--reranker", str(tiny_models.cross_encoder_dir())]) == 0
+    assert main([*argv, "--cross-encoder", str(tiny_models.cross_encoder_dir())]) == 0
     reranked = json.loads(capsys.readouterr().out)
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any("near chance: left out" in m for m in warned)

@@ -51,7 +51,7 @@ def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) ->
 def test_a_saved_index(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from lc_klue.retrieval.index import build_index
 
-    build_index(NEWS_QA, tmp_path / "index", kinds=("bm25",))
+    build_index(NEWS_QA, tmp_path / "index")
     out = tmp_path / "eval.json"
     args = ["evaluate", str(NEWS_QA), "--index", str(tmp_path / "index"), "--questions", "0"]
     assert main([*args, "--latency-queries", "0", "--output", str(out), "--no-progress"]) == 0
@@ -125,7 +125,7 @@ def test_no_retriever_flag_scores_the_default_pipeline_and_its_answers(
     tmp_path: Path, capsys
 ) -> None:
     runs = {}
-    for name, extra in (("pipeline", ["--answers"]), ("bm25", ["--retriever", "bm25"])):
+    for name, extra in (("pipeline", ["--answers"]), ("bm25", ["--first-stage", "bm25"])):
         out = tmp_path / f"{name}.json"
         argv = ["evaluate", str(NEWS_QA), "--questions", "0", "--latency-queries", "2"]
         assert main([*argv, *extra, "--output", str(out), "--no-progress"]) == 0
@@ -155,7 +155,7 @@ def test_answers_need_gold_answers(tmp_path: Path, capsys) -> None:
         (["missing.json"], "error: missing.json: file not found"),
         ([str(NEWS_QA), "--corpus", "nope.jsonl"], "error: nope.jsonl: file not found"),
         ([str(NEWS_QA), "--index", "nowhere"], "nowhere: index directory not found"),
-        ([str(NEWS_QA), "--retriever", "dense"], "--retriever dense needs --embedding-model"),
+        ([str(NEWS_QA), "--first-stage", "dense"], "--first-stage dense needs --embedding-model"),
     ],
 )
 def test_bad_arguments_fail_before_anything_is_loaded(
@@ -181,7 +181,7 @@ def test_a_near_chance_cross_encoder_is_checked_and_left_out(
     if index:
         from lc_klue.retrieval.index import build_index
 
-        build_index(NEWS_QA, tmp_path / "index", kinds=("bm25",))
+        build_index(NEWS_QA, tmp_path / "index")
         argv += ["--index", str(tmp_path / "index")]
     argv += ["--cross-encoder", str(tiny_models.cross_encoder_dir()), "--no-progress"]
     names, warned = {}, {}

@@ -41,7 +41,7 @@ def test_index_without_a_model_writes_the_pipeline_chat_and_evaluate_load(
     assert answer["citations"][0]["label"] == answer["sources"][0]["title"]
 
     results = {}
-    for name, extra in (("pipeline", ["--index", str(out)]), ("bm25", ["--retriever", "bm25"])):
+    for name, extra in (("pipeline", ["--index", str(out)]), ("bm25", ["--first-stage", "bm25"])):
         saved = tmp_path / f"{name}.json"
         argv = ["evaluate", str(NEWS_QA), *extra, "--questions", "0", "--output", str(saved)]
         assert main([*argv, "--latency-queries", "0", "--no-progress"]) == 0
@@ -56,7 +56,7 @@ def test_near_chance_models_are_left_out_with_a_warning(
 ) -> None:
     out = tmp_path / "cli-idx"
     argv = ["index", str(NEWS_QA), str(out), "-m", str(tiny_models.bi_encoder_dir())]
-    argv += ["--reranker", str(tiny_models.cross_encoder_dir()), "--no-progress"]
+    argv += ["--cross-encoder", str(tiny_models.cross_encoder_dir()), "--no-progress"]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["kinds"] == ["dense", "bm25"] and (out / "dense").is_dir()

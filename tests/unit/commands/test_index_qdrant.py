@@ -10,7 +10,7 @@ import pytest
 from lc_klue.cli import main
 from lc_klue.data import context_id, load_mrc
 from lc_klue.resources import NEWS_QA
-from lc_klue.retrieval import load_pipeline
+from lc_klue.retrieval import open_index
 from lc_klue.retrieval.qdrant_store import close, connect
 from lc_klue.retrieval.sparse import SparseBM25Retriever
 
@@ -47,7 +47,7 @@ def test_qdrant_index_saves_and_serves_the_pipeline_of_the_default_store(
     questions = list(load_mrc(str(NEWS_QA))["question"])[::8]
     ranked = {}
     for out in (faiss, qdrant):
-        retriever = load_pipeline(out)
+        retriever = open_index(out)
         ranked[out.name] = [[context_id(d) for d in docs] for docs in retriever.batch(questions)]
     first = retriever.first_stage  # the Qdrant index's: BM25 inside the collection
     assert isinstance(first, SparseBM25Retriever) and first.store.sparse.k1 == 0.9
@@ -61,7 +61,7 @@ def test_qdrant_index_checks_models_and_tunes_like_the_default_store(
     out = tmp_path / "q-tuned"
     argv = ["index", str(NEWS_QA), str(out), "--store", "qdrant", "--no-progress"]
     argv += ["-m", str(tiny_models.kiwi_static()), "--tune-data", str(NEWS_QA)]
-    argv += ["--reranker", str(tiny_models.cross_encoder_dir())]
+    argv += ["--cross-encoder", str(tiny_models.cross_encoder_dir())]
     assert main(argv) == 0
     pipeline = json.loads(capsys.readouterr().out)["pipeline"]
     (stage,) = pipeline["spec"]["stages"]  # the bi-encoder joined, the reranker near chance
@@ -85,7 +85,7 @@ def test_index_chat_and_evaluate_on_qdrant(
     answered = json.loads(capsys.readouterr().out)
     assert len(answered["sources"]) == 3 and "1조 2천억 원" in answered["answer"]
     report = tmp_path / "eval.json"
-    args = ["evaluate", str(NEWS_QA), "--index", str(out), "--retriever", "bm25"]
+    args = ["evaluate", str(NEWS_QA), "--index", str(out), "--first-stage", "bm25"]
     assert main([*args, "--latency-queries", "0", "--output", str(report), "--no-progress"]) == 0
     assert json.loads(report.read_text())["result"]["metrics"]["hit@10"] > 0.9
     close(connect(out / "qdrant"))

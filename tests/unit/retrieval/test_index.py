@@ -10,30 +10,37 @@ import pytest
 from lc_klue.errors import RetrievalError
 from lc_klue.retrieval import (
     HybridRetriever,
+    IndexOverrides,
+    IndexSettings,
     KiwiBM25Retriever,
     build_index,
-    load_retriever,
+    open_index,
     read_manifest,
 )
 
 
 def test_build_and_load_index(news_qa, tiny_models, cross_encoder, tmp_path: Path) -> None:
     model_dir = tiny_models.bi_encoder_dir()
-    manifest = build_index(news_qa, tmp_path / "idx", model_dir, index_type="hnsw")
+    settings = IndexSettings(embedding_model=model_dir, index_type="hnsw")
+    manifest = build_index(news_qa, tmp_path / "idx", settings)
     assert manifest["passages"] == 32 and manifest["kinds"] == ["dense", "bm25"]
     assert manifest["dense"]["embedding_model"] == str(Path(model_dir).resolve())
-    hybrid = load_retriever(tmp_path / "idx", k=20, top_n=5, reranker=cross_encoder)
+    hybrid = open_index(
+        tmp_path / "idx",
+        IndexOverrides(first_stage="hybrid", k=20, top_n=5, cross_encoder=cross_encoder),
+        check=False,
+    )
     assert isinstance(hybrid.base_retriever, HybridRetriever)
     assert len(hybrid.invoke(news_qa[0]["question"])) == 5
-    bm25 = load_retriever(tmp_path / "idx", "bm25", k=8, top_n=8)
+    bm25 = open_index(tmp_path / "idx", IndexOverrides(first_stage="bm25", k=8, top_n=8))
     assert isinstance(bm25, KiwiBM25Retriever) and len(bm25.invoke("풍력")) == 8
-    build_index(news_qa, tmp_path / "lex", kinds=["bm25"])
+    build_index(news_qa, tmp_path / "lex", IndexSettings(kinds=["bm25"]))
     with pytest.raises(RetrievalError, match="no dense index"):
-        load_retriever(tmp_path / "lex", "dense")
+        open_index(tmp_path / "lex", IndexOverrides(first_stage="dense"))
     with pytest.raises(RetrievalError, match="index directory not found"):
-        load_retriever(tmp_path / "missing")
+        open_index(tmp_path / "missing")
     with pytest.raises(RetrievalError, match="needs an embedding model"):
-        build_index(news_qa, tmp_path / "bad", kinds=["dense"])
+        build_index(news_qa, tmp_path / "bad", IndexSettings(kinds=["dense"]))
     assert not (tmp_path / "bad").exists()  # atomic: nothing half-written
 
 
@@ -52,5 +59,6 @@ def test_read_manifest_names_the_problem(tmp_path: Path) -> None:
 
 def test_a_reranker_needs_the_saved_pipeline(news_qa, tmp_path: Path) -> None:
     with pytest.raises(RetrievalError, match="go into the saved pipeline"):
-        build_index(news_qa, tmp_path / "d", "some/model", kinds=["dense"], cross_encoder="ce")
+        settings = IndexSettings(embedding_model="some/model", kinds=["dense"], cross_encoder="ce")
+        build_index(news_qa, tmp_path / "d", settings)
     assert not (tmp_path / "d").exists()

@@ -107,7 +107,7 @@ def test_spec_is_json_and_checked() -> None:
 def test_built_pipelines_share_their_parts(news_qa, tiny_models, cross_encoder) -> None:
     docs = mrc_documents(news_qa)
     bi = str(tiny_models.bi_encoder_dir())
-    parts = PipelineParts(docs, device="cpu", cross_encoders={"ce": cross_encoder})
+    parts = PipelineParts(docs, device="cpu", models={"ce": cross_encoder})
     lexical = build_pipeline(
         PipelineSpec.checked(
             first_stage={"kind": "bm25"}, stages=[{"kind": "fusion"}], k=8, top_n=8
@@ -137,7 +137,7 @@ def test_built_pipelines_share_their_parts(news_qa, tiny_models, cross_encoder) 
 
 
 def test_rerank_stage_window_and_cascade(news_qa, cross_encoder) -> None:
-    parts = PipelineParts(mrc_documents(news_qa), cross_encoders={"ce": cross_encoder})
+    parts = PipelineParts(mrc_documents(news_qa), models={"ce": cross_encoder})
     spec = PipelineSpec.checked(
         first_stage={"kind": "bm25"},
         stages=[{"kind": "rerank", "cross_encoder": "ce", "window": 64, "cascade_margin": 2.5}],

@@ -1,4 +1,4 @@
-"""Index directories on Qdrant: ``build_index(store="qdrant")`` and ``load_retriever``."""
+"""Index directories on Qdrant: ``build_index`` with ``store="qdrant"`` and ``open_index``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ import pytest
 from lc_klue.data import context_id
 from lc_klue.errors import ModelError, RetrievalError
 from lc_klue.models import KlueEmbeddings
-from lc_klue.retrieval import HybridRetriever, build_index, load_pipeline, load_retriever
+from lc_klue.retrieval import (
+    HybridRetriever,
+    IndexOverrides,
+    IndexSettings,
+    build_index,
+    open_index,
+)
 from lc_klue.retrieval.fusion import FusionRetriever
 from lc_klue.retrieval.qdrant_store import KlueQdrantRetriever, close, connect
 
@@ -18,7 +24,9 @@ from lc_klue.retrieval.qdrant_store import KlueQdrantRetriever, close, connect
 @pytest.fixture(scope="module")
 def qdrant_index(news_qa, tiny_models, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("qidx") / "idx"
-    build_index(news_qa, out, tiny_models.bi_encoder_dir(), store="qdrant")
+    build_index(
+        news_qa, out, IndexSettings(embedding_model=tiny_models.bi_encoder_dir(), store="qdrant")
+    )
     return out
 
 
@@ -44,19 +52,26 @@ def test_manifest_and_layout(qdrant_index: Path, tiny_models) -> None:
 def test_load_each_first_stage(qdrant_index: Path, news_qa, cross_encoder) -> None:
     question = news_qa[0]["question"]
     gold = context_id(news_qa[0]["context"])
-    assert isinstance(load_retriever(qdrant_index, top_n=3), FusionRetriever)  # the pipeline
-    hybrid = load_retriever(qdrant_index, "hybrid", k=10, top_n=10)
+    assert isinstance(open_index(qdrant_index, IndexOverrides(top_n=3)), FusionRetriever)
+    hybrid = open_index(qdrant_index, IndexOverrides(first_stage="hybrid", k=10, top_n=10))
     assert isinstance(hybrid, KlueQdrantRetriever) and hybrid.vectorstore.mode == "hybrid"
-    package = load_retriever(qdrant_index, "hybrid", hybrid_fusion="package", k=10, top_n=10)
+    package = open_index(
+        qdrant_index,
+        IndexOverrides(first_stage="hybrid", hybrid_fusion="package", k=10, top_n=10),
+    )
     assert isinstance(package, HybridRetriever)
     a = [context_id(d) for d in hybrid.invoke(question)]
     b = [context_id(d) for d in package.invoke(question)]
     assert a[:3] == b[:3] and set(a) == set(b)
-    bm25 = load_retriever(qdrant_index, "bm25", top_n=5)
+    bm25 = open_index(qdrant_index, IndexOverrides(first_stage="bm25", top_n=5))
     assert gold in [context_id(d) for d in bm25.invoke(question)]
-    dense = load_retriever(qdrant_index, "dense", top_n=4)
+    dense = open_index(qdrant_index, IndexOverrides(first_stage="dense", top_n=4))
     assert len(dense.invoke(question)) == 4
-    reranked = load_retriever(qdrant_index, k=12, top_n=3, reranker=cross_encoder)
+    reranked = open_index(
+        qdrant_index,
+        IndexOverrides(first_stage="hybrid", k=12, top_n=3, cross_encoder=cross_encoder),
+        check=False,
+    )
     assert len(reranked.invoke(question)) == 3
     assert [len(r) for r in reranked.batch([question, news_qa[5]["question"]])] == [3, 3]
 
@@ -64,19 +79,19 @@ def test_load_each_first_stage(qdrant_index: Path, news_qa, cross_encoder) -> No
 def test_model_mismatch_on_load(qdrant_index: Path, tiny_models) -> None:
     other = KlueEmbeddings.from_model(tiny_models.bi_encoder("roberta"), name="other-model")
     with pytest.raises(ModelError, match="not 'other-model'"):
-        load_retriever(qdrant_index, "dense", embedding_model=other)
+        open_index(qdrant_index, IndexOverrides(first_stage="dense", embedding_model=other))
 
 
 def test_an_embedded_directory_elsewhere_and_a_rebuild(news_qa, tmp_path: Path) -> None:
     shared = tmp_path / "qdrant-data"
-    first = build_index(news_qa, tmp_path / "a", kinds=["bm25"], store=f"qdrant:{shared}")
+    first = build_index(news_qa, tmp_path / "a", IndexSettings(store=f"qdrant:{shared}"))
     assert first["store"]["location"] == str(shared.resolve())
     assert not (tmp_path / "a" / "qdrant").exists()
-    assert len(load_pipeline(tmp_path / "a", top_n=3).invoke("풍력 단지")) == 3
-    retriever = load_retriever(tmp_path / "a", "bm25", top_n=3)
+    assert len(open_index(tmp_path / "a", IndexOverrides(top_n=3)).invoke("풍력 단지")) == 3
+    retriever = open_index(tmp_path / "a", IndexOverrides(first_stage="bm25", top_n=3))
     assert len(retriever.invoke("풍력 단지")) == 3
     close(retriever.vectorstore.client)
-    build_index(news_qa, tmp_path / "b", kinds=["bm25"], store=f"qdrant:{shared}")
+    build_index(news_qa, tmp_path / "b", IndexSettings(store=f"qdrant:{shared}"))
     client = connect(shared)
     assert len(client.get_collections().collections) == 1  # the alias moved, the old one went
     close(client)
@@ -84,21 +99,21 @@ def test_an_embedded_directory_elsewhere_and_a_rebuild(news_qa, tmp_path: Path) 
 
 def test_errors_write_nothing(news_qa, tiny_models, tmp_path: Path) -> None:
     with pytest.raises(RetrievalError, match=r"cannot reach Qdrant at http://127\.0\.0\.1:9"):
-        build_index(news_qa, tmp_path / "srv", kinds=["bm25"], store="qdrant:http://127.0.0.1:9")
+        build_index(news_qa, tmp_path / "srv", IndexSettings(store="qdrant:http://127.0.0.1:9"))
     assert not (tmp_path / "srv").exists()
     with pytest.raises(RetrievalError, match="unknown store"):
-        build_index(news_qa, tmp_path / "x", kinds=["bm25"], store="milvus")
+        build_index(news_qa, tmp_path / "x", IndexSettings(store="milvus"))
     out = tmp_path / "gone"
-    build_index(news_qa, out, kinds=["bm25"], store="qdrant")
+    build_index(news_qa, out, IndexSettings(store="qdrant"))
     (out / "passages.jsonl").rename(out / "moved.jsonl")
     with pytest.raises(RetrievalError, match=r"passages\.jsonl: cannot read the passages"):
-        load_pipeline(out)
+        open_index(out)
     (out / "moved.jsonl").rename(out / "passages.jsonl")
     for p in sorted((out / "qdrant").rglob("*"), reverse=True):
         p.unlink() if p.is_file() else p.rmdir()
     (out / "qdrant").rmdir()
     with pytest.raises(RetrievalError, match="embedded Qdrant directory is missing"):
-        load_retriever(out)
+        open_index(out)
 
 
 def test_without_the_qdrant_extra_it_is_one_line(news_qa, tmp_path: Path, monkeypatch) -> None:
@@ -112,6 +127,6 @@ def test_without_the_qdrant_extra_it_is_one_line(news_qa, tmp_path: Path, monkey
     with pytest.raises(
         RetrievalError, match=r"needs the qdrant extra: pip install 'lc-klue\[qdrant\]'"
     ):
-        build_index(news_qa, tmp_path / "q", kinds=["bm25"], store="qdrant")
+        build_index(news_qa, tmp_path / "q", IndexSettings(store="qdrant"))
     assert not (tmp_path / "q").exists()
-    build_index(news_qa, tmp_path / "f", kinds=["bm25"])  # the FAISS/bm25s store needs no Qdrant
+    build_index(news_qa, tmp_path / "f")  # the FAISS/bm25s store needs no Qdrant

@@ -48,8 +48,8 @@ def test_a_pipeline_file_round_trips_and_bad_files_are_one_line(tmp_path: Path) 
     saved.save(tmp_path / "p.json")
     back = SavedPipeline.load(tmp_path / "p.json")
     assert back.spec == saved.spec and back.fitted == {"data": "x"}
-    assert back.sized(k=50, top_n=3).model_dump()["k"] == 50
-    assert back.sized(k=2, top_n=3).k == 3  # never fewer candidates than results
+    assert back.spec.sized(k=50, top_n=3).model_dump()["k"] == 50
+    assert back.spec.sized(k=2, top_n=3).k == 3  # never fewer candidates than results
     (tmp_path / "bad.json").write_text(json.dumps({"format": "other"}))
     with pytest.raises(RetrievalError, match="not an lc-klue pipeline file"):
         SavedPipeline.load(tmp_path / "bad.json")
