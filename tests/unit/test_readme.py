@@ -1,5 +1,5 @@
-"""The README's layout table matches the tree: every path it names exists, and every module of
-``lc_klue`` and ``training`` is named in it."""
+"""The README matches the code: its Architecture table names every module and only paths that
+exist, its Options table names every flag of every command, and its commands parse."""
 
 import re
 from pathlib import Path
@@ -9,7 +9,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _layout_rows() -> list[str]:
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    section = text.split("## Architecture", 1)[1].split("\n## ", 1)[0]
     return [line for line in section.splitlines() if line.startswith("| `")]
 
 
@@ -73,3 +73,33 @@ def test_the_docs_name_the_provider_package_and_no_machine_paths() -> None:
     for path in [REPO / "README.md", *sorted((REPO / "results").glob("*.md"))]:
         for line in path.read_text(encoding="utf-8").splitlines():
             assert not re.search(r"(source|activate)\s+/", line), (path.name, line)
+
+
+def _flags() -> dict[str, set[str]]:
+    """Every option string of every ``lc-klue`` (sub)command, with the commands that take it."""
+    import argparse
+
+    from lc_klue.cli import build_parser
+
+    found: dict[str, set[str]] = {}
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, subparser in action.choices.items():
+                    walk(subparser, f"{name} {sub}".strip())
+            for flag in action.option_strings:
+                found.setdefault(flag, set()).add(name or "lc-klue")
+
+    walk(build_parser(), "")
+    return found
+
+
+def test_every_flag_is_in_the_options_table() -> None:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    table = text.split("## Options", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(-{1,2}[a-z][\w-]*)`", table))
+    missing = sorted(set(_flags()) - named - {"-h", "--help"})
+    assert not missing, f"flags missing from the README's Options table: {missing}"
+    unknown = sorted(named - set(_flags()))
+    assert not unknown, f"the Options table names flags no command takes: {unknown}"

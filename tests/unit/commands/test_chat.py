@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from lc_klue.chain import split_sentences
+from lc_klue.text import split_sentences
 from lc_klue.cli import main
 from lc_klue.retrieval.index import IndexSettings, build_index
 
