@@ -54,6 +54,7 @@ _LAZY: dict[str, str] = {
     "format_answer": "lc_klue.chain",
     # evaluation
     "evaluate_retriever": "lc_klue.evaluation",
+    "EvalSettings": "lc_klue.evaluation",
     "retrieval_metrics": "lc_klue.evaluation",
 }
 

@@ -48,7 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "engine in process: pip install qdrant-edge-py)",
     )
     p.add_argument("--dimension", type=positive_int, default=128, help="dense vector size")
-    p.add_argument("--queries", type=positive_int, default=200, help="questions for recall@10")
+    p.add_argument(
+        "--questions",
+        dest="queries",
+        type=positive_int,
+        default=200,
+        help="questions for recall@10",
+    )
     p.add_argument(
         "--latency-queries", type=positive_int, default=100, help="single-query timings per store"
     )

@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="klue",
         help="'klue' (hub, needs network) or a local file (default: klue)",
     )
-    p.add_argument("--split", default="train", help="hub split (default: train)")
+    p.add_argument("--hub-split", default="train", help="hub split (default: train)")
     p.add_argument(
         "--title-split",
         type=float,
@@ -33,11 +33,11 @@ def run(args: argparse.Namespace) -> int:
     from lc_klue.data import load_mrc, load_sts, split_by_title, split_sts
 
     if args.kind == "sts":
-        ds = load_sts(args.source, args.split)
+        ds = load_sts(args.source, args.hub_split)
         parts = split_sts(ds, seed=args.seed)
         info = {"rows": len(ds), **{k: len(v) for k, v in parts.items()}}
     else:
-        ds = load_mrc(args.source, args.split)
+        ds = load_mrc(args.source, args.hub_split)
         info = {
             "questions": len(ds),
             "contexts": len(set(ds["context"])),

@@ -1,7 +1,7 @@
 """Evaluation of retrievers: the evaluator (quality and cost through the retriever
 interface), the extractive answers' score and the results table. Metrics live in
-:mod:`lc_klue.ranking` and are re-exported here; the benchmark harness that writes
-``results/`` is :mod:`lc_klue.bench`. Names are imported on first use."""
+:mod:`lc_klue.ranking` (``retrieval_metrics`` is re-exported here); the benchmark harness
+that writes ``results/`` is :mod:`lc_klue.bench`. Names are imported on first use."""
 
 from __future__ import annotations
 
@@ -17,11 +17,6 @@ _LAZY = {
     "build_eval_set": _EVALUATOR,
     "evaluate": _EVALUATOR,
     "evaluate_retriever": _EVALUATOR,
-    "DEFAULT_KS": _RANKING,
-    "first_relevant_rank": _RANKING,
-    "hit_at_k": _RANKING,
-    "mrr_at_k": _RANKING,
-    "ndcg_at_k": _RANKING,
     "retrieval_metrics": _RANKING,
 }
 

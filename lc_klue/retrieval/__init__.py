@@ -4,25 +4,17 @@ with saved pipelines (:mod:`lc_klue.retrieval.saved_pipeline`), their models' ch
 (:mod:`lc_klue.retrieval.model_check`) and index directories (:mod:`lc_klue.retrieval.index`:
 :func:`build_index`, :func:`open_index`)."""
 
-from lc_klue.data import mrc_documents
 from lc_klue.retrieval.bm25 import KiwiBM25Retriever
 from lc_klue.retrieval.compressor import CrossEncoderReranker
-from lc_klue.retrieval.faiss_store import KlueFAISS, KlueFAISSRetriever
-from lc_klue.retrieval.fusion import (
-    CrossEncoderFeatures,
-    DenseFeatures,
-    FusionRetriever,
-)
+from lc_klue.retrieval.faiss_store import KlueFAISS
+from lc_klue.retrieval.fusion import FusionRetriever
 from lc_klue.retrieval.hybrid import HybridRetriever, reciprocal_rank_fusion
 from lc_klue.retrieval.index import (
     IndexOverrides,
     IndexSettings,
     build_index,
-    index_documents,
     open_index,
-    read_manifest,
 )
-from lc_klue.retrieval.lexical_features import LexicalFeatures
 from lc_klue.retrieval.pipeline import (
     FirstStageSpec,
     FusionStage,
@@ -34,13 +26,10 @@ from lc_klue.retrieval.pipeline import (
     build_pipeline,
     build_retriever,
 )
-from lc_klue.retrieval.saved_pipeline import SavedPipeline, default_pipeline
-from lc_klue.text import kiwi_tokenize
+from lc_klue.retrieval.saved_pipeline import default_pipeline
 
 __all__ = [
-    "CrossEncoderFeatures",
     "CrossEncoderReranker",
-    "DenseFeatures",
     "FirstStageSpec",
     "FusionRetriever",
     "FusionStage",
@@ -49,22 +38,15 @@ __all__ = [
     "IndexSettings",
     "KiwiBM25Retriever",
     "KlueFAISS",
-    "KlueFAISSRetriever",
-    "LexicalFeatures",
     "PipelineParts",
     "PipelineSpec",
     "RerankStage",
     "RerankingRetriever",
-    "SavedPipeline",
     "build_first_stage",
     "build_index",
     "build_pipeline",
     "build_retriever",
     "default_pipeline",
-    "index_documents",
-    "kiwi_tokenize",
-    "mrc_documents",
     "open_index",
-    "read_manifest",
     "reciprocal_rank_fusion",
 ]

@@ -84,7 +84,7 @@ def test_the_command_writes_json_table_and_plot(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["benchmark-scale", str(NEWS_QA), "--sizes", "200", "--stores", "faiss-hnsw"]
-    args += ["--queries", "10", "--latency-queries", "10", "--dimension", "16"]
+    args += ["--questions", "10", "--latency-queries", "10", "--dimension", "16"]
     (tmp_path / "scale.md").write_text("an earlier run", encoding="utf-8")
     assert main([*args, "--output-dir", str(tmp_path), "--no-progress", "--overwrite"]) == 0
     out = capsys.readouterr().out

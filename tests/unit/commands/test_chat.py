@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from lc_klue.text import split_sentences
 from lc_klue.cli import main
 from lc_klue.retrieval.index import IndexSettings, build_index
+from lc_klue.text import split_sentences
 
 QUESTION = "해상 풍력 단지 조성에 들어가는 총 사업비는 얼마인가?"
 SOURCE_LINE = re.compile(r"^\[(\d+)\] (.+?)(?: \((score|rrf) (-?\d+\.\d{4})\))?$")

@@ -13,7 +13,8 @@ from langchain_core.vectorstores import InMemoryVectorStore
 from lc_klue.data import context_id
 from lc_klue.errors import DataError, ModelError, RetrievalError
 from lc_klue.models import KlueEmbeddings
-from lc_klue.retrieval import KlueFAISS, build_first_stage, index_documents
+from lc_klue.retrieval import KlueFAISS, build_first_stage
+from lc_klue.retrieval.index import index_documents
 from tests.kit import TinyModelFactory
 
 

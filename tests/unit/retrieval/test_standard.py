@@ -12,9 +12,10 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 from langchain_tests.integration_tests.vectorstores import VectorStoreIntegrationTests
 
+from lc_klue.data import mrc_documents
 from lc_klue.models import KlueEmbeddings
 from lc_klue.resources import NEWS_QA
-from lc_klue.retrieval import KiwiBM25Retriever, KlueFAISS, build_first_stage, mrc_documents
+from lc_klue.retrieval import KiwiBM25Retriever, KlueFAISS, build_first_stage
 from lc_klue.retrieval.qdrant_store import KlueQdrant, connect
 
 QUERY = "부산시 해상 풍력 단지의 설비 용량은?"
