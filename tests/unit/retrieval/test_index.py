@@ -15,8 +15,8 @@ from lc_klue.retrieval import (
     KiwiBM25Retriever,
     build_index,
     open_index,
-    read_manifest,
 )
+from lc_klue.retrieval.index import read_manifest
 
 
 def test_build_and_load_index(news_qa, tiny_models, cross_encoder, tmp_path: Path) -> None:

@@ -5,21 +5,21 @@ from __future__ import annotations
 import pytest
 from langchain_classic.retrievers import ContextualCompressionRetriever
 
+from lc_klue.data import mrc_documents
 from lc_klue.errors import RetrievalError
 from lc_klue.retrieval import (
     CrossEncoderReranker,
     FusionRetriever,
     FusionStage,
     HybridRetriever,
-    KlueFAISSRetriever,
     PipelineParts,
     PipelineSpec,
     RerankingRetriever,
     build_first_stage,
     build_pipeline,
     build_retriever,
-    mrc_documents,
 )
+from lc_klue.retrieval.faiss_store import KlueFAISSRetriever
 
 
 @pytest.mark.parametrize("kind", ["dense", "bm25", "hybrid"])
