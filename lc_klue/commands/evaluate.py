@@ -119,7 +119,8 @@ def _evaluate(args: argparse.Namespace, es: Any, retriever: Any, name: str) -> A
 
     settings = EvalSettings(
         ks=args.ks,
-        batch_size=max(args.batch_size, 256),
+        # a cross-encoder takes seconds a question on a CPU: smaller batches move the bar
+        batch_size=args.batch_size if args.cross_encoder else max(args.batch_size, 256),
         latency_queries=args.latency_queries,
         show_progress=args.show_progress,
     )

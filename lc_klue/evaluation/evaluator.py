@@ -231,13 +231,18 @@ def _rankings(
     _batch(retriever, questions[:WARMUP_QUERIES], name)  # warm-up, untimed: lazy loading
     start = time.perf_counter()
     size = settings.batch_size
-    chunks = range(0, len(questions), size)
-    for lo in tqdm(
-        chunks, desc=f"evaluate {name}", disable=not settings.show_progress, unit="batch"
-    ):
-        chunk = questions[lo : lo + size]
-        results = _batch(retriever, chunk, name)
-        ranked += [judge(docs, lo + i) for i, docs in zip(range(len(chunk)), results, strict=True)]
+    bar = tqdm(
+        total=len(questions),
+        desc=f"evaluate {name}",
+        disable=not settings.show_progress,
+        unit="question",
+    )
+    with bar:  # counts questions, so its rate and ETA say how long a run takes
+        for lo in range(0, len(questions), size):
+            chunk = questions[lo : lo + size]
+            results = _batch(retriever, chunk, name)
+            ranked += [judge(docs, lo + i) for i, docs in enumerate(results)]
+            bar.update(len(chunk))
     return ranked, time.perf_counter() - start
 
 
