@@ -59,6 +59,9 @@ class IndexSettings:
     bm25); only an index with BM25 holds the pipeline."""
     index_type: str = "flat"
     """FAISS index type: ``flat`` (exact), ``hnsw`` or ``ivf``."""
+    recall: float = 0.95
+    """HNSW or IVF: serve at the cheapest efSearch/nprobe whose recall@10 against exact search
+    reaches this, on 200 of the passages (:meth:`KlueFAISS.tune_search`; in the manifest)."""
     store: str = "faiss"
     """``faiss`` (FAISS and bm25s files), ``qdrant`` (an embedded Qdrant in the directory),
     ``qdrant:PATH`` (an embedded Qdrant directory) or ``qdrant:URL`` (a server)."""
@@ -231,6 +234,10 @@ def _write_stores(
     stores: dict[str, VectorStore] = {}
     if "dense" in manifest and embeddings is not None:
         dense = KlueFAISS.from_mrc(docs, embeddings, index_type=s.index_type)
+        if s.index_type != "flat":
+            tuning = dense.tune_search(s.recall)
+            logger.info("dense index (%s): %s", s.index_type, tuning.line())
+            manifest["dense"].update(tuning.record())
         dense.save(tmp / "dense")
         stores[manifest["dense"]["embedding_model"]] = dense
     if k1b is None:
