@@ -105,8 +105,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=recall_target,
         default=0.95,
         help="hnsw/ivf: serve at the cheapest efSearch/nprobe whose recall@10 against exact "
-        "search reaches this on 200 of the passages (default 0.95; in (0, 1]; the manifest "
-        "records it)",
+        "search reaches this on 200 --tune-data questions, else 200 of the passages (easier "
+        "than questions) (default 0.95; in (0, 1]; the manifest records it)",
     )
     p.add_argument(
         "--store",
@@ -206,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
         setting = "ef_search" if "ef_search" in dense else "nprobe"
         print(
             f"dense index ({dense['index_type']}): {setting} {dense[setting]}, recall@10 "
-            f"{dense['recall_at_10']:.3f} on {dense['queries']} passages "
+            f"{dense['recall_at_10']:.3f} on {dense['queries']} {dense['tuned_on']} "
             f"(target {dense['recall_target']:g})",
             file=sys.stderr,
         )

@@ -234,13 +234,21 @@ def test_an_hnsw_index_serves_at_the_recall_target(
     dense = manifest["dense"]
     assert dense["index_type"] == "hnsw" and dense["recall_target"] == 0.99
     assert dense["recall_at_10"] >= 0.99 and dense["queries"] == 32  # every passage
+    assert dense["tuned_on"] == "passages"
     assert json.loads(captured.out)["dense"] == dense
     line = f"dense index (hnsw): ef_search {dense['ef_search']}, recall@10 "
-    assert line in captured.err and "on 32 passages (target 0.99)" in captured.err
+    assert line in captured.err and "on 32 passages (target 0.99)" in captured.err, captured.err
     loaded = KlueFAISS.load(out / "dense", tiny_models.bi_encoder(), check_model=False)
     assert loaded.params["ef_search"] == dense["ef_search"] and loaded.recall == {
         k: dense[k] for k in ("recall_target", "recall_at_10", "ef_search", "queries")
     }
+    # tuned on the tuning questions when there are some
+    argv[2] = str(tmp_path / "tuned")
+    argv += ["--index-type", "hnsw", "--tune-data", str(NEWS_QA), "--no-progress"]
+    assert main(argv) == 0
+    dense = json.loads(capsys.readouterr().out)["dense"]
+    assert dense["tuned_on"] == "tuning questions" and dense["queries"] == 96
+    assert dense["recall_at_10"] >= 0.95 and dense["recall_target"] == 0.95
 
 
 @pytest.mark.parametrize("bad", ["0", "1.5", "high"])
