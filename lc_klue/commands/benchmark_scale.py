@@ -17,6 +17,7 @@ from lc_klue.commands import (
     int_list,
     positive_int,
 )
+from lc_klue.commands.index import recall_target
 
 #: The stores measured by default (each name is checked by
 #: :func:`lc_klue.bench.scale.run.check_run`).
@@ -71,6 +72,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="stop a store projected to hold more memory (default 8)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic passages")
+    p.add_argument(
+        "--recall",
+        type=recall_target,
+        default=0.95,
+        help="faiss-hnsw, faiss-ivf, qdrant-edge-dense: search at the cheapest efSearch/nprobe/"
+        "hnsw_ef whose recall@10 against exact search reaches this on held-out questions "
+        "(as many as --questions; default 0.95; in (0, 1])",
+    )
     p.add_argument(
         "--output-dir",
         type=Path,

@@ -38,6 +38,7 @@ from lc_klue.retrieval.base import (
     save_index,
     with_score,
 )
+from lc_klue.retrieval.recall import SearchTuning, tune_faiss_search
 
 INDEX_TYPES = ("flat", "hnsw", "ivf")
 #: ``{"title": "…"}`` (equality; a list means "one of") or a predicate on the metadata.
@@ -94,6 +95,7 @@ class KlueFAISS(VectorStore):
             "nlist": nlist,
             "nprobe": nprobe,
         }
+        self.recall: dict[str, Any] | None = None  # what tune_search measured, if it ran
         self.index: faiss.Index | None = None
         self._docs: list[Document] = []
         self._position: dict[str, int] = {}
@@ -261,6 +263,18 @@ class KlueFAISS(VectorStore):
             vectorstore=self, search_kwargs=search_kwargs, tags=tags, **kwargs
         )
 
+    def tune_search(
+        self, target: float = 0.95, *, queries: np.ndarray | None = None
+    ) -> SearchTuning:
+        """Serve at the cheapest efSearch/nprobe whose recall@10 reaches ``target`` on ``queries``
+        (:func:`~lc_klue.retrieval.recall.tune_faiss_search`); saved, with :attr:`recall`."""
+        if self.index is None:
+            raise RetrievalError("cannot tune an empty FAISS index")
+        tuning = tune_faiss_search(self.index, self.vectors(), target, queries=queries)
+        self.params[tuning.parameter] = tuning.value
+        self.recall = tuning.record()
+        return tuning
+
     # -- persistence ------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
@@ -274,6 +288,7 @@ class KlueFAISS(VectorStore):
             "version": FORMAT_VERSION,
             "index_type": self.index_type,
             "params": self.params,
+            "recall": self.recall,
             "dimension": int(index.d),
             "metric": "cosine (normalised inner product)",
             "embedding": embedding_fingerprint(self.embedding),
@@ -305,7 +320,7 @@ class KlueFAISS(VectorStore):
             raise RetrievalError(
                 f"{root}: damaged FAISS index ({index.ntotal} vectors, {len(docs)} documents)"
             )
-        store.index, store._docs = index, docs
+        store.index, store._docs, store.recall = index, docs, config.get("recall")
         store._position = {str(d.id): i for i, d in enumerate(docs)}
         store._configure_search()
         return store

@@ -26,10 +26,14 @@ class Source:
     offsets: np.ndarray
     question_tokens: list[list[str]]
     kiwi_passages_per_s: float
+    tune_tokens: list[list[str]]
+    """Held-out questions (as many as possible up to as many again) that the approximate
+    stores' search settings are tuned on, never measured."""
 
     @classmethod
     def from_mrc(cls, path: str | Path, n_questions: int = 200, seed: int = 42) -> Source:
-        """Analyse the distinct passages and a sample of questions of an MRC file with Kiwi."""
+        """Analyse the distinct passages and a sample of questions of an MRC file with Kiwi,
+        and as many held-out questions again for tuning the approximate stores."""
         from lc_klue.data import load_mrc, sample_questions, unique_contexts
         from lc_klue.text import kiwi_tokenize
 
@@ -40,13 +44,15 @@ class Source:
         rate = len(passages) / (time.perf_counter() - start)
         vocab = sorted({t for ts in tokens for t in ts})
         index = {t: i for i, t in enumerate(vocab)}
-        questions = list(sample_questions(data, min(n_questions, len(data)), seed=seed)["question"])
+        sample = sample_questions(data, min(2 * n_questions, len(data)), seed=seed)
+        questions = list(sample["question"])  # the first n as with a sample of n
         return cls(
             vocab=vocab,
             token_ids=np.asarray([index[t] for ts in tokens for t in ts], dtype=np.int32),
             offsets=np.cumsum([0, *(len(ts) for ts in tokens)]).astype(np.int64),
-            question_tokens=kiwi_tokenize(questions),
+            question_tokens=kiwi_tokenize(questions[:n_questions]),
             kiwi_passages_per_s=rate,
+            tune_tokens=kiwi_tokenize(questions[n_questions:]),
         )
 
 

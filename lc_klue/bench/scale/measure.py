@@ -20,6 +20,7 @@ import numpy as np
 
 from lc_klue.bench.scale.embedding import MorphemeHashEmbeddings
 from lc_klue.bench.scale.stores import DENSE_STORES, Built, Corpus, build_store
+from lc_klue.retrieval.recall import DEFAULT_TARGET
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Measurement:
     recall_at_10: float | None
     recall_queries: int = 0
     notes: list[str] = field(default_factory=list)
+    tuning: dict[str, Any] | None = None
 
 
 def _rss_mb() -> float:
@@ -111,6 +113,9 @@ def _corpus(job: dict[str, Any]) -> Corpus:
         query_tokens=queries["tokens"],
         query_vectors=np.load(work / "query_vectors.npy"),
         path=work / f"store-{store}-{n}",
+        tune_vectors=np.load(tune)
+        if dense and (tune := work / "tune_vectors.npy").exists()
+        else None,
     )
 
 
@@ -167,7 +172,7 @@ def measure(job: dict[str, Any]) -> Measurement:
     baseline = _rss_mb()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        built = build_store(store, c, embeddings)
+        built = build_store(store, c, embeddings, job.get("recall_target", DEFAULT_TARGET))
         used = _use(built, c, job)
     notes = built.notes + sorted({str(w.message).splitlines()[0][:120] for w in caught})
     found, lat = used["found"], used["latencies"]
@@ -188,6 +193,7 @@ def measure(job: dict[str, Any]) -> Measurement:
         recall_at_10=_recall(found, exact[: len(found)]) if exact else None,
         recall_queries=len(found) if exact else 0,
         notes=notes,
+        tuning=built.tuning,
     )
 
 

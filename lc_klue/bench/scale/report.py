@@ -10,7 +10,8 @@ def markdown(report: dict[str, Any]) -> str:
     """The report's rows as a markdown table, and the stopped stores."""
     head = (
         "| store | passages | build s | peak RSS MB | store MB | disk MB | load s "
-        "| p50 ms | p95 ms | recall@10 |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| p50 ms | p95 ms | recall@10 | search setting |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
     )
 
     def cell(v: Any, fmt: str) -> str:
@@ -19,13 +20,22 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"| {r['store']} | {r['passages']:,} | {r['build_s']:.1f} | {r['peak_rss_mb']:.0f} "
         f"| {r['store_mb']:.0f} | {cell(r['disk_mb'], '.0f')} | {cell(r['load_s'], '.1f')} "
-        f"| {r['query_p50_ms']:.2f} | {r['query_p95_ms']:.2f} | {cell(r['recall_at_10'], '.3f')} |"
+        f"| {r['query_p50_ms']:.2f} | {r['query_p95_ms']:.2f} | {cell(r['recall_at_10'], '.3f')} "
+        f"| {_setting(r.get('tuning'))} |"
         for r in report["rows"]
     ]
     stops = [f"- {s['store']} at {s['passages']:,}: {s['reason']}" for s in report["stopped"]]
     return (
         head + "\n".join(lines) + "\n" + ("\nStopped:\n" + "\n".join(stops) + "\n" if stops else "")
     )
+
+
+def _setting(tuning: dict[str, Any] | None) -> str:
+    """A row's tuned search setting and the recall@10 it measured when tuned, or –."""
+    if not tuning:
+        return "–"
+    name = next(k for k in ("ef_search", "nprobe", "hnsw_ef") if k in tuning)
+    return f"{name} {tuning[name]} (tuned: {tuning['recall_at_10']:.3f})"
 
 
 def plot(report: dict[str, Any], path: str | Path) -> Path:

@@ -54,6 +54,10 @@ class ScaleSettings:
     """Synthetic passage length, as a share of a real passage's."""
     seed: int = 0
     """Seed of the synthetic passages and of the hash embedding."""
+    recall: float = 0.95
+    """FAISS HNSW/IVF and Qdrant Edge dense serve at the cheapest efSearch/nprobe/hnsw_ef whose
+    recall@10 against exact search reaches this on held-out questions (as many as
+    ``queries``, never measured)."""
 
 
 def check_run(sizes: Sequence[int], stores: Sequence[str]) -> None:
@@ -144,6 +148,8 @@ def _prepare(work: Path, source: Source, s: ScaleSettings) -> None:
         json.dumps({"tokens": source.question_tokens}, ensure_ascii=False)
     )
     np.save(work / "query_vectors.npy", emb.embed_tokens(source.question_tokens))
+    if source.tune_tokens:
+        np.save(work / "tune_vectors.npy", emb.embed_tokens(source.tune_tokens))
 
 
 def _job_settings(s: ScaleSettings) -> dict[str, Any]:
@@ -155,6 +161,7 @@ def _job_settings(s: ScaleSettings) -> dict[str, Any]:
         "recall_queries": s.queries,
         "latency_queries": s.latency_queries,
         "latency_budget_s": s.latency_budget_s,
+        "recall_target": s.recall,
     }
 
 
@@ -203,11 +210,14 @@ def _config(data: str | Path, source: Source, s: ScaleSettings, order: list[str]
         "memory_gb": s.memory_gb,
         "source_passages": len(source.offsets) - 1,
         "vocabulary": len(source.vocab),
-        "faiss": "KlueFAISS defaults: HNSW M 32, efConstruction 200, efSearch 128; "
-        "IVF nlist ~4·sqrt(n), nprobe 16",
+        "faiss": "KlueFAISS defaults: HNSW M 32, efConstruction 200; IVF nlist ~4·sqrt(n); "
+        f"efSearch/nprobe: the cheapest reaching recall@10 {s.recall:g} against exact search "
+        f"on {len(source.tune_tokens)} held-out questions (each row's tuning)",
         "qdrant": "qdrant-dense/-bm25: KlueQdrant on qdrant-client's embedded local mode "
         "(QdrantClient(path=...)); qdrant-edge-*: Qdrant Edge (qdrant-edge-py), the Qdrant "
-        "engine in process, its defaults (HNSW m 16, ef_construct 100)",
+        "engine in process, its defaults (HNSW m 16, ef_construct 100); dense hnsw_ef: the "
+        f"cheapest reaching recall@10 {s.recall:g} likewise",
+        "recall_target": s.recall,
     }
 
 

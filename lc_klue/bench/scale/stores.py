@@ -13,6 +13,15 @@ import numpy as np
 
 from lc_klue.bench.scale.corpus import K
 from lc_klue.bench.scale.embedding import MorphemeHashEmbeddings
+from lc_klue.retrieval.recall import (
+    DEFAULT_TARGET,
+    EF_LADDER,
+    SearchTuning,
+    cheapest_setting,
+    exact_neighbours,
+    sample_queries,
+    tune_faiss_search,
+)
 
 STORES = (
     "faiss-flat",
@@ -47,6 +56,9 @@ class Corpus:
     """Query vectors."""
     path: Path
     """Where the store is saved."""
+    tune_vectors: np.ndarray | None = None
+    """Held-out question vectors the approximate dense stores' search setting is tuned on
+    (None: a sample of 200 passages)."""
     metas: list[dict[str, Any]] = field(init=False)
     """Each passage's metadata (its ``context_id``)."""
     position: dict[str, int] = field(init=False)
@@ -72,19 +84,38 @@ class Built:
     """Read it back from :attr:`Corpus.path`."""
     notes: list[str] = field(default_factory=list)
     """What the report says of it."""
+    tuning: dict[str, Any] | None = None
+    """The search setting chosen for the recall target, what it measured on the tuning
+    queries, and ``tune_s`` (:mod:`lc_klue.retrieval.recall`); None for an exact store."""
 
 
-def _faiss(store: str, c: Corpus, embeddings: MorphemeHashEmbeddings) -> Built:
-    """FAISS flat, HNSW or IVF (:class:`~lc_klue.retrieval.faiss_store.KlueFAISS`)."""
+def _tuned(tuning: SearchTuning, start: float, notes: list[str]) -> dict[str, Any]:
+    """``tuning``'s record with the seconds since ``start``, its line added to ``notes``."""
+    tune_s = time.perf_counter() - start
+    notes.append(f"{tuning.line()}, chosen in {tune_s:.1f} s")
+    return {**tuning.record(), "tune_s": round(tune_s, 3)}
+
+
+def _faiss(store: str, c: Corpus, embeddings: MorphemeHashEmbeddings, target: float) -> Built:
+    """FAISS flat, HNSW or IVF (:class:`~lc_klue.retrieval.faiss_store.KlueFAISS`); HNSW and
+    IVF serve at the cheapest efSearch/nprobe reaching recall@10 ``target`` (tuned on
+    :attr:`Corpus.tune_vectors`)."""
     from lc_klue.retrieval.faiss_store import KlueFAISS
 
     start = time.perf_counter()
     faiss_store = KlueFAISS(embeddings, store.removeprefix("faiss-"))
     faiss_store.add_vectors(c.texts, np.asarray(c.vectors), c.metas, ids=c.ids)
     build_s = time.perf_counter() - start
-    notes = []
+    notes, tuning = [], None
     if faiss_store.index_type == "ivf":
-        notes.append(f"nlist {faiss_store.params['nlist']}, nprobe 16")
+        notes.append(f"nlist {faiss_store.params['nlist']}")
+    if faiss_store.index is not None and faiss_store.index_type != "flat":
+        start = time.perf_counter()  # on the corpus's vectors: no copy of the index's
+        tuned = tune_faiss_search(
+            faiss_store.index, np.asarray(c.vectors), target, queries=c.tune_vectors
+        )
+        faiss_store.params[tuned.parameter] = tuned.value
+        faiss_store.recall = tuning = _tuned(tuned, start, notes)
 
     def search(i: int) -> list[int]:
         """The passage numbers of query ``i``'s top K."""
@@ -97,6 +128,7 @@ def _faiss(store: str, c: Corpus, embeddings: MorphemeHashEmbeddings) -> Built:
         lambda: faiss_store.save(c.path),
         lambda: KlueFAISS.load(c.path, embeddings),
         notes,
+        tuning,
     )
 
 
@@ -209,8 +241,42 @@ def _edge_shard(c: Corpus) -> Any:
     return shard
 
 
-def _qdrant_edge(c: Corpus) -> Built:
-    """Qdrant Edge (``qdrant-edge-py``): the Qdrant engine in process."""
+def _edge_search(shard: Any, c: Corpus, query: Any, hnsw_ef: int | None = None) -> list[int]:
+    """The passage numbers of a Qdrant Edge query's top K (at ``hnsw_ef``, if given)."""
+    import qdrant_edge as edge
+
+    params = edge.SearchParams(hnsw_ef=hnsw_ef) if hnsw_ef is not None else None
+    hits = shard.query(edge.QueryRequest(limit=K, query=query, with_payload=True, params=params))
+    return [c.position[(h.payload or {})["doc_id"]] for h in hits]
+
+
+def _edge_ef(shard: Any, c: Corpus, target: float, notes: list[str]) -> dict[str, Any]:
+    """The cheapest ``hnsw_ef`` of :data:`~lc_klue.retrieval.recall.EF_LADDER` whose recall@10
+    against exact search reaches ``target`` on :attr:`Corpus.tune_vectors`, as
+    :attr:`Built.tuning`."""
+    import qdrant_edge as edge
+
+    from lc_klue.retrieval.qdrant_store import DENSE
+
+    start = time.perf_counter()
+    vectors = np.asarray(c.vectors)
+    queries = sample_queries(vectors) if c.tune_vectors is None else c.tune_vectors
+    exact = exact_neighbours(vectors, queries)
+
+    def search(ef: int) -> np.ndarray:
+        """Positions found at ``hnsw_ef`` = ``ef``."""
+        rows = [
+            _edge_search(shard, c, edge.Query.Nearest(q.tolist(), using=DENSE), ef) for q in queries
+        ]
+        return np.asarray([r + [-1] * (exact.shape[1] - len(r)) for r in rows])
+
+    tuning = cheapest_setting(search, exact, EF_LADDER, "hnsw_ef", target)
+    return _tuned(tuning, start, notes)
+
+
+def _qdrant_edge(c: Corpus, target: float) -> Built:
+    """Qdrant Edge (``qdrant-edge-py``): the Qdrant engine in process; dense search at the
+    cheapest ``hnsw_ef`` reaching recall@10 ``target``, tuned likewise."""
     import qdrant_edge as edge
 
     from lc_klue.retrieval.qdrant_store import DENSE, SPARSE
@@ -220,6 +286,9 @@ def _qdrant_edge(c: Corpus) -> Built:
     shard = _edge_shard(c)
     build_s = time.perf_counter() - start
     sparse_q = KiwiBM25Sparse.query_vectors(c.query_tokens)
+    notes = ["Qdrant Edge: the Qdrant engine in process (HNSW m 16, ef_construct 100)"]
+    tuning = _edge_ef(shard, c, target, notes) if c.vectors is not None else None
+    ef = tuning["hnsw_ef"] if tuning is not None else None
 
     def search(i: int) -> list[int]:
         """The passage numbers of query ``i``'s top K."""
@@ -231,25 +300,24 @@ def _qdrant_edge(c: Corpus) -> Built:
                 using=SPARSE,
             )
         )
-        hits = shard.query(edge.QueryRequest(limit=K, query=query, with_payload=True))
-        return [c.position[(h.payload or {})["doc_id"]] for h in hits]
+        return _edge_search(shard, c, query, ef)
 
-    notes = ["Qdrant Edge: the Qdrant engine in process (HNSW m 16, ef_construct 100)"]
-    return Built(
-        build_s,
-        search,
-        shard.close,
-        lambda: edge.EdgeShard.load(str(c.path)).close(),
-        notes,
-    )
+    def load() -> None:
+        """Open the saved shard and close it."""
+        edge.EdgeShard.load(str(c.path)).close()
+
+    return Built(build_s, search, shard.close, load, notes, tuning)
 
 
-def build_store(store: str, c: Corpus, embeddings: MorphemeHashEmbeddings) -> Built:
-    """Build ``store`` (one of :data:`STORES`) over ``c``."""
+def build_store(
+    store: str, c: Corpus, embeddings: MorphemeHashEmbeddings, target: float = DEFAULT_TARGET
+) -> Built:
+    """Build ``store`` (one of :data:`STORES`) over ``c``; an approximate dense store serves
+    at the cheapest search setting reaching recall@10 ``target`` (:attr:`Built.tuning`)."""
     if store.startswith("faiss"):
-        return _faiss(store, c, embeddings)
+        return _faiss(store, c, embeddings, target)
     if store == "bm25s":
         return _bm25s(c)
     if store.startswith("qdrant-edge"):
-        return _qdrant_edge(c)
+        return _qdrant_edge(c, target)
     return _qdrant(c, embeddings)

@@ -59,6 +59,10 @@ class IndexSettings:
     bm25); only an index with BM25 holds the pipeline."""
     index_type: str = "flat"
     """FAISS index type: ``flat`` (exact), ``hnsw`` or ``ivf``."""
+    recall: float = 0.95
+    """HNSW or IVF: serve at the cheapest efSearch/nprobe whose recall@10 against exact search
+    reaches this, on 200 tuning questions if given, else 200 of the passages
+    (:meth:`KlueFAISS.tune_search`; recorded in the manifest)."""
     store: str = "faiss"
     """``faiss`` (FAISS and bm25s files), ``qdrant`` (an embedded Qdrant in the directory),
     ``qdrant:PATH`` (an embedded Qdrant directory) or ``qdrant:URL`` (a server)."""
@@ -180,7 +184,8 @@ def build_index(
         if saved is not None:
             fs = saved.spec.first_stage
             manifest["bm25"] = {"tokenizer": "kiwi", "k1": fs.k1, "b": fs.b}
-        stores, bm25 = _write_stores(docs, tmp, embeddings, manifest, s)
+        questions = tune.questions if tune is not None else None
+        stores, bm25 = _write_stores(docs, tmp, embeddings, manifest, s, questions)
         if saved is not None and bm25 is not None:
             parts = PipelineParts(
                 docs,
@@ -212,10 +217,12 @@ def _write_stores(
     embeddings: Embeddings | None,
     manifest: dict[str, Any],
     s: IndexSettings,
+    questions: Sequence[str] | None = None,
 ) -> tuple[dict[str, VectorStore], Any]:
     """Write the passages' indexes, the FAISS and bm25s files or the Qdrant collection (with
     ``passages.jsonl``: its BM25 proposes, the fusion reads every passage); returns the vector
-    store by model name (none on Qdrant: the pipeline opens the collection) and the BM25."""
+    store by model name (none on Qdrant: the pipeline opens the collection) and the BM25. An
+    HNSW or IVF index is tuned to ``s.recall`` on ``questions`` (the tuning ones), if any."""
     kind, location = parse_store(s.store)
     k1b = (manifest["bm25"]["k1"], manifest["bm25"]["b"]) if "bm25" in manifest else None
     if kind == "qdrant":
@@ -231,6 +238,8 @@ def _write_stores(
     stores: dict[str, VectorStore] = {}
     if "dense" in manifest and embeddings is not None:
         dense = KlueFAISS.from_mrc(docs, embeddings, index_type=s.index_type)
+        if s.index_type != "flat":
+            _tune_dense(dense, s.recall, questions, manifest["dense"])
         dense.save(tmp / "dense")
         stores[manifest["dense"]["embedding_model"]] = dense
     if k1b is None:
@@ -238,6 +247,23 @@ def _write_stores(
     files = KiwiBM25Retriever(docs=docs, k1=k1b[0], b=k1b[1])
     files.save(tmp / "bm25")
     return stores, files
+
+
+def _tune_dense(
+    dense: KlueFAISS, target: float, questions: Sequence[str] | None, info: dict[str, Any]
+) -> None:
+    """Serve ``dense`` at the cheapest efSearch/nprobe whose recall@10 reaches ``target`` on
+    200 of ``questions`` (else of the passages: optimistic, a passage finds its own
+    neighbourhood more easily than a question), recorded in ``info`` (the manifest's)."""
+    from lc_klue.models.embeddings import embed_queries
+    from lc_klue.retrieval.recall import DEFAULT_QUERIES
+
+    queries = None
+    if questions:
+        queries = embed_queries(dense.embedding, list(questions)[:DEFAULT_QUERIES])
+    tuning = dense.tune_search(target, queries=queries)
+    logger.info("dense index: %s", tuning.line())
+    info.update(tuning.record(), tuned_on="tuning questions" if questions else "passages")
 
 
 def _bi_encoder(s: IndexSettings) -> Embeddings:

@@ -11,6 +11,7 @@ import pytest
 from lc_klue.bench.scale.corpus import Source, synthetic_corpus
 from lc_klue.bench.scale.embedding import MorphemeHashEmbeddings
 from lc_klue.bench.scale.measure import Measurement
+from lc_klue.bench.scale.report import markdown
 from lc_klue.bench.scale.run import ScaleSettings, _projection, run
 from lc_klue.cli import main
 from lc_klue.errors import DataError
@@ -80,6 +81,30 @@ def test_a_small_run_measures_and_stops(source: Source, tmp_path: Path) -> None:
         run(NEWS_QA, ScaleSettings(sizes=[300], stores=["milvus"]))
 
 
+def test_approximate_stores_serve_at_the_recall_target(source: Source) -> None:
+    settings = ScaleSettings(
+        sizes=[2000],
+        stores=["faiss-hnsw", "faiss-ivf", "qdrant-edge-dense"],
+        dimension=16,
+        queries=20,
+        latency_queries=10,
+        recall=0.9,
+    )
+    report = run(NEWS_QA, settings)
+    rows = {r["store"]: r for r in report["rows"]}
+    assert list(rows) == ["faiss-hnsw", "faiss-ivf", "qdrant-edge-dense"]
+    for store, parameter in zip(rows, ["ef_search", "nprobe", "hnsw_ef"], strict=True):
+        tuning = rows[store]["tuning"]
+        assert tuning["recall_target"] == 0.9 and tuning["recall_at_10"] >= 0.9
+        assert tuning["queries"] == 20 and tuning[parameter] > 0  # held-out questions
+        assert tuning["tune_s"] >= 0 and any("recall@10" in n for n in rows[store]["notes"])
+        assert rows[store]["recall_at_10"] is not None
+    assert report["config"]["recall_target"] == 0.9
+    assert "20 held-out questions" in report["config"]["faiss"]
+    table = markdown(report)
+    assert f"| ef_search {rows['faiss-hnsw']['tuning']['ef_search']} (tuned: " in table
+
+
 def test_the_command_writes_json_table_and_plot(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -95,6 +120,8 @@ def test_the_command_writes_json_table_and_plot(
     assert main(["benchmark-scale", str(NEWS_QA), "--stores", "milvus"]) == 2
     assert "unknown store" in capsys.readouterr().err
     assert main(["benchmark-scale", str(NEWS_QA), "--sizes", "ten"]) == 2
+    assert main(["benchmark-scale", str(NEWS_QA), "--recall", "1.2"]) == 2
+    assert "a recall target lies in (0, 1], got '1.2'" in capsys.readouterr().err
 
 
 def test_existing_reports_are_refused_before_the_run(

@@ -219,3 +219,40 @@ def test_a_missing_corpus_or_tuning_file_fails_before_anything_is_loaded(tmp_pat
     ):
         rc, err, heavy = run_cli_fresh(argv, cwd=tmp_path)
         assert (rc, heavy) == (2, []) and err == f"lc-klue {argv[0]}: error: {message}\n"
+
+
+def test_an_hnsw_index_serves_at_the_recall_target(
+    tiny_models, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lc_klue.retrieval import KlueFAISS
+
+    out = tmp_path / "hnsw-idx"
+    argv = ["index", str(NEWS_QA), str(out), "-m", str(tiny_models.bi_encoder_dir())]
+    assert main([*argv, "--index-type", "hnsw", "--recall", "0.99", "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    dense = manifest["dense"]
+    assert dense["index_type"] == "hnsw" and dense["recall_target"] == 0.99
+    assert dense["recall_at_10"] >= 0.99 and dense["queries"] == 32  # every passage
+    assert dense["tuned_on"] == "passages"
+    assert json.loads(captured.out)["dense"] == dense
+    line = f"dense index (hnsw): ef_search {dense['ef_search']}, recall@10 "
+    assert line in captured.err and "on 32 passages (target 0.99)" in captured.err, captured.err
+    loaded = KlueFAISS.load(out / "dense", tiny_models.bi_encoder(), check_model=False)
+    assert loaded.params["ef_search"] == dense["ef_search"] and loaded.recall == {
+        k: dense[k] for k in ("recall_target", "recall_at_10", "ef_search", "queries")
+    }
+    # tuned on the tuning questions when there are some
+    argv[2] = str(tmp_path / "tuned")
+    argv += ["--index-type", "hnsw", "--tune-data", str(NEWS_QA), "--no-progress"]
+    assert main(argv) == 0
+    dense = json.loads(capsys.readouterr().out)["dense"]
+    assert dense["tuned_on"] == "tuning questions" and dense["queries"] == 96
+    assert dense["recall_at_10"] >= 0.95 and dense["recall_target"] == 0.95
+
+
+@pytest.mark.parametrize("bad", ["0", "1.5", "high"])
+def test_a_bad_recall_target_fails_before_any_model(tmp_path: Path, capsys, bad: str) -> None:
+    argv = ["index", str(NEWS_QA), str(tmp_path / "x"), "-m", str(tmp_path / "no-model")]
+    assert main([*argv, "--index-type", "ivf", "--recall", bad]) == 2
+    assert f"a recall target lies in (0, 1], got '{bad}'" in capsys.readouterr().err

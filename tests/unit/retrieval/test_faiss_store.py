@@ -185,3 +185,34 @@ async def test_abatch_uses_the_vectorised_path(news_store: KlueFAISS, news_qa: D
     assert [[d.id for d in r] for r in await retriever.abatch(queries)] == [
         [d.id for d in r] for r in retriever.batch(queries)
     ]
+
+
+@pytest.mark.parametrize("index_type", ["hnsw", "ivf"])
+def test_tuned_search_is_saved_and_served_after_a_reload(
+    embeddings: KlueEmbeddings, tmp_path: Path, index_type: str
+) -> None:
+    dim = len(embeddings.embed_query("가"))
+    vectors = np.random.default_rng(0).standard_normal((2000, dim)).astype(np.float32)
+    ids = [f"p{i}" for i in range(len(vectors))]
+    store = KlueFAISS(embeddings, index_type, hnsw_m=8, ef_construction=40)
+    store.add_vectors(ids, vectors, [{"context_id": i} for i in ids], ids=ids)
+    with pytest.raises(RetrievalError, match="cannot tune an empty"):
+        KlueFAISS(embeddings, index_type).tune_search()
+    tuning = store.tune_search(0.9)
+    parameter = "ef_search" if index_type == "hnsw" else "nprobe"
+    assert tuning.parameter == parameter and tuning.recall_at_10 >= 0.9
+    assert store.params[parameter] == tuning.value and store.recall == tuning.record()
+    store.save(tmp_path / "idx")
+    config = json.loads((tmp_path / "idx" / "config.json").read_text())
+    assert config["recall"] == tuning.record() and config["params"][parameter] == tuning.value
+    loaded = KlueFAISS.load(tmp_path / "idx", embeddings)
+    assert loaded.recall == tuning.record() and loaded.params[parameter] == tuning.value
+    if index_type == "ivf":
+        assert loaded.index.nprobe == tuning.value
+    else:
+        loaded.similarity_search_by_vector(vectors[0].tolist(), k=10)
+        assert loaded.index.hnsw.efSearch == tuning.value
+    untuned = KlueFAISS(embeddings, "flat")
+    untuned.add_vectors(ids[:5], vectors[:5], ids=ids[:5])
+    untuned.save(tmp_path / "flat")
+    assert KlueFAISS.load(tmp_path / "flat", embeddings).recall is None
