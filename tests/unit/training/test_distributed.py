@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 def test_sts_stage_under_torchrun_with_two_cpu_ranks(tmp_path: Path) -> None:
     out = tmp_path / "sts-ddp"
     cmd = ["torchrun", "--nproc_per_node", "2", "--no-python", "lc-klue", "train", "sts", str(out)]
-    cmd += ["--base-model", "scratch:tiny", "--data", str(STS_PAIRS), "--device", "cpu"]
+    cmd += ["--model", "scratch:tiny", "--data", str(STS_PAIRS), "--device", "cpu"]
     cmd += ["--max-steps", "4", "--batch-size", "8", "--warmup-steps", "0", "--no-progress"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
