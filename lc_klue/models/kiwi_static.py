@@ -1,6 +1,6 @@
 """A static sentence embedding over Kiwi morphemes: CoNg semantics plus a lexical sketch.
 
-:class:`KiwiStaticEmbedding` is a sentence-transformers input module (``--base-model
+:class:`KiwiStaticEmbedding` is a sentence-transformers input module (``--model
 kiwi:static``). A text becomes its Kiwi content morphemes (:class:`~lc_klue.models.kiwi_vocab.
 KiwiVocab` rows) and its embedding is the concatenation of two weighted bags of them:
 
