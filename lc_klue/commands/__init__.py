@@ -41,6 +41,17 @@ positive_int = int_at_least(1)
 non_negative_int = int_at_least(0)
 
 
+def recall_target(text: str) -> float:
+    """An argparse type: a recall@10 target in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"a recall target lies in (0, 1], got {text!r}")
+    return value
+
+
 def add_input_files(p: argparse.ArgumentParser, *dests: str, folders: bool = False) -> None:
     """Declare the flags (by ``dest``) that name input data: the CLI checks them with
     :func:`check_input_files` before the command runs (``folders``: a folder is input too)."""

@@ -16,8 +16,8 @@ from lc_klue.commands import (
     from_args,
     int_list,
     positive_int,
+    recall_target,
 )
-from lc_klue.commands.index import recall_target
 
 #: The stores measured by default (each name is checked by
 #: :func:`lc_klue.bench.scale.run.check_run`).

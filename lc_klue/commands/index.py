@@ -20,6 +20,7 @@ from lc_klue.commands import (
     from_args,
     non_negative_int,
     positive_int,
+    recall_target,
 )
 
 
@@ -143,17 +144,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _kinds(text: str) -> list[str]:
     """An argparse type: comma-separated index kinds (``dense,bm25``)."""
     return [k.strip() for k in text.split(",") if k.strip()]
-
-
-def recall_target(text: str) -> float:
-    """An argparse type: a recall@10 target in (0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"a recall target lies in (0, 1], got {text!r}")
-    return value
 
 
 def default_embedding_model(given: str | None, kinds: list[str] | None) -> str | None:

@@ -28,7 +28,7 @@ from langchain_qdrant import QdrantVectorStore, RetrievalMode, SparseVector
 from qdrant_client import QdrantClient, models
 
 from lc_klue.errors import LcKlueError, ModelError, RetrievalError
-from lc_klue.models.embeddings import embedding_fingerprint, fingerprint_mismatch
+from lc_klue.models.embeddings import check_same_model, embedding_fingerprint
 from lc_klue.ranking import RRF_K
 from lc_klue.retrieval.sparse import KiwiBM25Sparse
 
@@ -236,13 +236,7 @@ def check_collection(
     if embedding is not None and saved is None:
         raise RetrievalError(f"{where} has no dense vectors")
     if embedding is not None and saved is not None and check_model:
-        reason = fingerprint_mismatch(saved, embedding_fingerprint(embedding))
-        if reason:
-            raise ModelError(
-                f"{where} was built with embedding model {saved.get('name')!r}, not "
-                f"{getattr(embedding, 'model_name_or_path', type(embedding).__name__)!r} "
-                f"({reason}); open it with the same model or rebuild it"
-            )
+        check_same_model(saved, embedding, where, "open it with the same model or rebuild it")
     sparse = KiwiBM25Sparse.from_config(config["sparse"], where) if config.get("sparse") else None
     if embedding is None and sparse is None:
         raise ModelError(
