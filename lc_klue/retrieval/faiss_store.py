@@ -63,9 +63,9 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 class KlueFAISS(VectorStore):
     """FAISS index of passages with cosine scores, JSON metadata and a model check on load.
 
-    ``index_type``: ``flat`` (exact), ``hnsw`` (graph, fast approximate search for millions of
-    passages) or ``ivf`` (inverted lists, trained on the first vectors added; ``nlist`` defaults
-    to about 4·√n). ``similarity_search_with_score`` returns the cosine similarity;
+    ``index_type``: ``flat`` (exact), ``hnsw`` (graph) or ``ivf`` (inverted lists, trained on
+    the first vectors added; ``nlist`` about 4·√n; a single query's lists are split over the
+    threads). ``similarity_search_with_score`` returns the cosine similarity;
     ``similarity_search_with_relevance_scores`` maps it to ``(1 + cos) / 2``.
     Adding an id that is already stored replaces that passage; ``k`` larger than the store
     returns every passage.
@@ -383,24 +383,25 @@ class KlueFAISS(VectorStore):
         k = check_k(k, len(self))
         if k == 0 or self.index is None:
             return [[] for _ in vectors]
-        keep = _metadata_predicate(filter)
-        k_final = k
+        keep, k_final = _metadata_predicate(filter), k
         if keep is not None:
             k = min(len(self), max(k, fetch_k or max(50, 10 * k)))
         vectors = _normalise(vectors)
         self._check_dimension(vectors, "query embedding")
         if isinstance(self.index, faiss.IndexHNSW):
             self.index.hnsw.efSearch = max(int(self.params["ef_search"]), k)
+        elif isinstance(self.index, faiss.IndexIVF):  # fewer queries than threads: split lists
+            self.index.parallel_mode = int(len(vectors) < faiss.omp_get_max_threads())
         scores, positions = self.index.search(vectors, k)
-        out = []
-        for row_s, row_p in zip(scores, positions, strict=True):
-            hits = [
+        found = [
+            [
                 (self._doc(int(p)), float(s))
                 for s, p in zip(row_s, row_p, strict=True)
                 if p >= 0 and (keep is None or keep(self._docs[int(p)].metadata))
             ]
-            out.append(hits[:k_final])
-        return out
+            for row_s, row_p in zip(scores, positions, strict=True)
+        ]
+        return [hits[:k_final] for hits in found]
 
 
 def _stored_vectors(index: faiss.Index) -> np.ndarray:

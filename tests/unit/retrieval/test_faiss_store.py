@@ -63,6 +63,8 @@ def test_approximate_index_types(
     exact = [[d.id for d in r] for r in news_store.as_retriever(k=5).batch(queries)]
     approx = [[d.id for d in r] for r in store.as_retriever(k=5).batch(queries)]
     assert approx == exact  # tiny corpus: all lists probed / graph fully explored
+    # one query at a time (IVF: its lists split over the threads) finds the same
+    assert [[d.id for d in store.as_retriever(k=5).invoke(q)] for q in queries] == exact
 
 
 def test_batch_embeds_all_queries_in_one_call(
