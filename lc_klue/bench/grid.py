@@ -13,7 +13,8 @@ from lc_klue.errors import DataError
 from lc_klue.evaluation import PROTOCOLS, EvalSet, EvalSettings, evaluate
 from lc_klue.evaluation.report import result_row
 from lc_klue.retrieval.bm25 import TUNED_BM25
-from lc_klue.retrieval.pipeline import PipelineParts, PipelineSpec, build_pipeline
+from lc_klue.retrieval.parts import PipelineParts
+from lc_klue.retrieval.pipeline import PipelineSpec, build_pipeline
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from lc_klue.bench.settings import ModelSettings
 from lc_klue.runtime import model_origin
 
 if TYPE_CHECKING:
-    from lc_klue.retrieval.pipeline import PipelineParts
+    from lc_klue.retrieval.parts import PipelineParts
 
 
 def model_info(model: Any, path: str | None) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from lc_klue.bench.stages import stage_check
 from lc_klue.bench.tuning import tune_fusion
 from lc_klue.data import load_mrc
 from lc_klue.evaluation import build_eval_set
-from lc_klue.retrieval.pipeline import PipelineParts
+from lc_klue.retrieval.parts import PipelineParts
 
 
 def hardware() -> dict[str, Any]:

@@ -17,7 +17,8 @@ from lc_klue.models.reranker import load_cross_encoder
 from lc_klue.ranking import fit_cascade_margin
 from lc_klue.retrieval.bm25 import TUNED_BM25
 from lc_klue.retrieval.compressor import CrossEncoderReranker, first_stage_margin
-from lc_klue.retrieval.pipeline import PipelineParts, PipelineSpec, build_pipeline
+from lc_klue.retrieval.parts import PipelineParts
+from lc_klue.retrieval.pipeline import PipelineSpec, build_pipeline
 
 logger = logging.getLogger(__name__)
 

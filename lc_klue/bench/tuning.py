@@ -9,7 +9,8 @@ from typing import Any
 from lc_klue.bench.grid import Weights, config_spec
 from lc_klue.bench.settings import BenchmarkSettings
 from lc_klue.retrieval.fusion import MIN_GAIN
-from lc_klue.retrieval.pipeline import PipelineParts, build_pipeline
+from lc_klue.retrieval.parts import PipelineParts
+from lc_klue.retrieval.pipeline import build_pipeline
 
 
 def tune_fusion(

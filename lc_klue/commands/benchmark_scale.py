@@ -46,9 +46,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--stores",
         default=DEFAULT_STORES,
         help=f"default: {DEFAULT_STORES}; also qdrant-edge-dense, qdrant-edge-bm25 (the Qdrant "
-        "engine in process: pip install qdrant-edge-py)",
+        "engine in process: pip install qdrant-edge-py), and kiwi-bm25, kiwi-bm25-word (Kiwi "
+        "BM25 over text of real sentences, analysis included, in context or word analysis)",
     )
     p.add_argument("--dimension", type=positive_int, default=128, help="dense vector size")
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="threads each measurement may use (FAISS, BLAS; default 1); Kiwi uses every core",
+    )
     p.add_argument(
         "--questions",
         dest="queries",

@@ -160,7 +160,8 @@ def _built_retriever(args: argparse.Namespace, es: Any) -> tuple[Any, str, Any]:
     for a first stage)."""
     from lc_klue.retrieval import RerankingRetriever
     from lc_klue.retrieval.index import serve
-    from lc_klue.retrieval.pipeline import PipelineParts, PipelineSpec
+    from lc_klue.retrieval.parts import PipelineParts
+    from lc_klue.retrieval.pipeline import PipelineSpec
     from lc_klue.retrieval.saved_pipeline import default_pipeline
 
     parts = PipelineParts(

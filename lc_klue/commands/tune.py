@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         raise RetrievalError("--embedding-model is for --output; an index keeps its own models")
     from lc_klue.data import load_passages, mrc_documents
     from lc_klue.retrieval.index import pipeline_parts, saved_pipeline, tuning_gold_ids
-    from lc_klue.retrieval.pipeline import PipelineParts
+    from lc_klue.retrieval.parts import PipelineParts
     from lc_klue.retrieval.saved_pipeline import (
         PIPELINE_FILE,
         SavedPipeline,

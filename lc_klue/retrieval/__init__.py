@@ -15,10 +15,10 @@ from lc_klue.retrieval.index import (
     build_index,
     open_index,
 )
+from lc_klue.retrieval.parts import PipelineParts
 from lc_klue.retrieval.pipeline import (
     FirstStageSpec,
     FusionStage,
-    PipelineParts,
     PipelineSpec,
     RerankingRetriever,
     RerankStage,

@@ -18,7 +18,7 @@ from langchain_core.runnables import RunnableConfig, ensure_config, get_config_l
 
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.storage import atomic_directory, atomic_write_text
-from lc_klue.text import CONTENT_TAGS, kiwi_model_version
+from lc_klue.text import CONTENT_TAGS, check_analysis, kiwi_model_version
 
 logger = logging.getLogger(__name__)
 
@@ -245,9 +245,10 @@ def read_documents(path: Path) -> list[Document]:
     ]
 
 
-def kiwi_record() -> dict[str, Any]:
+def kiwi_record(analysis: str = "context") -> dict[str, Any]:
     """The Kiwi analysis a lexical index (BM25, BM25 sparse vectors) is built with, kept in its
-    configuration so that loading can compare it (:func:`check_kiwi_record`)."""
+    configuration so that loading can compare it (:func:`check_kiwi_record`) and analyse
+    queries the same way (:func:`recorded_analysis`)."""
     import kiwipiepy
 
     return {
@@ -255,7 +256,18 @@ def kiwi_record() -> dict[str, Any]:
         "kiwipiepy": kiwipiepy.__version__,
         "kiwipiepy_model": kiwi_model_version(),
         "tags": sorted(CONTENT_TAGS),
+        "analysis": check_analysis(analysis),
     }
+
+
+def recorded_analysis(recorded: Any) -> str:
+    """The :data:`~lc_klue.text.ANALYSES` mode a :func:`kiwi_record` names (``context`` for
+    an index saved before the record had one)."""
+    mode = recorded.get("analysis", "context") if isinstance(recorded, dict) else "context"
+    try:
+        return check_analysis(mode)
+    except DataError as err:
+        raise RetrievalError(f"{err} (this index is from a newer lc-klue?)") from None
 
 
 def _series(version: str) -> str:

@@ -24,9 +24,10 @@ from lc_klue.retrieval.base import (
     kiwi_record,
     read_index_config,
     read_index_files,
+    recorded_analysis,
     save_index,
 )
-from lc_klue.text import kiwi_tokenize
+from lc_klue.text import check_analysis, kiwi_tokenize
 
 FORMAT = "lc-klue-bm25"
 #: BM25 parameters fitted on KorQuAD train-title questions (the shipped default's first stage).
@@ -51,22 +52,30 @@ class KiwiBM25Retriever(ScoredRetrieverMixin, BaseRetriever):
     """BM25 length normalisation."""
     method: str = "lucene"
     """bm25s scoring variant (``lucene``, ``robertson``, ``atire``, ``bm25l``, ``bm25+``)."""
+    analysis: str = "context"
+    """How Kiwi reads the passages and the queries: ``context`` or ``word`` (each distinct word
+    once: faster on large corpora; :data:`lc_klue.text.ANALYSES`). Saved with the index."""
 
     index: Any = Field(default=None, exclude=True, repr=False)
-    """The ``bm25s.BM25`` index of ``docs``; built from them when None."""
+    """The ``bm25s.BM25`` index of ``docs``; built from them when None (from ``morphemes=``,
+    one list per passage, when the caller has analysed them already)."""
 
     def __init__(self, **data: Any) -> None:
         """Index ``docs`` unless an index is given (as :meth:`load` does)."""
+        tokens = data.pop("morphemes", None)
         super().__init__(**data)
         if not self.docs:
             raise DataError("cannot build a BM25 index from an empty corpus")
+        check_analysis(self.analysis)
         if self.index is None:
-            bm25 = bm25s.BM25(k1=self.k1, b=self.b, method=self.method)
             progress = len(self.docs) > PROGRESS_MIN_TEXTS
-            bm25.index(
-                kiwi_tokenize([d.page_content for d in self.docs], show_progress=progress),
-                show_progress=progress,
-            )
+            if tokens is None:
+                texts = [d.page_content for d in self.docs]
+                tokens = kiwi_tokenize(texts, show_progress=progress, analysis=self.analysis)
+            elif len(tokens) != len(self.docs):
+                raise DataError(f"{len(tokens)} morpheme lists for {len(self.docs)} passages")
+            bm25 = bm25s.BM25(k1=self.k1, b=self.b, method=self.method)
+            bm25.index(tokens, show_progress=progress)
             self.index = bm25
 
     @classmethod
@@ -121,7 +130,7 @@ class KiwiBM25Retriever(ScoredRetrieverMixin, BaseRetriever):
         """``(Document, BM25 score)`` for many queries (one Kiwi call for all of them)."""
         queries, k = check_search(queries, self.k if k is None else k, len(self.docs))
         out = []
-        for tokens in kiwi_tokenize(queries):
+        for tokens in kiwi_tokenize(queries, analysis=self.analysis):
             s = self.scores(tokens)
             out.append([(self._copy(int(i)), float(s[i])) for i in top_k_indices(s, k)])
         return out
@@ -137,7 +146,7 @@ class KiwiBM25Retriever(ScoredRetrieverMixin, BaseRetriever):
             "k1": self.k1,
             "b": self.b,
             "method": self.method,
-            "tokenizer": kiwi_record(),
+            "tokenizer": kiwi_record(self.analysis),
         }
         index = self.index
         return save_index(
@@ -154,6 +163,7 @@ class KiwiBM25Retriever(ScoredRetrieverMixin, BaseRetriever):
         root = Path(path).expanduser()
         config = read_index_config(root, FORMAT, 1, "BM25 index")
         check_kiwi_record(config.get("tokenizer"), f"{root} (BM25 index)")
+        analysis = recorded_analysis(config.get("tokenizer"))
         docs, bm25 = read_index_files(
             root,
             config,
@@ -161,4 +171,4 @@ class KiwiBM25Retriever(ScoredRetrieverMixin, BaseRetriever):
             lambda d: bm25s.BM25.load(str(d / "bm25"), allow_pickle=False, show_progress=False),
         )
         params = {k: config[k] for k in ("k", "k1", "b", "method")} | kwargs
-        return cls(docs=docs, index=bm25, **params)
+        return cls(docs=docs, index=bm25, analysis=analysis, **params)

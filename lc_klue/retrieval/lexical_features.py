@@ -34,12 +34,35 @@ from lc_klue.storage import atomic_write_text
 from lc_klue.text import (
     char_ngrams,
     kiwi_tokenize,
+    sentence_morphemes,
     sentence_spans,
-    split_sentences,
     with_bigrams,
 )
 
 FORMAT = "lc-klue-lexical-features"
+
+
+def analyse_corpus(
+    texts: Sequence[str], show_progress: bool = False
+) -> tuple[list[list[str]], list[int]]:
+    """One Kiwi analysis of a corpus: every sentence's content morphemes and the row of its
+    passage (a passage without sentences is one empty sentence). What :class:`LexicalFeatures`
+    indexes, and, joined per passage, the morphemes Kiwi BM25 indexes."""
+    sentence_tokens: list[list[str]] = []
+    owners: list[int] = []
+    for i, sents in enumerate(sentence_morphemes(list(texts), show_progress)):
+        parts = sents or [[]]
+        sentence_tokens.extend(parts)
+        owners.extend([i] * len(parts))
+    return sentence_tokens, owners
+
+
+def passage_morphemes(analysis: tuple[list[list[str]], list[int]], n: int) -> list[list[str]]:
+    """The morphemes of each of ``n`` passages, joined from :func:`analyse_corpus`'s."""
+    out: list[list[str]] = [[] for _ in range(n)]
+    for tokens, owner in zip(*analysis, strict=True):
+        out[owner].extend(tokens)
+    return out
 
 
 def _bm25(corpus_tokens: list[list[str]], k1: float, b: float) -> bm25s.BM25:
@@ -68,8 +91,8 @@ class LexicalFeatures:
         show_progress: bool = False,
         analysis: tuple[list[list[str]], list[int]] | None = None,
     ) -> None:
-        """Analyse ``documents`` with Kiwi (sentences, morphemes) and index them; ``analysis``
-        (``sentence_tokens, owners`` from :meth:`analysis`) skips the Kiwi work."""
+        """Analyse ``documents`` with Kiwi (:func:`analyse_corpus`) and index them; ``analysis``
+        (``sentence_tokens, owners`` from it or :meth:`analysis`) skips the Kiwi work."""
         docs = list(documents)
         if not docs:
             raise DataError("lexical features need a non-empty corpus")
@@ -88,13 +111,7 @@ class LexicalFeatures:
         self._position = {context_id(d): i for i, d in enumerate(docs)}
         texts = [d.page_content for d in docs]
         if analysis is None:
-            sentences: list[str] = []
-            owners: list[int] = []
-            for i, sents in enumerate(split_sentences(texts, show_progress=show_progress)):
-                parts = sents or [texts[i]]
-                sentences.extend(parts)
-                owners.extend([i] * len(parts))
-            sent_tokens = kiwi_tokenize(sentences)
+            sent_tokens, owners = analyse_corpus(texts, show_progress)
         else:
             sent_tokens, owners = [list(t) for t in analysis[0]], [int(o) for o in analysis[1]]
             if len(sent_tokens) != len(owners) or set(owners) != set(range(len(docs))):

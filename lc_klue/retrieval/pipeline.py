@@ -7,24 +7,22 @@ cross-encoder score; :class:`~lc_klue.retrieval.fusion.FusionRetriever`) or cros
 **reranking** (:class:`~lc_klue.retrieval.compressor.CrossEncoderReranker` in a
 ``ContextualCompressionRetriever``) — and ``top_n`` passages returned.
 
-:class:`PipelineParts` holds the corpus and builds every index, model and feature scorer at
-most once, so many pipelines over one corpus (the benchmark's, an index's) share them.
-:func:`build_pipeline` turns a spec into a retriever from those parts. The CLI, the benchmark
-and the demo all build through it; :func:`build_first_stage` and :func:`build_retriever` are
-its two composition steps, public for hand-built pipelines. Defaults follow the book: the
-first stage proposes 30 candidates, 10 are returned.
+:class:`~lc_klue.retrieval.parts.PipelineParts` holds the corpus and builds every index,
+model and feature scorer at most once, so many pipelines over one corpus (the benchmark's, an
+index's) share them. :func:`build_pipeline` turns a spec into a retriever from those parts.
+The CLI, the benchmark and the demo all build through it; :func:`build_first_stage` and
+:func:`build_retriever` are its two composition steps, public for hand-built pipelines.
+Defaults follow the book: the first stage proposes 30 candidates, 10 are returned.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from langchain_classic.retrievers import ContextualCompressionRetriever
 from langchain_core.documents import Document
-from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.vectorstores import VectorStore, VectorStoreRetriever
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -35,6 +33,7 @@ from lc_klue.retrieval.base import BatchedRetrieverMixin
 from lc_klue.retrieval.bm25 import KiwiBM25Retriever
 from lc_klue.retrieval.compressor import CrossEncoderReranker
 from lc_klue.retrieval.hybrid import HybridRetriever
+from lc_klue.retrieval.parts import PipelineParts
 
 logger = logging.getLogger(__name__)
 
@@ -260,139 +259,6 @@ class PipelineSpec(_Spec):
         """Every cross-encoder the pipeline uses."""
         names = [s.cross_encoder for s in self.stages]
         return list(dict.fromkeys(n for n in names if n))
-
-
-class PipelineParts:
-    """A passage corpus and everything built over it, each made once and shared.
-
-    Models load on first use (``device``, ``batch_size``, ``max_length``, ``backend`` apply:
-    ``onnx``/``int8`` run bi- and cross-encoders in ONNX Runtime on the CPU); indexes are
-    built over :attr:`documents` unless already given: ``indexes`` holds vector stores by
-    embedding-model name and BM25 retrievers by ``(k1, b)``, ``models`` loaded bi-encoders
-    (LangChain ``Embeddings``) and cross-encoders by name (e.g. loaded from an index).
-    """
-
-    def __init__(
-        self,
-        documents: Sequence[Document],
-        *,
-        device: str | None = None,
-        batch_size: int = 64,
-        max_length: int | None = None,
-        show_progress: bool = False,
-        indexes: Mapping[Any, Any] | None = None,
-        models: Mapping[str, Any] | None = None,
-        backend: str | None = None,
-    ) -> None:
-        self.documents = list(documents)
-        self.backend = backend
-        if not self.documents and not indexes:
-            raise RetrievalError("the corpus is empty: nothing to retrieve from")
-        self.device, self.batch_size, self.max_length = device, batch_size, max_length
-        self.show_progress = show_progress
-        self._stores: dict[str, VectorStore] = {}
-        self._bm25: dict[tuple[float, float], BaseRetriever] = {}
-        for key, index in (indexes or {}).items():
-            if isinstance(key, tuple):
-                self._bm25[(float(key[0]), float(key[1]))] = index
-            else:
-                self._stores[key] = index
-        self._embeddings: dict[str, Embeddings] = {}
-        self._cross_encoders: dict[str, Any] = {}
-        for name, model in (models or {}).items():
-            self.use_model(name, model)
-        self._scorers: dict[Any, Any] = {}
-
-    def with_documents(self, documents: Sequence[Document]) -> PipelineParts:
-        """Parts over another corpus that share this one's loaded models (not its indexes)."""
-        other = copy.copy(self)
-        other.documents = list(documents)
-        if not other.documents:
-            raise RetrievalError("the corpus is empty: nothing to retrieve from")
-        other._stores, other._bm25, other._scorers = {}, {}, {}
-        return other
-
-    def use_scorer(self, key: tuple[str, Any], scorer: Any) -> None:
-        """Use a feature scorer built elsewhere (e.g. loaded from an index directory) under
-        its key: ``("lexical", windows)`` or ``("dense", model name)``."""
-        self._scorers[(key[0], tuple(key[1]) if key[0] == "lexical" else key[1])] = scorer
-
-    def use_model(self, name: str, model: Any) -> None:
-        """Use a model loaded elsewhere under ``name``: LangChain ``Embeddings`` as a
-        bi-encoder, anything else as a cross-encoder."""
-        if isinstance(model, Embeddings):
-            self._embeddings[name] = model
-        else:
-            self._cross_encoders[name] = model
-
-    def embeddings(self, name: str) -> Embeddings:
-        """The bi-encoder ``name`` as LangChain embeddings (loaded once)."""
-        if name not in self._embeddings:
-            from lc_klue.models.embeddings import KlueEmbeddings
-
-            self._embeddings[name] = KlueEmbeddings(
-                model_name_or_path=name,
-                device=self.device,
-                batch_size=self.batch_size,
-                backend=self.backend,
-            )
-        return self._embeddings[name]
-
-    def store(self, name: str) -> VectorStore:
-        """The vector store of the corpus embedded by ``name`` (a flat FAISS index, built once)."""
-        if name not in self._stores:
-            from lc_klue.retrieval.faiss_store import KlueFAISS
-
-            self._stores[name] = KlueFAISS.from_mrc(self.documents, self.embeddings(name))
-        return self._stores[name]
-
-    def bm25(self, k1: float = 1.5, b: float = 0.75) -> BaseRetriever:
-        """Kiwi BM25 of the corpus with ``k1``/``b`` (indexed once per pair, unless given)."""
-        key = (float(k1), float(b))
-        if key not in self._bm25:
-            self._bm25[key] = KiwiBM25Retriever(docs=self.documents, k1=k1, b=b)
-        return self._bm25[key]
-
-    def cross_encoder(self, name: str) -> Any:
-        """The cross-encoder ``name`` (loaded once)."""
-        if name not in self._cross_encoders:
-            from lc_klue.models.reranker import load_cross_encoder
-
-            self._cross_encoders[name] = load_cross_encoder(
-                name, self.device, self.max_length, backend=self.backend
-            )
-        return self._cross_encoders[name]
-
-    def lexical(self, windows: Sequence[int]) -> Any:
-        """Lexical features of the corpus (built once per window sizes)."""
-        key = ("lexical", tuple(windows))
-        if key not in self._scorers:
-            from lc_klue.retrieval.lexical_features import LexicalFeatures
-
-            self._scorers[key] = LexicalFeatures(
-                self.documents, windows=windows, show_progress=self.show_progress
-            )
-        return self._scorers[key]
-
-    def dense_features(self, name: str) -> Any:
-        """Cosine features of bi-encoder ``name`` over the corpus (passages embedded once)."""
-        key = ("dense", name)
-        if key not in self._scorers:
-            from lc_klue.retrieval.fusion import DenseFeatures
-
-            self._scorers[key] = DenseFeatures(self.embeddings(name), self.documents)
-        return self._scorers[key]
-
-    def cross_encoder_features(self, name: str) -> Any:
-        """Cross-encoder score features of ``name``."""
-        key = ("cross_encoder", name)
-        if key not in self._scorers:
-            from lc_klue.retrieval.fusion import CrossEncoderFeatures
-
-            self._scorers[key] = CrossEncoderFeatures(
-                self.cross_encoder(name), batch_size=self.batch_size
-            )
-        return self._scorers[key]
 
 
 def build_pipeline(spec: PipelineSpec, parts: PipelineParts) -> BaseRetriever:

@@ -58,7 +58,6 @@ from lc_klue.retrieval.qdrant_collection import (
     stored_vectors,
 )
 from lc_klue.retrieval.sparse import KiwiBM25Sparse
-from lc_klue.text import kiwi_tokenize
 
 
 class KlueQdrant(QdrantVectorStore):
@@ -105,11 +104,13 @@ class KlueQdrant(QdrantVectorStore):
         bm25: bool = True,
         k1: float = 1.5,
         b: float = 0.75,
+        analysis: str = "context",
         **kwargs: Any,
     ) -> KlueQdrant:
-        """An empty collection for ``embedding``'s vectors and/or BM25 vectors (``bm25``);
-        ``avgdl`` is measured on the first passages added."""
-        sparse = KiwiBM25Sparse(k1, b) if bm25 else None
+        """An empty collection for ``embedding``'s vectors and/or BM25 vectors (``bm25``, over
+        Kiwi ``analysis``: :data:`lc_klue.text.ANALYSES`); ``avgdl`` is measured on the first
+        passages added."""
+        sparse = KiwiBM25Sparse(k1, b, analysis=analysis) if bm25 else None
         create_collection(client, collection_name, embedding, sparse)
         return cls(client, collection_name, embedding, sparse=sparse, **kwargs)
 
@@ -222,18 +223,16 @@ class KlueQdrant(QdrantVectorStore):
         if not texts:
             return []
         dense_on, bm25_on = stored_kinds(self.client, self.collection_name)
-        tokens = kiwi_tokenize(texts, show_progress=show_progress) if bm25_on else None
-        if tokens is not None and self.sparse is not None and self.sparse.avgdl is None:
+        sparse = self.sparse if bm25_on else None
+        tokens = sparse.tokenize(texts, show_progress) if sparse is not None else None
+        if sparse is not None and tokens is not None and sparse.avgdl is None:
             self.fit_bm25(tokens)
         quiet = not show_progress or len(texts) <= PROGRESS_MIN_TEXTS
         with tqdm(total=len(texts), desc="Qdrant", unit="passage", disable=quiet) as bar:
             for start in range(0, len(texts), batch_size):
                 part = slice(start, start + batch_size)
-                dense = (
-                    embed_passages(self._require_embeddings("dense vectors"), texts[part])
-                    if dense_on
-                    else None
-                )
+                model = self._require_embeddings("dense vectors") if dense_on else None
+                dense = embed_passages(model, texts[part]) if model is not None else None
                 tokens_part = tokens[part] if tokens is not None else None
                 self.upsert_vectors(
                     texts[part], metas[part], final[part], dense=dense, tokens=tokens_part
@@ -419,14 +418,15 @@ def write_qdrant_index(
     bm25: tuple[float, float] | None,
     collection: str = "lc_klue",
     show_progress: bool = False,
+    analysis: str = "context",
 ) -> dict[str, Any]:
     """Write the passages of an index directory being built (``index_dir``) to Qdrant: at
     ``location``, or embedded under ``index_dir/qdrant``, with BM25 vectors of ``bm25``'s
-    ``(k1, b)`` (None: none). Returns the manifest's ``store``."""
+    ``(k1, b)`` (None: none) over Kiwi ``analysis``. Returns the manifest's ``store``."""
     where = location or str(index_dir / EMBEDDED_DIR)
     options: dict[str, Any] = {"bm25": bm25 is not None, "collection_name": collection}
     if bm25:
-        options.update(k1=bm25[0], b=bm25[1])
+        options.update(k1=bm25[0], b=bm25[1], analysis=analysis)
     client = connect(where)
     try:
         store = KlueQdrant.from_documents(docs, embeddings, client=client, **options)

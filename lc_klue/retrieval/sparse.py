@@ -35,8 +35,9 @@ from lc_klue.retrieval.base import (
     check_kiwi_record,
     check_search,
     kiwi_record,
+    recorded_analysis,
 )
-from lc_klue.text import kiwi_tokenize
+from lc_klue.text import check_analysis, kiwi_tokenize
 
 FORMAT = "kiwi-bm25-sparse"
 
@@ -61,11 +62,13 @@ class KiwiBM25Sparse(SparseEmbeddings):
         avgdl: float | None = None,
         *,
         show_progress: bool = False,
+        analysis: str = "context",
     ) -> None:
         if k1 <= 0 or not 0 <= b <= 1:
             raise RetrievalError(f"BM25 needs k1 > 0 and 0 <= b <= 1, got k1={k1}, b={b}")
         self.k1, self.b, self.avgdl = float(k1), float(b), avgdl
         self.show_progress = bool(show_progress)
+        self.analysis = check_analysis(analysis)
 
     # -- fitting and configuration ------------------------------------------------------------
 
@@ -84,7 +87,7 @@ class KiwiBM25Sparse(SparseEmbeddings):
             "b": self.b,
             "avgdl": self.avgdl,
             "hash": "blake2b-32",
-            "tokenizer": kiwi_record(),
+            "tokenizer": kiwi_record(self.analysis),
         }
 
     @classmethod
@@ -97,7 +100,8 @@ class KiwiBM25Sparse(SparseEmbeddings):
         if not isinstance(config, dict) or config.get("format") != FORMAT:
             raise RetrievalError(f"not a Kiwi BM25 sparse configuration: {config!r:.80}")
         check_kiwi_record(config.get("tokenizer"), where)
-        return cls(config["k1"], config["b"], config["avgdl"])
+        analysis = recorded_analysis(config.get("tokenizer"))
+        return cls(config["k1"], config["b"], config["avgdl"], analysis=analysis)
 
     # -- encoding -------------------------------------------------------------------------------
 
@@ -133,15 +137,19 @@ class KiwiBM25Sparse(SparseEmbeddings):
 
     def embed_documents(self, texts: list[str]) -> list[SparseVector]:
         """Passages → BM25 sparse vectors (one batched Kiwi call)."""
-        return self.document_vectors(kiwi_tokenize(list(texts), show_progress=self.show_progress))
+        return self.document_vectors(self.tokenize(list(texts), self.show_progress))
 
     def embed_queries(self, texts: list[str]) -> list[SparseVector]:
         """Queries → sparse vectors (one batched Kiwi call)."""
-        return self.query_vectors(kiwi_tokenize(list(texts)))
+        return self.query_vectors(self.tokenize(list(texts)))
 
     def embed_query(self, text: str) -> SparseVector:
         """One query → its sparse vector."""
-        return self.query_vectors([kiwi_tokenize(text)])[0]
+        return self.query_vectors(self.tokenize([text]))[0]
+
+    def tokenize(self, texts: list[str], show_progress: bool = False) -> list[list[str]]:
+        """Kiwi content morphemes of ``texts`` in this encoder's :attr:`analysis`."""
+        return kiwi_tokenize(texts, show_progress, analysis=self.analysis)
 
 
 class SparseBM25Retriever(ScoredRetrieverMixin, BaseRetriever):

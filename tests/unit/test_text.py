@@ -45,3 +45,24 @@ def test_surface_ngrams() -> None:
     assert char_ngrams("부산시, 풍력!") == ["부산", "산시", "풍력"]
     assert char_ngrams("a") == ["a"]
     assert with_bigrams(["가", "나", "다"]) == ["가", "나", "다", "가\u241f나", "나\u241f다"]
+
+
+def test_word_analysis_reads_each_distinct_word_alone(monkeypatch) -> None:
+    import lc_klue.text as text
+
+    texts = ["부산시는 해상 풍력 단지를 조성한다.", "", "해상 풍력 단지를 늘린다", "부산시는"]
+    alone = {w: kiwi_tokenize(w) for t in texts for w in t.split()}
+    expected = [[m for w in t.split() for m in alone[w]] for t in texts]
+    monkeypatch.setattr(text, "KIWI_BATCH", 2)  # the cache carries across batches
+    assert kiwi_tokenize(texts, analysis="word") == expected
+    assert kiwi_tokenize(texts[0], analysis="word") == expected[0]
+    assert kiwi_tokenize([], analysis="word") == []
+
+
+def test_an_unknown_analysis_is_one_line() -> None:
+    import pytest
+
+    from lc_klue.errors import DataError
+
+    with pytest.raises(DataError, match="unknown Kiwi analysis 'fast'; choose from context, word"):
+        kiwi_tokenize("서울", analysis="fast")

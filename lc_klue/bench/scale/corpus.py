@@ -29,13 +29,17 @@ class Source:
     tune_tokens: list[list[str]]
     """Held-out questions (as many as possible up to as many again) that the approximate
     stores' search settings are tuned on, never measured."""
+    sentences: list[list[str]]
+    """Each real passage's sentences (Kiwi): what the text stores' passages are made of."""
+    questions: list[str]
+    """The measured questions' texts (the text stores analyse them)."""
 
     @classmethod
     def from_mrc(cls, path: str | Path, n_questions: int = 200, seed: int = 42) -> Source:
         """Analyse the distinct passages and a sample of questions of an MRC file with Kiwi,
         and as many held-out questions again for tuning the approximate stores."""
         from lc_klue.data import load_mrc, sample_questions, unique_contexts
-        from lc_klue.text import kiwi_tokenize
+        from lc_klue.text import kiwi_tokenize, split_sentences
 
         data = load_mrc(path)
         passages = list(unique_contexts(data)["context"])
@@ -53,6 +57,10 @@ class Source:
             question_tokens=kiwi_tokenize(questions[:n_questions]),
             kiwi_passages_per_s=rate,
             tune_tokens=kiwi_tokenize(questions[n_questions:]),
+            sentences=[
+                ss or [p] for ss, p in zip(split_sentences(passages), passages, strict=True)
+            ],
+            questions=questions[:n_questions],
         )
 
 
@@ -83,6 +91,33 @@ def synthetic_corpus(
         )
         out[mask] = source.token_ids[pos]
     return np.minimum(out, len(source.vocab) - 1), offsets
+
+
+def synthetic_texts(
+    sentences: list[list[str]], n: int, *, seed: int = 0, length_scale: float = 0.5
+) -> list[str]:
+    """``n`` synthetic passages of real sentences (for the stores that analyse text): running
+    sentences of one real passage from a random one on, to 60 % of the length, then of a
+    second, to ``length_scale`` × the first passage's length (±25 %)."""
+    rng = np.random.default_rng([seed, n, 1])
+    lengths = np.asarray([sum(map(len, ss)) for ss in sentences], dtype=np.float64)
+    a, b = rng.integers(0, len(sentences), (2, n))
+    target = lengths[a] * length_scale * rng.uniform(0.75, 1.25, n)
+    starts = rng.random((2, n))
+    out = []
+    for i in range(n):
+        parts: list[str] = []
+        size = 0.0
+        for src, start, share in ((a[i], starts[0, i], 0.6), (b[i], starts[1, i], 1.0)):
+            ss = sentences[src]
+            j = int(start * len(ss))
+            for sentence in ss[j:] + ss[:j]:
+                if size >= share * target[i]:
+                    break
+                parts.append(sentence)
+                size += len(sentence) + 1
+        out.append(" ".join(parts))
+    return out
 
 
 def prepare_size(work: Path, source: Source, n: int, args: dict[str, Any]) -> None:

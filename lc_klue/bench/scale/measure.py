@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from lc_klue.bench.scale.corpus import synthetic_texts
 from lc_klue.bench.scale.embedding import MorphemeHashEmbeddings
-from lc_klue.bench.scale.stores import DENSE_STORES, Built, Corpus, build_store
+from lc_klue.bench.scale.stores import DENSE_STORES, TEXT_STORES, Built, Corpus, build_store
 from lc_klue.retrieval.recall import DEFAULT_TARGET
 
 
@@ -101,17 +102,22 @@ def _corpus(job: dict[str, Any]) -> Corpus:
     token_ids = np.load(cached / "token_ids.npy", mmap_mode="r")
     offsets = np.load(cached / "offsets.npy")
     words = np.asarray(vocab, dtype=object)
-    texts = [" ".join(words[token_ids[offsets[i] : offsets[i + 1]]]) for i in range(n)]
-    dense = store in DENSE_STORES
+    dense, text = store in DENSE_STORES, store in TEXT_STORES
+    if text:
+        sentences = json.loads((work / "sentences.json").read_text(encoding="utf-8"))
+        texts = synthetic_texts(sentences, n, seed=job["seed"], length_scale=job["length_scale"])
+    else:
+        texts = [" ".join(words[token_ids[offsets[i] : offsets[i + 1]]]) for i in range(n)]
     return Corpus(
         texts=texts,
         ids=[f"p{i}" for i in range(n)],
         tokens=None
-        if dense
+        if dense or text
         else [list(words[token_ids[offsets[i] : offsets[i + 1]]]) for i in range(n)],
         vectors=np.load(cached / "vectors.npy", mmap_mode="r") if dense else None,
         query_tokens=queries["tokens"],
         query_vectors=np.load(work / "query_vectors.npy"),
+        query_texts=queries.get("texts", []),
         path=work / f"store-{store}-{n}",
         tune_vectors=np.load(tune)
         if dense and (tune := work / "tune_vectors.npy").exists()
@@ -158,6 +164,9 @@ def _exact(job: dict[str, Any], found: list[Any], notes: list[str]) -> list[Any]
     if job["store"] == "bm25s":  # exact: the reference of the sparse stores
         reference.write_text(json.dumps(found))
         notes.append("exact (the reference of recall@10 for qdrant-bm25)")
+        return []
+    if job["store"] in TEXT_STORES:  # exact over its own analysis, on its own corpus
+        notes.append("exact BM25 over its own analysis (quality: KorQuAD hit@1)")
         return []
     return list(json.loads(reference.read_text()))
 

@@ -67,8 +67,10 @@ def plot(report: dict[str, Any], path: str | Path) -> Path:
         ax.set_title(label)
         ax.grid(True, which="both", alpha=0.3)
     axes.flat[0].legend(fontsize=8)
-    cpus = report["machine"]["cpus"]
-    fig.suptitle(f"lc-klue stores: cost against corpus size ({cpus} CPU core(s), one thread)")
+    cpus, threads = report["machine"]["cpus"], report["machine"].get("threads", 1)
+    fig.suptitle(
+        f"lc-klue stores: cost against corpus size ({cpus} CPU core(s), {threads} thread(s))"
+    )
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ import numpy as np
 from lc_klue.bench.scale.corpus import Source, prepare_size
 from lc_klue.bench.scale.embedding import MorphemeHashEmbeddings
 from lc_klue.bench.scale.measure import Measurement
-from lc_klue.bench.scale.stores import DEFAULT_STORES, STORES
+from lc_klue.bench.scale.stores import DEFAULT_STORES, STORES, TEXT_STORES
 from lc_klue.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ class ScaleSettings:
     """Stores measured (:data:`~lc_klue.bench.scale.stores.STORES`)."""
     dimension: int = 128
     """Dense vector size."""
+    threads: int = 1
+    """Threads each measurement may use (FAISS and BLAS; Kiwi analysis uses every core)."""
     queries: int = 200
     """Real questions whose recall@10 is measured."""
     latency_queries: int = 100
@@ -70,10 +72,14 @@ def check_run(sizes: Sequence[int], stores: Sequence[str]) -> None:
         raise DataError(f"sizes must be at least 100 passages, got {list(sizes)}")
 
 
-def _child(job: dict[str, Any], timeout_s: float) -> tuple[Measurement | None, str | None]:
-    """Run one measurement in its own process: the measurement, or why there is none."""
+def _child(
+    job: dict[str, Any], timeout_s: float, threads: int = 1
+) -> tuple[Measurement | None, str | None]:
+    """Run one measurement in its own process (``threads`` for OpenMP and BLAS): the
+    measurement, or why there is none."""
     cmd = [sys.executable, "-m", "lc_klue.bench.scale.measure", json.dumps(job)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONWARNINGS": ""}
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    env["PYTHONWARNINGS"] = ""
     try:
         done = subprocess.run(
             cmd, capture_output=True, text=True, timeout=timeout_s, env=env, check=False
@@ -104,7 +110,7 @@ def _order(stores: Sequence[str]) -> list[str]:
     """``stores`` in measuring order, with ``bm25s`` (the exact BM25 reference) before the
     first sparse store that needs it."""
     order = [s for s in STORES if s in stores]
-    sparse = [s for s in order if s.endswith("-bm25")]
+    sparse = [s for s in order if s.endswith("-bm25") and s not in TEXT_STORES]
     if sparse and "bm25s" not in order:
         order.insert(order.index(sparse[0]), "bm25s")
     return order
@@ -145,8 +151,11 @@ def _prepare(work: Path, source: Source, s: ScaleSettings) -> None:
     emb = MorphemeHashEmbeddings(s.dimension, s.seed)
     (work / "vocab.json").write_text(json.dumps(source.vocab, ensure_ascii=False))
     (work / "queries.json").write_text(
-        json.dumps({"tokens": source.question_tokens}, ensure_ascii=False)
+        json.dumps(
+            {"tokens": source.question_tokens, "texts": source.questions}, ensure_ascii=False
+        )
     )
+    (work / "sentences.json").write_text(json.dumps(source.sentences, ensure_ascii=False))
     np.save(work / "query_vectors.npy", emb.embed_tokens(source.question_tokens))
     if source.tune_tokens:
         np.save(work / "tune_vectors.npy", emb.embed_tokens(source.tune_tokens))
@@ -162,6 +171,9 @@ def _job_settings(s: ScaleSettings) -> dict[str, Any]:
         "latency_queries": s.latency_queries,
         "latency_budget_s": s.latency_budget_s,
         "recall_target": s.recall,
+        "text_stores": "kiwi-bm25/-word: synthetic passages of the file's real sentences "
+        f"(running sentences of two passages, length {s.length_scale} × a real passage's), "
+        "KiwiBM25Retriever with Kiwi analysis (context/word) in the build and in each query",
     }
 
 
@@ -184,7 +196,7 @@ def _measure_all(
         for store in todo:
             job = {**settings, "store": store, "passages": n, "work_dir": str(work)}
             logger.info("measuring %s at %d passages", store, n)
-            got, why = _child(job, timeout_s=max(60.0, 3 * s.budget_s))
+            got, why = _child(job, timeout_s=max(60.0, 3 * s.budget_s), threads=s.threads)
             if got is None:
                 progress.stopped.append({"store": store, "passages": n, "reason": why})
                 continue
@@ -218,6 +230,9 @@ def _config(data: str | Path, source: Source, s: ScaleSettings, order: list[str]
         "engine in process, its defaults (HNSW m 16, ef_construct 100); dense hnsw_ef: the "
         f"cheapest reaching recall@10 {s.recall:g} likewise",
         "recall_target": s.recall,
+        "text_stores": "kiwi-bm25/-word: synthetic passages of the file's real sentences "
+        f"(running sentences of two passages, length {s.length_scale} × a real passage's), "
+        "KiwiBM25Retriever with Kiwi analysis (context/word) in the build and in each query",
     }
 
 
@@ -245,7 +260,7 @@ def run(
             shutil.rmtree(work, ignore_errors=True)
     return {
         "config": _config(data, source, s, progress.order),
-        "machine": {"cpus": len(os.sched_getaffinity(0)), "torch_threads": 1},
+        "machine": {"cpus": len(os.sched_getaffinity(0)), "threads": s.threads},
         "kiwi_passages_per_s": source.kiwi_passages_per_s,
         "rows": [asdict(r) for r in progress.rows],
         "stopped": progress.stopped,

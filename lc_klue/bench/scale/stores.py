@@ -32,7 +32,12 @@ STORES = (
     "qdrant-bm25",
     "qdrant-edge-dense",
     "qdrant-edge-bm25",
+    "kiwi-bm25",
+    "kiwi-bm25-word",
 )
+#: Stores over synthetic text made of real sentences, built with Kiwi's analysis included
+#: (:func:`~lc_klue.bench.scale.corpus.synthetic_texts`), in ``context`` or ``word`` analysis.
+TEXT_STORES = ("kiwi-bm25", "kiwi-bm25-word")
 DENSE_STORES = ("faiss-flat", "faiss-hnsw", "faiss-ivf", "qdrant-dense", "qdrant-edge-dense")
 #: Measured unless ``stores`` says otherwise (Qdrant Edge needs ``pip install qdrant-edge-py``).
 DEFAULT_STORES = STORES[:6]
@@ -54,6 +59,8 @@ class Corpus:
     """Query morphemes."""
     query_vectors: np.ndarray
     """Query vectors."""
+    query_texts: list[str]
+    """Query texts (the text stores analyse them)."""
     path: Path
     """Where the store is saved."""
     tune_vectors: np.ndarray | None = None
@@ -158,6 +165,28 @@ def _bm25s(c: Corpus) -> Built:
         lambda: bm25.save(c.path),
         lambda: KiwiBM25Retriever.load(c.path),
         ["build excludes Kiwi analysis (see kiwi_passages_per_s)"],
+    )
+
+
+def _kiwi_bm25(c: Corpus, analysis: str) -> Built:
+    """Kiwi BM25 on bm25s over text (:class:`~lc_klue.retrieval.bm25.KiwiBM25Retriever` with
+    ``analysis``, the shipped k1 and b): the build analyses every passage, a search its query."""
+    from lc_klue.retrieval.bm25 import TUNED_BM25, KiwiBM25Retriever
+
+    start = time.perf_counter()
+    bm25 = KiwiBM25Retriever.from_texts(
+        c.texts, c.metas, c.ids, k=K, analysis=analysis, **TUNED_BM25
+    )
+    build_s = time.perf_counter() - start
+
+    def search(i: int) -> list[int]:
+        """The passage numbers of query ``i``'s top K (its analysis included)."""
+        hits = bm25.search_with_scores([c.query_texts[i]], K)[0]
+        return [c.position[str(d.id)] for d, score in hits if score > 0]
+
+    notes = [f"build includes Kiwi analysis ({analysis}) of every passage"]
+    return Built(
+        build_s, search, lambda: bm25.save(c.path), lambda: KiwiBM25Retriever.load(c.path), notes
     )
 
 
@@ -318,6 +347,8 @@ def build_store(
         return _faiss(store, c, embeddings, target)
     if store == "bm25s":
         return _bm25s(c)
+    if store in TEXT_STORES:
+        return _kiwi_bm25(c, "word" if store.endswith("-word") else "context")
     if store.startswith("qdrant-edge"):
         return _qdrant_edge(c, target)
     return _qdrant(c, embeddings)

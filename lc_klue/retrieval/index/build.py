@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -31,7 +31,8 @@ from lc_klue.retrieval.index.layout import (
     sparse_bm25,
 )
 from lc_klue.retrieval.model_check import check_model
-from lc_klue.retrieval.pipeline import FusionStage, PipelineParts
+from lc_klue.retrieval.parts import PipelineParts
+from lc_klue.retrieval.pipeline import FusionStage
 from lc_klue.retrieval.saved_pipeline import (
     PIPELINE_FILE,
     SavedPipeline,
@@ -68,6 +69,9 @@ class IndexSettings:
     ``qdrant:PATH`` (an embedded Qdrant directory) or ``qdrant:URL`` (a server)."""
     collection: str = "lc_klue"
     """The Qdrant collection's name."""
+    analysis: str = "context"
+    """How Kiwi reads passages and queries for BM25: ``context`` or ``word`` (each distinct
+    word once; :data:`lc_klue.text.ANALYSES`). The lexical features always read in context."""
     chunk_size: int | None = None
     """Raw documents: characters per passage (None: 500)."""
     chunk_overlap: int | None = None
@@ -183,18 +187,13 @@ def build_index(
         saved = (pipeline or default_pipeline(name)) if "bm25" in kinds else None
         if saved is not None:
             fs = saved.spec.first_stage
-            manifest["bm25"] = {"tokenizer": "kiwi", "k1": fs.k1, "b": fs.b}
+            manifest["bm25"] = {"tokenizer": "kiwi", "k1": fs.k1, "b": fs.b, "analysis": s.analysis}
         questions = tune.questions if tune is not None else None
-        stores, bm25 = _write_stores(docs, tmp, embeddings, manifest, s, questions)
-        if saved is not None and bm25 is not None:
-            parts = PipelineParts(
-                docs,
-                device=s.device,
-                batch_size=s.batch_size,
-                show_progress=s.show_progress,
-                indexes={**stores, **_manifest_bm25(manifest, bm25)},
-                models={name: embeddings} if name is not None and embeddings is not None else None,
-            )
+        parts = _parts(docs, s, name, embeddings) if saved is not None else None
+        stores, bm25 = _write_stores(docs, tmp, embeddings, manifest, s, questions, parts)
+        if saved is not None and parts is not None and bm25 is not None:
+            for key, index in {**stores, **_manifest_bm25(manifest, bm25)}.items():
+                parts.use_index(key, index)
             try:
                 saved = _pipeline_for(saved, parts, bm25, name, model_path(s.cross_encoder), tune)
             finally:
@@ -204,6 +203,20 @@ def build_index(
             manifest["pipeline"] = PIPELINE_FILE
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
     return manifest
+
+
+def _parts(
+    docs: list[Document], s: IndexSettings, name: str | None, embeddings: Embeddings | None
+) -> PipelineParts:
+    """The parts the saved pipeline is made of (the bi-encoder ``embeddings`` under ``name``)."""
+    models = {name: embeddings} if name is not None and embeddings is not None else None
+    return PipelineParts(
+        docs,
+        device=s.device,
+        batch_size=s.batch_size,
+        show_progress=s.show_progress,
+        models=models,
+    )
 
 
 def _manifest_bm25(manifest: dict[str, Any], bm25: BaseRetriever) -> dict[Any, BaseRetriever]:
@@ -218,16 +231,18 @@ def _write_stores(
     manifest: dict[str, Any],
     s: IndexSettings,
     questions: Sequence[str] | None = None,
+    parts: PipelineParts | None = None,
 ) -> tuple[dict[str, VectorStore], Any]:
     """Write the passages' indexes, the FAISS and bm25s files or the Qdrant collection (with
     ``passages.jsonl``: its BM25 proposes, the fusion reads every passage); returns the vector
     store by model name (none on Qdrant: the pipeline opens the collection) and the BM25. An
-    HNSW or IVF index is tuned to ``s.recall`` on ``questions`` (the tuning ones), if any."""
+    HNSW or IVF index is tuned to ``s.recall`` on ``questions`` (the tuning ones), if any;
+    bm25s in ``context`` analysis shares ``parts``'s Kiwi analysis with the lexical features."""
     kind, location = parse_store(s.store)
     k1b = (manifest["bm25"]["k1"], manifest["bm25"]["b"]) if "bm25" in manifest else None
     if kind == "qdrant":
         manifest["store"] = qdrant_store().write_qdrant_index(
-            docs, tmp, location, embeddings, bm25=k1b, collection=s.collection
+            docs, tmp, location, embeddings, bm25=k1b, collection=s.collection, analysis=s.analysis
         )
         if "dense" in manifest:
             manifest["dense"]["index_type"] = "qdrant"
@@ -244,7 +259,10 @@ def _write_stores(
         stores[manifest["dense"]["embedding_model"]] = dense
     if k1b is None:
         return stores, None
-    files = KiwiBM25Retriever(docs=docs, k1=k1b[0], b=k1b[1])
+    if s.analysis == "context" and parts is not None:
+        files = cast(KiwiBM25Retriever, parts.bm25(*k1b))
+    else:
+        files = KiwiBM25Retriever(docs=docs, k1=k1b[0], b=k1b[1], analysis=s.analysis)
     files.save(tmp / "bm25")
     return stores, files
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lc_klue.bench.scale.corpus import Source, synthetic_corpus
+from lc_klue.bench.scale.corpus import Source, synthetic_corpus, synthetic_texts
 from lc_klue.bench.scale.embedding import MorphemeHashEmbeddings
 from lc_klue.bench.scale.measure import Measurement
 from lc_klue.bench.scale.report import markdown
-from lc_klue.bench.scale.run import ScaleSettings, _projection, run
+from lc_klue.bench.scale.run import ScaleSettings, _order, _projection, run
 from lc_klue.cli import main
 from lc_klue.errors import DataError
 from lc_klue.resources import NEWS_QA
@@ -47,6 +47,25 @@ def test_synthetic_corpus(source: Source) -> None:
     assert not any(real[i : i + len(first)] == first for i in range(len(real)))
 
 
+def test_synthetic_texts_are_running_real_sentences(source: Source) -> None:
+    texts = synthetic_texts(source.sentences, 200, seed=3, length_scale=0.5)
+    assert texts == synthetic_texts(source.sentences, 200, seed=3, length_scale=0.5)
+    assert len(texts) == 200 and all(texts)
+    sentences = [s for ss in source.sentences for s in ss]
+    for text in texts[:20]:  # made of the file's own sentences, never invented text
+        rest = text
+        while rest:
+            first = max((s for s in sentences if rest.startswith(s)), key=len)
+            rest = rest[len(first) :].lstrip()
+    mean_src = np.mean([sum(map(len, ss)) for ss in source.sentences])
+    assert 0.4 * mean_src < np.mean([len(t) for t in texts]) < 0.9 * mean_src
+
+
+def test_the_text_stores_need_no_bm25s_reference() -> None:
+    assert _order(["kiwi-bm25", "kiwi-bm25-word"]) == ["kiwi-bm25", "kiwi-bm25-word"]
+    assert _order(["qdrant-bm25"]) == ["bm25s", "qdrant-bm25"]
+
+
 def test_projection_follows_the_growth_of_the_last_two_sizes() -> None:
     def m(n: int, build_s: float, store_mb: float) -> Measurement:
         return Measurement("s", n, build_s, 0, store_mb, None, None, None, 1, 1, 10, None)
@@ -60,7 +79,7 @@ def test_projection_follows_the_growth_of_the_last_two_sizes() -> None:
 def test_a_small_run_measures_and_stops(source: Source, tmp_path: Path) -> None:
     settings = ScaleSettings(
         sizes=[300, 3000],
-        stores=["faiss-flat", "qdrant-bm25", "qdrant-edge-bm25"],
+        stores=["faiss-flat", "qdrant-bm25", "qdrant-edge-bm25", "kiwi-bm25-word"],
         dimension=16,
         queries=20,
         latency_queries=10,
@@ -69,8 +88,18 @@ def test_a_small_run_measures_and_stops(source: Source, tmp_path: Path) -> None:
     report = run(NEWS_QA, settings)
     rows = {r["store"]: r for r in report["rows"]}
     # bm25s joins as the exact reference of the BM25 stores
-    assert list(rows) == ["faiss-flat", "bm25s", "qdrant-bm25", "qdrant-edge-bm25"]
+    assert list(rows) == [
+        "faiss-flat",
+        "bm25s",
+        "qdrant-bm25",
+        "qdrant-edge-bm25",
+        "kiwi-bm25-word",
+    ]
     assert all(r["passages"] == 300 for r in rows.values())
+    # text of real sentences, Kiwi analysis in the build; exact over its own analysis
+    text = rows["kiwi-bm25-word"]
+    assert text["recall_at_10"] is None and text["disk_mb"] > 0 and text["query_p50_ms"] > 0
+    assert "build includes Kiwi analysis (word)" in text["notes"][0]
     assert rows["faiss-flat"]["recall_at_10"] == pytest.approx(1.0)
     assert rows["qdrant-bm25"]["recall_at_10"] > 0.9
     assert rows["qdrant-edge-bm25"]["recall_at_10"] > 0.9

@@ -111,6 +111,20 @@ def test_index_takes_a_folder_of_documents(tmp_path: Path, capsys) -> None:
     )
 
 
+def test_word_analysis_is_recorded_and_loaded(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "idx"
+    argv = ["index", str(NEWS_QA), str(out), "-m", "none", "--analysis", "word"]
+    assert main([*argv, "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["bm25"]["analysis"] == "word"
+    config = json.loads((out / "bm25" / "config.json").read_text(encoding="utf-8"))
+    assert config["tokenizer"]["analysis"] == "word"
+    assert main(["chat", str(out), "-q", QUESTION, "--json", "--no-progress"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["sources"][0]["title"] == "부산시, 2027년까지 해상 풍력 단지 조성"
+    assert main([*argv[:3], str(tmp_path / "x"), "--analysis", "fast"]) == 2
+    assert "invalid choice: 'fast'" in capsys.readouterr().err
+
+
 def test_bad_index_arguments_are_one_line(tmp_path: Path, capsys) -> None:
     assert main(["index", str(NEWS_QA), str(tmp_path / "x"), "-m", "none", "--kinds", "dense"]) == 2
     assert "--kinds dense needs --embedding-model" in capsys.readouterr().err

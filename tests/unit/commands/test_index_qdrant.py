@@ -40,7 +40,7 @@ def test_qdrant_index_saves_and_serves_the_pipeline_of_the_default_store(
         "qdrant",
     ]
     manifest = json.loads((qdrant / "manifest.json").read_text())
-    assert manifest["bm25"] == {"tokenizer": "kiwi", "k1": 0.9, "b": 0.4}
+    assert manifest["bm25"] == {"tokenizer": "kiwi", "k1": 0.9, "b": 0.4, "analysis": "context"}
     assert (manifest["store"]["sparse"]["k1"], manifest["store"]["sparse"]["b"]) == (0.9, 0.4)
     assert metrics["qdrant"] == metrics["faiss"]  # hit@1 0.969 on the 96 bundled questions
 

@@ -103,3 +103,29 @@ def test_an_index_of_another_kiwi_warns_or_is_refused(news_bm25, tmp_path: Path,
     _rerecord(index, kiwipiepy="0.1.5", kiwipiepy_model=None)  # an older index: its series
     with pytest.raises(RetrievalError, match=r"built with kiwipiepy 0\.1\.5 \(model 0\.1\.\*\)"):
         KiwiBM25Retriever.load(index)
+
+
+def test_word_analysis_is_saved_and_used_for_queries(news_qa, tmp_path: Path) -> None:
+    import bm25s
+
+    from lc_klue.data import mrc_documents
+    from lc_klue.text import kiwi_tokenize
+
+    docs = mrc_documents(news_qa)
+    word = KiwiBM25Retriever(docs=docs, k=5, analysis="word")
+    reference = bm25s.BM25(k1=word.k1, b=word.b)  # the same corpus read word by word
+    reference.index(kiwi_tokenize([d.page_content for d in docs], analysis="word"))
+    assert word.index.vocab_dict == reference.vocab_dict
+    queries = list(news_qa["question"][:8])
+    loaded = KiwiBM25Retriever.load(word.save(tmp_path / "word"))
+    assert loaded.analysis == "word"
+    assert [[d.id for d in r] for r in loaded.batch(queries)] == [
+        [d.id for d in r] for r in word.batch(queries)
+    ]
+    _rerecord(tmp_path / "word", analysis=None)  # an index from before the analysis was saved
+    assert KiwiBM25Retriever.load(tmp_path / "word").analysis == "context"
+    _rerecord(tmp_path / "word", analysis="sentencepiece")
+    with pytest.raises(RetrievalError, match="unknown Kiwi analysis 'sentencepiece'"):
+        KiwiBM25Retriever.load(tmp_path / "word")
+    with pytest.raises(DataError, match="unknown Kiwi analysis 'fast'"):
+        KiwiBM25Retriever(docs=docs, analysis="fast")

@@ -38,7 +38,12 @@ def test_manifest_and_layout(qdrant_index: Path, tiny_models) -> None:
         "index_type": "qdrant",
         "embedding_model": str(Path(tiny_models.bi_encoder_dir()).resolve()),
     }
-    assert manifest["bm25"] == {"tokenizer": "kiwi", "k1": 0.9, "b": 0.4}  # the pipeline's
+    assert manifest["bm25"] == {
+        "tokenizer": "kiwi",
+        "k1": 0.9,
+        "b": 0.4,
+        "analysis": "context",
+    }  # the pipeline's
     assert manifest["pipeline"] == "pipeline.json"
     assert sorted(p.name for p in qdrant_index.iterdir()) == [
         "lexical.json",

@@ -112,3 +112,24 @@ def test_sparse_bm25_retriever_ranks_as_bm25s(news_qa) -> None:
     other = KlueQdrant.from_documents(bm25.docs[:1], None, location=":memory:")
     with pytest.raises(RetrievalError, match="not in this corpus"):
         SparseBM25Retriever(store=other, docs=bm25.docs[1:]).invoke(questions[0])
+
+
+def test_word_analysis_reaches_qdrant_and_comes_back(news_qa) -> None:
+    """A collection built with ``word`` analysis scores as bm25s does with it, and reopening
+    the collection analyses queries the same way."""
+    from lc_klue.retrieval.qdrant_collection import close, connect
+
+    bm25 = KiwiBM25Retriever.from_mrc(news_qa, analysis="word")
+    client = connect(":memory:")
+    try:
+        store = KlueQdrant.from_documents(bm25.docs, None, client=client, analysis="word")
+        questions = list(news_qa["question"][:6])
+        expected = bm25.search_with_scores(questions, 3)
+        for want, have in zip(expected, store.batch_search_with_score(questions, 3), strict=True):
+            assert [s for _, s in have] == pytest.approx([s for _, s in want if s > 0], rel=1e-4)
+        reopened = KlueQdrant.open(client, store.collection_name)
+        assert reopened.sparse is not None and reopened.sparse.analysis == "word"
+    finally:
+        close(client)
+    restored = KiwiBM25Sparse.from_config(KiwiBM25Sparse(analysis="word").config())
+    assert restored.analysis == "word"
