@@ -57,6 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="threads each measurement may use (FAISS, BLAS; default 1); Kiwi uses every core",
     )
     p.add_argument(
+        "--hnsw-m",
+        type=positive_int,
+        default=32,
+        help="FAISS HNSW neighbours per node (default 32, as lc-klue index builds)",
+    )
+    p.add_argument(
         "--questions",
         dest="queries",
         type=positive_int,

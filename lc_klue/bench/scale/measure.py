@@ -181,7 +181,8 @@ def measure(job: dict[str, Any]) -> Measurement:
     baseline = _rss_mb()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        built = build_store(store, c, embeddings, job.get("recall_target", DEFAULT_TARGET))
+        target = job.get("recall_target", DEFAULT_TARGET)
+        built = build_store(store, c, embeddings, target, job.get("hnsw_m", 32))
         used = _use(built, c, job)
     notes = built.notes + sorted({str(w.message).splitlines()[0][:120] for w in caught})
     found, lat = used["found"], used["latencies"]

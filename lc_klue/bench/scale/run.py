@@ -42,6 +42,8 @@ class ScaleSettings:
     """Dense vector size."""
     threads: int = 1
     """Threads each measurement may use (FAISS and BLAS; Kiwi analysis uses every core)."""
+    hnsw_m: int = 32
+    """FAISS HNSW: neighbours linked per node (more: a slower build, a cheaper search)."""
     queries: int = 200
     """Real questions whose recall@10 is measured."""
     latency_queries: int = 100
@@ -171,9 +173,7 @@ def _job_settings(s: ScaleSettings) -> dict[str, Any]:
         "latency_queries": s.latency_queries,
         "latency_budget_s": s.latency_budget_s,
         "recall_target": s.recall,
-        "text_stores": "kiwi-bm25/-word: synthetic passages of the file's real sentences "
-        f"(running sentences of two passages, length {s.length_scale} × a real passage's), "
-        "KiwiBM25Retriever with Kiwi analysis (context/word) in the build and in each query",
+        "hnsw_m": s.hnsw_m,
     }
 
 
@@ -222,7 +222,7 @@ def _config(data: str | Path, source: Source, s: ScaleSettings, order: list[str]
         "memory_gb": s.memory_gb,
         "source_passages": len(source.offsets) - 1,
         "vocabulary": len(source.vocab),
-        "faiss": "KlueFAISS defaults: HNSW M 32, efConstruction 200; IVF nlist ~4·sqrt(n); "
+        "faiss": f"KlueFAISS: HNSW M {s.hnsw_m}, efConstruction 200; IVF nlist ~4·sqrt(n); "
         f"efSearch/nprobe: the cheapest reaching recall@10 {s.recall:g} against exact search "
         f"on {len(source.tune_tokens)} held-out questions (each row's tuning)",
         "qdrant": "qdrant-dense/-bm25: KlueQdrant on qdrant-client's embedded local mode "

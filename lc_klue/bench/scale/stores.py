@@ -103,14 +103,16 @@ def _tuned(tuning: SearchTuning, start: float, notes: list[str]) -> dict[str, An
     return {**tuning.record(), "tune_s": round(tune_s, 3)}
 
 
-def _faiss(store: str, c: Corpus, embeddings: MorphemeHashEmbeddings, target: float) -> Built:
-    """FAISS flat, HNSW or IVF (:class:`~lc_klue.retrieval.faiss_store.KlueFAISS`); HNSW and
-    IVF serve at the cheapest efSearch/nprobe reaching recall@10 ``target`` (tuned on
-    :attr:`Corpus.tune_vectors`)."""
+def _faiss(
+    store: str, c: Corpus, embeddings: MorphemeHashEmbeddings, target: float, hnsw_m: int
+) -> Built:
+    """FAISS flat, HNSW (``hnsw_m`` links per node) or IVF
+    (:class:`~lc_klue.retrieval.faiss_store.KlueFAISS`); HNSW and IVF serve at the cheapest
+    efSearch/nprobe reaching recall@10 ``target`` (tuned on :attr:`Corpus.tune_vectors`)."""
     from lc_klue.retrieval.faiss_store import KlueFAISS
 
     start = time.perf_counter()
-    faiss_store = KlueFAISS(embeddings, store.removeprefix("faiss-"))
+    faiss_store = KlueFAISS(embeddings, store.removeprefix("faiss-"), hnsw_m=hnsw_m)
     faiss_store.add_vectors(c.texts, np.asarray(c.vectors), c.metas, ids=c.ids)
     build_s = time.perf_counter() - start
     notes, tuning = [], None
@@ -339,12 +341,17 @@ def _qdrant_edge(c: Corpus, target: float) -> Built:
 
 
 def build_store(
-    store: str, c: Corpus, embeddings: MorphemeHashEmbeddings, target: float = DEFAULT_TARGET
+    store: str,
+    c: Corpus,
+    embeddings: MorphemeHashEmbeddings,
+    target: float = DEFAULT_TARGET,
+    hnsw_m: int = 32,
 ) -> Built:
     """Build ``store`` (one of :data:`STORES`) over ``c``; an approximate dense store serves
-    at the cheapest search setting reaching recall@10 ``target`` (:attr:`Built.tuning`)."""
+    at the cheapest search setting reaching recall@10 ``target`` (:attr:`Built.tuning`);
+    FAISS HNSW links ``hnsw_m`` neighbours per node."""
     if store.startswith("faiss"):
-        return _faiss(store, c, embeddings, target)
+        return _faiss(store, c, embeddings, target, hnsw_m)
     if store == "bm25s":
         return _bm25s(c)
     if store in TEXT_STORES:
