@@ -59,8 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--hnsw-m",
         type=positive_int,
-        default=32,
-        help="FAISS HNSW neighbours per node (default 32, as lc-klue index builds)",
+        default=64,
+        help="FAISS HNSW neighbours per node (default 64, as lc-klue index builds)",
     )
     p.add_argument(
         "--questions",

@@ -182,7 +182,7 @@ def measure(job: dict[str, Any]) -> Measurement:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         target = job.get("recall_target", DEFAULT_TARGET)
-        built = build_store(store, c, embeddings, target, job.get("hnsw_m", 32))
+        built = build_store(store, c, embeddings, target, job.get("hnsw_m", 64))
         used = _use(built, c, job)
     notes = built.notes + sorted({str(w.message).splitlines()[0][:120] for w in caught})
     found, lat = used["found"], used["latencies"]

@@ -42,7 +42,7 @@ class ScaleSettings:
     """Dense vector size."""
     threads: int = 1
     """Threads each measurement may use (FAISS and BLAS; Kiwi analysis uses every core)."""
-    hnsw_m: int = 32
+    hnsw_m: int = 64
     """FAISS HNSW: neighbours linked per node (more: a slower build, a cheaper search)."""
     queries: int = 200
     """Real questions whose recall@10 is measured."""

@@ -345,7 +345,7 @@ def build_store(
     c: Corpus,
     embeddings: MorphemeHashEmbeddings,
     target: float = DEFAULT_TARGET,
-    hnsw_m: int = 32,
+    hnsw_m: int = 64,
 ) -> Built:
     """Build ``store`` (one of :data:`STORES`) over ``c``; an approximate dense store serves
     at the cheapest search setting reaching recall@10 ``target`` (:attr:`Built.tuning`);
