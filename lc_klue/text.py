@@ -8,6 +8,7 @@ package agrees on one analysis.
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, overload
@@ -44,9 +45,8 @@ CONTENT_TAGS = frozenset(
 #: 0.889 against 0.880, the default pipeline 0.913 against 0.917; ``results/README.md``).
 ANALYSES = ("context", "word")
 
-#: Texts per Kiwi call: Kiwi analyses a call's texts ahead of the reader and keeps every
-#: result, so a whole corpus in one call would hold all its tokens at once.
-KIWI_BATCH = 10_000
+#: Texts whose new words ``word`` analysis sends to Kiwi in one call.
+WORD_BATCH = 10_000
 
 _kiwi: Any = None
 _kiwi_lock = threading.Lock()
@@ -95,12 +95,13 @@ def base_tag(tag: str) -> str:
 
 
 def content_morphemes(tokens: Iterable[Any]) -> list[str]:
-    """The forms of the content tokens among Kiwi ``tokens``; Latin words lower-cased."""
+    """The forms of the content tokens among Kiwi ``tokens``; Latin words lower-cased. Forms
+    are interned: a corpus holds each distinct morpheme once, not once per occurrence."""
     out = []
     for t in tokens:
         tag = base_tag(t.tag)
         if tag in CONTENT_TAGS:
-            out.append(t.form.lower() if tag == "SL" else t.form)
+            out.append(sys.intern(t.form.lower() if tag == "SL" else t.form))
     return out
 
 
@@ -136,24 +137,23 @@ def kiwi_tokenize(
     if isinstance(texts, str):
         return content_morphemes(kiwi.tokenize(texts))
     texts = list(texts)
-    out: list[list[str]] = []
-    with tqdm(total=len(texts), desc="Kiwi", unit="text", disable=not show_progress) as bar:
-        for start in range(0, len(texts), KIWI_BATCH):
-            batch = texts[start : start + KIWI_BATCH]
-            out.extend(content_morphemes(tokens) for tokens in kiwi.tokenize(batch))
-            bar.update(len(batch))
-    return out
+    if not texts:
+        return []
+    analysed = kiwi.tokenize(texts)
+    if show_progress:
+        analysed = tqdm(analysed, total=len(texts), desc="Kiwi", unit="text")
+    return [content_morphemes(tokens) for tokens in analysed]
 
 
 def _word_tokenize(texts: list[str], show_progress: bool) -> list[list[str]]:
     """``word`` analysis: texts split at whitespace, each distinct word's content morphemes
-    from one batched Kiwi call per :data:`KIWI_BATCH` texts (new words only), then reused."""
+    from one batched Kiwi call per :data:`WORD_BATCH` texts (new words only), then reused."""
     kiwi = get_kiwi()
     cache: dict[str, list[str]] = {}
     out: list[list[str]] = []
     with tqdm(total=len(texts), desc="Kiwi (words)", unit="text", disable=not show_progress) as bar:
-        for start in range(0, len(texts), KIWI_BATCH):
-            words = [t.split() for t in texts[start : start + KIWI_BATCH]]
+        for start in range(0, len(texts), WORD_BATCH):
+            words = [t.split() for t in texts[start : start + WORD_BATCH]]
             new = list(dict.fromkeys(w for ws in words for w in ws if w not in cache))
             if new:
                 for word, tokens in zip(new, kiwi.tokenize(new), strict=True):
@@ -217,14 +217,11 @@ def sentence_morphemes(
     todo = [i for i, t in enumerate(texts) if t.strip()]
     if not todo:
         return out
-    kiwi = get_kiwi()
-    with tqdm(total=len(todo), desc="Kiwi", unit="text", disable=not show_progress) as bar:
-        for start in range(0, len(todo), KIWI_BATCH):
-            batch = todo[start : start + KIWI_BATCH]
-            split = kiwi.split_into_sents([texts[i] for i in batch], return_tokens=True)
-            for i, sents in zip(batch, split, strict=True):
-                out[i] = [content_morphemes(s.tokens) for s in sents if s.text.strip()]
-            bar.update(len(batch))
+    split = get_kiwi().split_into_sents([texts[i] for i in todo], return_tokens=True)
+    if show_progress:
+        split = tqdm(split, total=len(todo), desc="Kiwi", unit="text")
+    for i, sents in zip(todo, split, strict=True):
+        out[i] = [content_morphemes(s.tokens) for s in sents if s.text.strip()]
     return out
 
 

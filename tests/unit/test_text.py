@@ -53,7 +53,7 @@ def test_word_analysis_reads_each_distinct_word_alone(monkeypatch) -> None:
     texts = ["부산시는 해상 풍력 단지를 조성한다.", "", "해상 풍력 단지를 늘린다", "부산시는"]
     alone = {w: kiwi_tokenize(w) for t in texts for w in t.split()}
     expected = [[m for w in t.split() for m in alone[w]] for t in texts]
-    monkeypatch.setattr(text, "KIWI_BATCH", 2)  # the cache carries across batches
+    monkeypatch.setattr(text, "WORD_BATCH", 2)  # the cache carries across batches
     assert kiwi_tokenize(texts, analysis="word") == expected
     assert kiwi_tokenize(texts[0], analysis="word") == expected[0]
     assert kiwi_tokenize([], analysis="word") == []
