@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
 from tqdm.auto import tqdm
@@ -186,13 +186,7 @@ def sentence_spans(
     non-empty sentences and their character offsets."""
     texts = list(texts)
     out: list[list[tuple[str, int, int]]] = [[] for _ in texts]
-    todo = [i for i, t in enumerate(texts) if t.strip()]
-    if not todo:
-        return out
-    split = get_kiwi().split_into_sents([texts[i] for i in todo], return_tokens=False)
-    if show_progress:
-        split = tqdm(split, total=len(todo), desc="sentences", unit="text")
-    for i, sents in zip(todo, split, strict=True):
+    for i, sents in _kiwi_sentences(texts, False, show_progress, "sentences"):
         text = texts[i]
         for s in sents:
             start, end = int(s.start), int(s.end)
@@ -214,15 +208,23 @@ def sentence_morphemes(
     as much)."""
     texts = list(texts)
     out: list[list[list[str]]] = [[] for _ in texts]
-    todo = [i for i, t in enumerate(texts) if t.strip()]
-    if not todo:
-        return out
-    split = get_kiwi().split_into_sents([texts[i] for i in todo], return_tokens=True)
-    if show_progress:
-        split = tqdm(split, total=len(todo), desc="Kiwi", unit="text")
-    for i, sents in zip(todo, split, strict=True):
+    for i, sents in _kiwi_sentences(texts, True, show_progress, "Kiwi"):
         out[i] = [content_morphemes(s.tokens) for s in sents if s.text.strip()]
     return out
+
+
+def _kiwi_sentences(
+    texts: list[str], return_tokens: bool, show_progress: bool, desc: str
+) -> Iterator[tuple[int, Any]]:
+    """``(row, Kiwi's sentences)`` of each non-blank text, from one batched
+    ``split_into_sents`` call (with tokens if ``return_tokens``; a progress bar ``desc``)."""
+    todo = [i for i, t in enumerate(texts) if t.strip()]
+    if not todo:
+        return iter(())
+    split = get_kiwi().split_into_sents([texts[i] for i in todo], return_tokens=return_tokens)
+    if show_progress:
+        split = tqdm(split, total=len(todo), desc=desc, unit="text")
+    return zip(todo, split, strict=True)
 
 
 # --------------------------------------------------------------------------- surface n-grams

@@ -120,9 +120,7 @@ class LexicalFeatures:
         self._sentences_of: list[list[int]] = [[] for _ in docs]
         for j, owner in enumerate(owners):
             self._sentences_of[owner].append(j)
-        self._tokens = [
-            [t for j in self._sentences_of[i] for t in sent_tokens[j]] for i in range(len(docs))
-        ]
+        self._tokens = passage_morphemes((sent_tokens, owners), len(docs))
         self._sentence_sets = [set(t) for t in sent_tokens]
         self._n_docs, self._n_sentences = len(docs), len(sent_tokens)
         self._passage = _bm25(self._tokens, k1, b)

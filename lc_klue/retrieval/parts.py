@@ -50,6 +50,7 @@ class PipelineParts:
         self._stores: dict[str, VectorStore] = {}
         self._bm25: dict[tuple[float, float], BaseRetriever] = {}
         self._scorers: dict[Any, Any] = {}
+        self._analysis: tuple[list[list[str]], list[int]] | None = None
         for key, index in (indexes or {}).items():
             self.use_index(key, index)
         self._embeddings: dict[str, Embeddings] = {}
@@ -64,6 +65,7 @@ class PipelineParts:
         if not other.documents:
             raise RetrievalError("the corpus is empty: nothing to retrieve from")
         other._stores, other._bm25, other._scorers = {}, {}, {}
+        other._analysis = None
         return other
 
     def use_scorer(self, key: tuple[str, Any], scorer: Any) -> None:
@@ -104,10 +106,10 @@ class PipelineParts:
         """The corpus's Kiwi analysis (sentences' morphemes and their passages), made once and
         shared by BM25 and the lexical features
         (:func:`~lc_klue.retrieval.lexical_features.analyse_corpus`)."""
-        if "analysis" not in self._scorers:
+        if self._analysis is None:
             texts = [d.page_content for d in self.documents]
-            self._scorers["analysis"] = analyse_corpus(texts, self.show_progress)
-        return self._scorers["analysis"]
+            self._analysis = analyse_corpus(texts, self.show_progress)
+        return self._analysis
 
     def bm25(self, k1: float = 1.5, b: float = 0.75) -> BaseRetriever:
         """Kiwi BM25 of the corpus with ``k1``/``b`` (indexed once per pair, unless given)."""

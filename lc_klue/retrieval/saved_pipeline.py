@@ -23,9 +23,9 @@ from typing import Any, Literal
 from lc_klue.errors import DataError, RetrievalError
 from lc_klue.retrieval.bm25 import TUNED_BM25
 from lc_klue.retrieval.fusion import MIN_GAIN
+from lc_klue.retrieval.parts import PipelineParts
 from lc_klue.retrieval.pipeline import (
     FusionStage,
-    PipelineParts,
     PipelineSpec,
     RerankStage,
     build_pipeline,

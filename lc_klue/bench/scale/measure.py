@@ -92,28 +92,39 @@ def _recall(found: Sequence[Sequence[int]], exact: Sequence[Sequence[int]]) -> f
     return float(np.mean(scores)) if scores else None
 
 
+def _passages(job: dict[str, Any]) -> tuple[list[str], list[list[str]] | None]:
+    """The texts of the job's passages, and their morphemes for a store that takes them (None
+    for a dense store, and for a text store: it analyses text of real sentences)."""
+    work, store, n = Path(job["work_dir"]), job["store"], int(job["passages"])
+    if store in TEXT_STORES:
+        sentences = json.loads((work / "sentences.json").read_text(encoding="utf-8"))
+        texts = synthetic_texts(sentences, n, seed=job["seed"], length_scale=job["length_scale"])
+        return texts, None
+    cached = work / f"corpus-{n}"
+    words = np.asarray(json.loads((work / "vocab.json").read_text(encoding="utf-8")), dtype=object)
+    token_ids = np.load(cached / "token_ids.npy", mmap_mode="r")
+    offsets = np.load(cached / "offsets.npy")
+
+    def row(i: int) -> np.ndarray:
+        """Passage ``i``'s morphemes."""
+        return words[token_ids[offsets[i] : offsets[i + 1]]]
+
+    texts = [" ".join(row(i)) for i in range(n)]
+    return texts, None if store in DENSE_STORES else [list(row(i)) for i in range(n)]
+
+
 def _corpus(job: dict[str, Any]) -> Corpus:
     """The job's cached corpus of its size, as its store takes it."""
     work = Path(job["work_dir"])
     store, n = job["store"], int(job["passages"])
     cached = work / f"corpus-{n}"
-    vocab = json.loads((work / "vocab.json").read_text(encoding="utf-8"))
     queries = json.loads((work / "queries.json").read_text(encoding="utf-8"))
-    token_ids = np.load(cached / "token_ids.npy", mmap_mode="r")
-    offsets = np.load(cached / "offsets.npy")
-    words = np.asarray(vocab, dtype=object)
-    dense, text = store in DENSE_STORES, store in TEXT_STORES
-    if text:
-        sentences = json.loads((work / "sentences.json").read_text(encoding="utf-8"))
-        texts = synthetic_texts(sentences, n, seed=job["seed"], length_scale=job["length_scale"])
-    else:
-        texts = [" ".join(words[token_ids[offsets[i] : offsets[i + 1]]]) for i in range(n)]
+    texts, tokens = _passages(job)
+    dense = store in DENSE_STORES
     return Corpus(
         texts=texts,
         ids=[f"p{i}" for i in range(n)],
-        tokens=None
-        if dense or text
-        else [list(words[token_ids[offsets[i] : offsets[i + 1]]]) for i in range(n)],
+        tokens=tokens,
         vectors=np.load(cached / "vectors.npy", mmap_mode="r") if dense else None,
         query_tokens=queries["tokens"],
         query_vectors=np.load(work / "query_vectors.npy"),

@@ -192,7 +192,8 @@ def _measure_all(
         if not todo:
             continue
         logger.info("corpus of %d passages", n)
-        prepare_size(work, source, n, settings)
+        if any(store not in TEXT_STORES for store in todo):  # text stores make their own
+            prepare_size(work, source, n, settings)
         for store in todo:
             job = {**settings, "store": store, "passages": n, "work_dir": str(work)}
             logger.info("measuring %s at %d passages", store, n)

@@ -27,11 +27,11 @@ from lc_klue.retrieval.index.layout import (
     saved_pipeline,
 )
 from lc_klue.retrieval.model_check import ModelCheck, admits, check_model
+from lc_klue.retrieval.parts import PipelineParts
 from lc_klue.retrieval.pipeline import (
     FIRST_STAGE_KINDS,
     FirstStageKind,
     FusionStage,
-    PipelineParts,
     PipelineSpec,
     RerankStage,
     build_pipeline,
